@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+
+.PHONY: help run test lint bench install clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## Install the hub and its tools into .venv
+
+run: $(STAMP)  ## Start the whole hub with simulated feeds; prints the dashboard URL
+	$(BIN)/hub up --port $(PORT)
+
+test: $(STAMP)  ## Lint, type-check and run every test against real services
+	$(MAKE) lint
+	$(BIN)/pytest -p no:cacheprovider; status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+lint: $(STAMP)  ## ruff, mypy --strict and the import-layer contracts
+	$(BIN)/ruff check hub streams tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: $(STAMP)  ## Measure throughput and latency; results go to bench/results/
+	$(BIN)/python -m bench
+
+clean:  ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,174 @@
+"""Read an ingest body as records: a JSON array, NDJSON, or CSV with a header row.
+
+CSV and NDJSON are read a line at a time from the body, so a 10 MiB file
+never needs many times its size in memory. A line that cannot be read as a
+record is that record's problem (it gets a rejection with its line); only a
+body that cannot be read at all (a broken JSON array, a CSV header naming
+unknown columns) is refused whole, with the line and position.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from hub.domain.errors import BodyUnparseable, FieldError, UnsupportedMediaType
+from hub.domain.feeds import Feed
+from hub.ports import ParsedItem as Item
+
+JSON_TYPES = {"application/json"}
+NDJSON_TYPES = {
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+}
+CSV_TYPES = {"text/csv", "application/csv"}
+SUPPORTED = sorted(JSON_TYPES | NDJSON_TYPES | CSV_TYPES)
+
+
+def media_type(content_type: str | None) -> str:
+    """Return the bare media type of a Content-Type header, lower-cased."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def parse_body(feed: Feed, content_type: str | None, body: bytes) -> Iterator[Item]:
+    """Return the body's records in order; raise before yielding if it is unreadable."""
+    kind = media_type(content_type)
+    if kind in JSON_TYPES:
+        return _json_array(body)
+    if kind in NDJSON_TYPES:
+        return _ndjson(body)
+    if kind in CSV_TYPES:
+        return _csv(feed, body)
+    raise UnsupportedMediaType(
+        f"cannot read a body of type {kind or '(none)'!r}; send one of {', '.join(SUPPORTED)}"
+    )
+
+
+def _strip_bom(body: bytes) -> bytes:
+    return body[3:] if body.startswith(b"\xef\xbb\xbf") else body
+
+
+def _json_array(body: bytes) -> Iterator[Item]:
+    try:
+        doc = orjson.loads(_strip_bom(body))
+    except orjson.JSONDecodeError as exc:
+        raise BodyUnparseable(
+            f"the body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            line=exc.lineno,
+            column=exc.colno,
+        ) from exc
+    if not isinstance(doc, list):
+        raise BodyUnparseable("a JSON body must be an array of records, e.g. [{...}, {...}]")
+    return (_item(i, None, value) for i, value in enumerate(doc))
+
+
+def _item(index: int, line: int | None, value: Any) -> Item:
+    if isinstance(value, dict):
+        return Item(index, line, value)
+    kind = type(value).__name__ if value is not None else "null"
+    return Item(index, line, None, FieldError("", f"a record must be a JSON object, not {kind}"))
+
+
+def _ndjson(body: bytes) -> Iterator[Item]:
+    index = 0
+    for number, raw_line in enumerate(io.BytesIO(_strip_bom(body)), start=1):
+        text = raw_line.strip()
+        if not text:
+            continue
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            yield Item(
+                index,
+                number,
+                None,
+                FieldError("", f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}"),
+            )
+        else:
+            yield _item(index, number, value)
+        index += 1
+
+
+def _csv(feed: Feed, body: bytes) -> Iterator[Item]:
+    _check_csv_readable(body)
+    reader = csv.reader(_text(body))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise BodyUnparseable(
+            "the CSV body is empty; it needs a header row naming the fields"
+        ) from None
+    columns = [h.strip() for h in header]
+    _check_header(feed, columns)
+    return _csv_rows(reader, columns)
+
+
+def _text(body: bytes) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _check_csv_readable(body: bytes) -> None:
+    """Read the whole CSV once, cheaply, so nothing fails after records were accepted."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise BodyUnparseable(f"the body is not UTF-8: bad byte at line {line}", line=line) from exc
+    reader = csv.reader(_text(body))
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as exc:
+        line = reader.line_num
+        raise BodyUnparseable(f"the CSV cannot be read at line {line}: {exc}", line=line) from exc
+
+
+def _check_header(feed: Feed, columns: list[str]) -> None:
+    known = set(feed.field_names)
+    unknown = [c for c in columns if c not in known]
+    missing = [f.name for f in feed.fields if f.required and f.name not in columns]
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    problems = []
+    if unknown:
+        problems.append(f"unknown columns {unknown}")
+    if duplicated:
+        problems.append(f"repeated columns {duplicated}")
+    if missing:
+        problems.append(f"missing required columns {missing}")
+    if problems:
+        raise BodyUnparseable(
+            f"the CSV header has {'; '.join(problems)}; {feed.name} records have the fields "
+            f"{', '.join(feed.field_names)}",
+            line=1,
+        )
+
+
+def _csv_rows(reader: Any, columns: list[str]) -> Iterator[Item]:
+    index = 0
+    line = 2
+    for row in reader:
+        start, line = line, reader.line_num + 1
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            yield Item(
+                index,
+                start,
+                None,
+                FieldError(
+                    "", f"line {start} has {len(row)} fields but the header has {len(columns)}"
+                ),
+            )
+        else:
+            yield Item(
+                index,
+                start,
+                {c: (v if v != "" else None) for c, v in zip(columns, row, strict=True)},
+            )
+        index += 1

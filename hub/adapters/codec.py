@@ -1,0 +1,86 @@
+"""JSON on the wire: feed envelopes, bare records from trusts' own producers, dead letters.
+
+The only module that knows how records are laid out in Kafka messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from hub.domain.envelope import Envelope, Undecodable
+from hub.domain.feeds import Feed
+from hub.ports import DeadLetter
+
+ENVELOPE_VERSION = 1
+
+
+def dumps(value: Any) -> bytes:
+    """Encode JSON with sorted keys, so equal values give equal bytes."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+def encode_envelope(
+    feed: Feed,
+    record: Mapping[str, Any],
+    received_at: datetime,
+    submitter_org: str,
+    submission_id: str,
+    index: int,
+) -> bytes:
+    """Wrap a validated record as the hub writes it to its feed topic."""
+    return dumps(
+        {
+            "hub": ENVELOPE_VERSION,
+            "feed": feed.name,
+            "received_at": received_at.isoformat(),
+            "submitter_org": submitter_org,
+            "submission_id": submission_id,
+            "index": index,
+            "record": record,
+        }
+    )
+
+
+def decode_message(feed: Feed, value: bytes | None, timestamp_ms: int) -> Envelope | Undecodable:
+    """Read a feed-topic message: an envelope from the API, or a bare record from a trust."""
+    stamped = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    if value is None:
+        return Undecodable(feed, "empty message (a tombstone is not a record)", "", stamped)
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        return Undecodable(feed, f"not valid JSON: {exc}", _text(value), stamped)
+    if not isinstance(doc, dict):
+        return Undecodable(feed, "a record must be a JSON object", _text(value), stamped)
+    if doc.get("hub") == ENVELOPE_VERSION and isinstance(doc.get("record"), dict):
+        try:
+            received = datetime.fromisoformat(doc["received_at"])
+            return Envelope(
+                feed=feed,
+                record=doc["record"],
+                received_at=received,
+                source="api",
+                submitter_org=doc.get("submitter_org"),
+                submission_id=doc.get("submission_id"),
+                index=doc.get("index"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            return Undecodable(feed, f"malformed hub envelope: {exc!r}", _text(value), stamped)
+    return Envelope(feed=feed, record=doc, received_at=stamped, source="kafka")
+
+
+def encode_dead_letter(letter: DeadLetter) -> bytes:
+    return dumps(asdict(letter))
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", errors="replace")[:10_000]

@@ -1,0 +1,322 @@
+"""Kafka through aiokafka: the record and dead-letter sinks, topic admin, and a batch consumer.
+
+Tansu (the embedded broker) refuses InitProducerId, so producers here are
+never idempotent or transactional: acks=all and bounded waits give a clear
+answer, and upserts downstream make a re-sent record harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from hub.adapters.codec import encode_dead_letter, encode_envelope
+from hub.domain.errors import BrokerUnavailable
+from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS, topic_for
+from hub.ports import AcceptedRecord, DeadLetter
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Return the connection options every Kafka client here shares."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password,
+        }
+    if settings.kafka_security_protocol in {"SSL", "SASL_SSL"}:
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
+    return options
+
+
+def feed_topics(settings: Settings) -> list[str]:
+    return [topic_for(feed, settings.topic_prefix) for feed in FEEDS.values()]
+
+
+def deadletter_topic(settings: Settings) -> str:
+    return f"{settings.topic_prefix}{DEADLETTER_SUFFIX}"
+
+
+async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
+    """Create the feed and dead-letter topics if they do not exist."""
+    admin = AIOKafkaAdminClient(
+        **client_options(settings), request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        existing = set(await admin.list_topics())
+        wanted = [*feed_topics(settings), deadletter_topic(settings)]
+        new = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
+        if new:
+            # Another process may have created them first.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(new)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise BrokerUnavailable(
+            f"cannot create topics on {settings.kafka_bootstrap}: {exc!r}"
+        ) from exc
+    finally:
+        await admin.close()
+
+
+class KafkaProducerSink:
+    """Implements RecordSink and DeadLetterSink with one producer (acks=all).
+
+    The producer is started lazily and restarted after a failure, so the API
+    starts while Kafka is down and recovers by itself when it is back.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+        self._timeout = settings.kafka_send_timeout_s
+
+    async def _ready(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    **client_options(self._settings),
+                    acks="all",
+                    enable_idempotence=False,
+                    linger_ms=2,
+                    max_batch_size=256 * 1024,
+                    request_timeout_ms=int(self._timeout * 1000),
+                    retry_backoff_ms=100,
+                )
+                try:
+                    await asyncio.wait_for(producer.start(), self._timeout)
+                except (KafkaError, OSError, TimeoutError) as exc:
+                    await _quietly(producer.stop())
+                    raise BrokerUnavailable(f"Kafka unreachable: {exc!r}") from exc
+                self._producer = producer
+            return self._producer
+
+    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
+        """Return when every record is acknowledged by all in-sync replicas."""
+        prefix = self._settings.topic_prefix
+        await self._send(
+            [
+                (
+                    topic_for(r.feed, prefix),
+                    r.key.encode(),
+                    encode_envelope(
+                        r.feed,
+                        r.canonical,
+                        r.received_at,
+                        r.submitter_org,
+                        r.submission_id,
+                        r.index,
+                    ),
+                )
+                for r in records
+            ]
+        )
+
+    async def _send(self, messages: Sequence[tuple[str, bytes, bytes]]) -> None:
+        if not messages:
+            return
+        producer = await self._ready()
+        try:
+            async with asyncio.timeout(self._timeout):
+                futures = [await producer.send(t, v, key=k) for t, k, v in messages]
+                await asyncio.gather(*futures)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            await self._reset()
+            raise BrokerUnavailable(f"Kafka did not acknowledge the records: {exc!r}") from exc
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        topic = deadletter_topic(self._settings)
+        await self._send(
+            [(topic, letter.id.encode(), encode_dead_letter(letter)) for letter in letters]
+        )
+
+    async def ping(self) -> bool:
+        try:
+            producer = await self._ready()
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), self._timeout)
+        except (BrokerUnavailable, KafkaError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def _reset(self) -> None:
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            await _quietly(producer.stop(), timeout=2.0)
+
+    async def close(self) -> None:
+        await self._reset()
+
+
+class DeadLetterProducer:
+    """The DeadLetterSink port, on a shared producer sink."""
+
+    def __init__(self, sink: KafkaProducerSink) -> None:
+        self._sink = sink
+
+    async def publish(self, letters: Sequence[DeadLetter]) -> None:
+        await self._sink.publish_dead_letters(letters)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One message as the consumer hands it on."""
+
+    offset: int
+    value: bytes | None
+    timestamp_ms: int
+
+
+OnAssigned = Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int | None]]]
+
+
+class BatchConsumer:
+    """A consumer-group member that reads in batches and starts where Redis says.
+
+    On assignment it asks `on_assigned` for each partition's stored next
+    offset and seeks there (or to the beginning when there is none), because
+    the offsets that count are the ones committed atomically with the state.
+    """
+
+    def __init__(self, settings: Settings, topics: list[str], on_assigned: OnAssigned) -> None:
+        self._settings = settings
+        self._topics = topics
+        self._on_assigned = on_assigned
+        self._consumer: AIOKafkaConsumer | None = None
+        self.rewound: set[tuple[str, int]] = set()
+
+    async def start(self) -> None:
+        s = self._settings
+        self._consumer = AIOKafkaConsumer(
+            **client_options(s),
+            group_id=s.consumer_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=max(100, s.session_timeout_ms // 5),
+            rebalance_timeout_ms=max(s.session_timeout_ms, 10_000),
+            fetch_max_wait_ms=s.fetch_max_wait_ms,
+            max_poll_records=s.batch_max_records,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        self._consumer.subscribe(self._topics, listener=_Listener(self))
+        try:
+            await self._consumer.start()
+        except (KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"cannot join the consumer group: {exc!r}") from exc
+
+    async def _assigned(self, tps: list[TopicPartition]) -> None:
+        stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])
+        consumer = self._require()
+        for tp in tps:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                await consumer.seek_to_beginning(tp)
+                self.rewound.add((tp.topic, tp.partition))
+            else:
+                consumer.seek(tp, offset)
+                self.rewound.discard((tp.topic, tp.partition))
+
+    async def fetch(self, timeout_ms: int = 500) -> dict[tuple[str, int], list[Fetched]]:
+        """Return the next batch, by partition."""
+        consumer = self._require()
+        batches = await consumer.getmany(
+            timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
+        )
+        return {
+            (tp.topic, tp.partition): [Fetched(m.offset, m.value, m.timestamp) for m in messages]
+            for tp, messages in batches.items()
+            if messages
+        }
+
+    async def seek(self, topic: str, partition: int, offset: int | None) -> None:
+        """Read a partition from `offset` next; None means from its beginning."""
+        consumer = self._require()
+        tp = TopicPartition(topic, partition)
+        if tp not in consumer.assignment():
+            return
+        if offset is None:
+            await consumer.seek_to_beginning(tp)
+            self.rewound.add((topic, partition))
+        else:
+            consumer.seek(tp, offset)
+
+    def applied(self, topic: str, partition: int) -> None:
+        """Note that state now exists for a partition we rewound."""
+        self.rewound.discard((topic, partition))
+
+    async def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Copy applied offsets to Kafka, for lag tools; correctness never depends on it."""
+        consumer = self._require()
+        mine = consumer.assignment()
+        todo = {
+            TopicPartition(t, p): o for (t, p), o in offsets.items() if TopicPartition(t, p) in mine
+        }
+        if not todo:
+            return
+        try:
+            await consumer.commit(todo)
+        except KafkaError as exc:
+            log.info("offset commit skipped (%r); the next one will catch up", exc)
+
+    def lag(self, applied: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        """Return records not yet applied for each assigned partition with a known end."""
+        consumer = self._require()
+        out: dict[tuple[str, int], int] = {}
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            done = applied.get((tp.topic, tp.partition), 0)
+            out[(tp.topic, tp.partition)] = max(0, high - done)
+        return out
+
+    def assignment(self) -> list[tuple[str, int]]:
+        return sorted((tp.topic, tp.partition) for tp in self._require().assignment())
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await _quietly(self._consumer.stop(), timeout=10.0)
+            self._consumer = None
+
+    def _require(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("consumer not started")
+        return self._consumer
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    def __init__(self, owner: BatchConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions revoked: %s", sorted((tp.topic, tp.partition) for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
+        await self._owner._assigned(list(assigned))
+
+
+async def _quietly(awaitable: Awaitable[Any], timeout: float = 5.0) -> None:
+    try:
+        await asyncio.wait_for(awaitable, timeout)
+    except Exception as exc:  # stopping a broken client must not hide the first error
+        log.debug("ignored while stopping a Kafka client: %r", exc)

@@ -1,0 +1,84 @@
+"""Where everything lives in Redis.
+
+Serving state (everything `hub rebuild` can recompute from the Kafka log) sits
+under a generation, `{prefix}:g{n}:`, so a rebuild starts in an empty
+namespace and switches over by incrementing `{prefix}:gen`:
+
+    off:{topic}:{partition}      next offset to apply (string)
+    e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
+    b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
+    z:{gauge}:{scope}            entities counting in a "now" gauge, scored by start (sorted set)
+    s:{feed}:{day}:{scope}       SitRep counters for one date (hash, expires)
+    sd:{feed}:{scope}            dates with SitReps (sorted set)
+    fr:{feed} / fe:{feed}        last received / last event instant per organisation (sorted set)
+
+Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
+(`rej:{org}`) and the live-update channel (`live`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hub.domain.windows import Bucket
+
+
+class Keys:
+    """Build key names for one prefix and generation."""
+
+    def __init__(self, prefix: str, generation: int = 0) -> None:
+        self.prefix = prefix
+        self.generation = generation
+        self._g = f"{prefix}:g{generation}:"
+
+    def at(self, generation: int) -> Keys:
+        return Keys(self.prefix, generation)
+
+    @property
+    def gen(self) -> str:
+        return f"{self.prefix}:gen"
+
+    @property
+    def generation_pattern(self) -> str:
+        return f"{self._g}*"
+
+    def offset(self, topic: str, partition: int) -> str:
+        return f"{self._g}off:{topic}:{partition}"
+
+    @property
+    def offset_pattern(self) -> str:
+        return f"{self._g}off:*"
+
+    def entity(self, feed: str, key: str) -> str:
+        return f"{self._g}e:{feed}:{key}"
+
+    def bucket(self, scope: str, bucket: Bucket) -> str:
+        return f"{self._g}b:{bucket.resolution.value}:{bucket.number}:{scope}"
+
+    def gauge(self, gauge: str, scope: str) -> str:
+        return f"{self._g}z:{gauge}:{scope}"
+
+    def sitrep(self, feed: str, day: date, scope: str) -> str:
+        return f"{self._g}s:{feed}:{day.toordinal()}:{scope}"
+
+    def sitrep_dates(self, feed: str, scope: str) -> str:
+        return f"{self._g}sd:{feed}:{scope}"
+
+    def received(self, feed: str) -> str:
+        return f"{self._g}fr:{feed}"
+
+    def events(self, feed: str) -> str:
+        return f"{self._g}fe:{feed}"
+
+    def token(self, token_hash: str) -> str:
+        return f"{self.prefix}:tok:{token_hash}"
+
+    def token_id(self, token_id: str) -> str:
+        return f"{self.prefix}:tokid:{token_id}"
+
+    def rejections(self, org: str) -> str:
+        return f"{self.prefix}:rej:{org}"
+
+    @property
+    def live(self) -> str:
+        return f"{self.prefix}:live"

@@ -1,0 +1,46 @@
+"""Live-update notices over Redis pub/sub: workers say which scopes changed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hub.adapters.codec import dumps, loads
+from hub.adapters.redis_keys import Keys
+
+log = logging.getLogger(__name__)
+
+
+class RedisLivePublisher:
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._r = client
+        self._channel = Keys(prefix).live
+
+    async def publish(self, scopes: Sequence[str]) -> None:
+        # A missed notice only delays a screen until its next refresh, so failures are not fatal.
+        try:
+            await self._r.publish(self._channel, dumps(list(scopes)))
+        except (RedisError, OSError) as exc:
+            log.warning("live notice not sent: %s", exc)
+
+
+async def changed_scopes(client: aioredis.Redis, prefix: str) -> AsyncIterator[list[str]]:
+    """Yield lists of changed scopes as workers announce them; reconnect after failures."""
+    channel = Keys(prefix).live
+    while True:
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(channel)
+            while True:
+                message = await pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    yield list(loads(message["data"]))
+        except (RedisError, OSError) as exc:
+            log.warning("live channel lost (%s); resubscribing", exc)
+            await asyncio.sleep(1.0)
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py

@@ -1,0 +1,253 @@
+"""Serving state in Redis: the StateStore port, with optimistic transactions.
+
+A batch's transaction WATCHes the generation, the partition's offset and the
+entities it touches, reads them, lets the caller plan, then writes everything
+in one MULTI/EXEC. If any watched key changed meanwhile (another worker took
+the partition, or touched the same entity), EXEC does nothing and we raise
+StateConflict for the caller to retry.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from hub.adapters.codec import dumps, loads
+from hub.adapters.redis_keys import Keys
+from hub.domain.errors import StateConflict, StateUnavailable
+from hub.domain.fields import GAUGE_HORIZON_MS
+from hub.domain.plan import StatePlan
+from hub.domain.windows import DAY_MS, Bucket
+
+_GEN_CACHE_S = 1.0
+
+
+class _Transaction:
+    def __init__(self, offset: int | None, entities: dict[tuple[str, str], dict[str, Any] | None]):
+        self._offset = offset
+        self._entities = entities
+        self.plan: StatePlan | None = None
+        self.next_offset = 0
+
+    async def offset(self) -> int | None:
+        return self._offset
+
+    async def entities(self) -> dict[tuple[str, str], dict[str, Any] | None]:
+        return self._entities
+
+    def write(self, plan: StatePlan, next_offset: int) -> None:
+        self.plan = plan
+        self.next_offset = next_offset
+
+
+class RedisStateStore:
+    """Implements `StateStore` on one Redis (or Valkey) primary."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._r = client
+        self._keys = Keys(prefix)
+        self._gen_read_at = 0.0
+
+    async def _current(self, fresh: bool = False) -> Keys:
+        now = time.monotonic()
+        if fresh or now - self._gen_read_at > _GEN_CACHE_S:
+            raw = await self._r.get(self._keys.gen)
+            self._keys = self._keys.at(int(raw or 0))
+            self._gen_read_at = now
+        return self._keys
+
+    @asynccontextmanager
+    async def transaction(
+        self, topic: str, partition: int, entity_keys: Sequence[tuple[str, str]]
+    ) -> AsyncIterator[_Transaction]:
+        try:
+            keys = await self._current()
+            names = [keys.entity(f, k) for f, k in entity_keys]
+            off_key = keys.offset(topic, partition)
+            async with self._r.pipeline(transaction=True) as pipe:
+                await pipe.watch(keys.gen, off_key, *names)
+                values = await pipe.mget(keys.gen, off_key, *names)
+                if int(values[0] or 0) != keys.generation:
+                    await self._current(fresh=True)
+                    raise StateConflict("the serving state was rebuilt; starting again")
+                tx = _Transaction(
+                    None if values[1] is None else int(values[1]),
+                    {
+                        ek: (None if v is None else loads(v))
+                        for ek, v in zip(entity_keys, values[2:], strict=True)
+                    },
+                )
+                yield tx
+                if tx.plan is not None:
+                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                    _queue_plan(pipe, keys, tx.plan, int(time.time() * 1000))
+                    pipe.set(off_key, tx.next_offset)
+                    await pipe.execute()
+        except WatchError as exc:
+            raise StateConflict(f"{topic}[{partition}] changed under us") from exc
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StateUnavailable(f"Redis unavailable: {exc}") from exc
+
+    async def current_versions(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> list[dict[str, Any] | None]:
+        if not keys:
+            return []
+        k = await self._guard(self._current())
+        values = await self._guard(self._r.mget([k.entity(f, e) for f, e in keys]))
+        return [None if v is None else loads(v) for v in values]
+
+    async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
+        k = await self._guard(self._current())
+        pipe = self._r.pipeline(transaction=False)
+        for scope, bucket in requests:
+            pipe.hgetall(k.bucket(scope, bucket))
+        rows = await self._guard(pipe.execute())
+        return [{f: int(v) for f, v in row.items()} for row in rows]
+
+    async def read_gauges(
+        self, requests: Sequence[tuple[str, str, int]]
+    ) -> list[tuple[int, int | None]]:
+        k = await self._guard(self._current())
+        pipe = self._r.pipeline(transaction=False)
+        for gauge, scope, since in requests:
+            key = k.gauge(gauge, scope)
+            pipe.zcount(key, since, "+inf")
+            pipe.zrangebyscore(key, since, "+inf", start=0, num=1, withscores=True)
+        rows = await self._guard(pipe.execute())
+        out: list[tuple[int, int | None]] = []
+        for i in range(0, len(rows), 2):
+            earliest = rows[i + 1]
+            out.append((int(rows[i]), int(earliest[0][1]) if earliest else None))
+        return out
+
+    async def read_sitreps(
+        self, requests: Sequence[tuple[str, str]]
+    ) -> list[tuple[date, dict[str, int]] | None]:
+        k = await self._guard(self._current())
+        pipe = self._r.pipeline(transaction=False)
+        for feed, scope in requests:
+            pipe.zrevrange(k.sitrep_dates(feed, scope), 0, 0)
+        latest = await self._guard(pipe.execute())
+        days = [date.fromordinal(int(row[0])) if row else None for row in latest]
+        pipe = self._r.pipeline(transaction=False)
+        for (feed, scope), day in zip(requests, days, strict=True):
+            if day is not None:
+                pipe.hgetall(k.sitrep(feed, day, scope))
+        rows = iter(await self._guard(pipe.execute()))
+        return [
+            None if day is None else (day, {f: int(v) for f, v in next(rows).items()})
+            for day in days
+        ]
+
+    async def read_sitrep_days(
+        self, feed: str, scope: str, days: Sequence[date]
+    ) -> list[dict[str, int]]:
+        k = await self._guard(self._current())
+        pipe = self._r.pipeline(transaction=False)
+        for day in days:
+            pipe.hgetall(k.sitrep(feed, day, scope))
+        rows = await self._guard(pipe.execute())
+        return [{f: int(v) for f, v in row.items()} for row in rows]
+
+    async def read_freshness(self, feed: str) -> tuple[dict[str, float], dict[str, float]]:
+        k = await self._guard(self._current())
+        pipe = self._r.pipeline(transaction=False)
+        pipe.zrange(k.received(feed), 0, -1, withscores=True)
+        pipe.zrange(k.events(feed), 0, -1, withscores=True)
+        received, events = await self._guard(pipe.execute())
+        return dict(received), dict(events)
+
+    async def offsets(self) -> dict[tuple[str, int], int]:
+        k = await self._guard(self._current(fresh=True))
+        names = [n async for n in self._r.scan_iter(match=k.offset_pattern, count=1000)]
+        if not names:
+            return {}
+        values = await self._guard(self._r.mget(names))
+        out: dict[tuple[str, int], int] = {}
+        cut = len(k.offset_pattern) - 1  # the pattern ends in "*"
+        for name, value in zip(names, values, strict=True):
+            topic, _, partition = name[cut:].rpartition(":")
+            if value is not None:
+                out[(topic, int(partition))] = int(value)
+        return out
+
+    async def new_generation(self) -> tuple[int, int]:
+        """Start an empty generation; return (old, new). Old keys are left to `drop_generation`."""
+        new = int(await self._guard(self._r.incr(self._keys.gen)))
+        await self._current(fresh=True)
+        return new - 1, new
+
+    async def drop_generation(self, generation: int) -> int:
+        """Delete every key of an old generation; return how many."""
+        pattern = self._keys.at(generation).generation_pattern
+        dropped = 0
+        batch: list[str] = []
+        async for name in self._r.scan_iter(match=pattern, count=2000):
+            batch.append(name)
+            if len(batch) >= 1000:
+                dropped += int(await self._r.unlink(*batch))
+                batch.clear()
+        if batch:
+            dropped += int(await self._r.unlink(*batch))
+        return dropped
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._r.ping())
+        except (RedisError, OSError):
+            return False
+
+    @staticmethod
+    async def _guard(awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StateUnavailable(f"Redis unavailable: {exc}") from exc
+
+
+def _queue_plan(pipe: Any, keys: Keys, plan: StatePlan, now_ms: int) -> None:
+    """Queue every write of a plan on a MULTI pipeline."""
+    for (scope, bucket), counters in plan.counters.items():
+        changed = {f: d for f, d in counters.items() if d}
+        if changed:
+            name = keys.bucket(scope, bucket)
+            for f, d in changed.items():
+                pipe.hincrby(name, f, d)
+            pipe.pexpireat(name, bucket.expires_at_ms)
+    for (feed, day, scope), counters in plan.day_counters.items():
+        changed = {f: d for f, d in counters.items() if d}
+        if changed:
+            name = keys.sitrep(feed, day, scope)
+            for f, d in changed.items():
+                pipe.hincrby(name, f, d)
+            pipe.pexpireat(name, _day_expiry(day))
+            pipe.zadd(keys.sitrep_dates(feed, scope), {str(day.toordinal()): day.toordinal()})
+    for (gauge, scope), members in plan.presence_remove.items():
+        if members:
+            pipe.zrem(keys.gauge(gauge, scope), *members)
+    for (gauge, scope), added in plan.presence_add.items():
+        name = keys.gauge(gauge, scope)
+        if added:
+            pipe.zadd(name, added)
+        # Members older than the gauge looks back can never count again.
+        pipe.zremrangebyscore(name, "-inf", now_ms - GAUGE_HORIZON_MS[gauge] - DAY_MS)
+    for (feed, key), (canonical, expires_at) in plan.entities.items():
+        pipe.set(keys.entity(feed, key), dumps(canonical), pxat=expires_at)
+    for (feed, org), at in plan.received.items():
+        pipe.zadd(keys.received(feed), {org: at}, gt=True)
+    for (feed, org), at in plan.events.items():
+        pipe.zadd(keys.events(feed), {org: at}, gt=True)
+
+
+def _day_expiry(day: date) -> int:
+    midnight = int(time.mktime(day.timetuple())) * 1000
+    return midnight + 402 * DAY_MS

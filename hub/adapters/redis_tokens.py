@@ -1,0 +1,55 @@
+"""Tokens in Redis, by SHA-256 hash; revocation deletes both keys at once."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from hub.adapters.codec import dumps, loads
+from hub.adapters.redis_keys import Keys
+from hub.domain.errors import StateUnavailable
+from hub.ports import StoredToken
+
+
+class RedisTokenStore:
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._r = client
+        self._keys = Keys(prefix)
+
+    async def put(self, token_hash: str, token: StoredToken) -> None:
+        try:
+            async with self._r.pipeline(transaction=True) as pipe:
+                pipe.set(self._keys.token(token_hash), dumps(asdict(token)))
+                pipe.set(self._keys.token_id(token.id), token_hash)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise StateUnavailable(f"cannot store the token: {exc}") from exc
+
+    async def get(self, token_hash: str) -> StoredToken | None:
+        try:
+            raw = await self._r.get(self._keys.token(token_hash))
+        except (RedisError, OSError) as exc:
+            raise StateUnavailable(f"cannot check the token: {exc}") from exc
+        if raw is None:
+            return None
+        doc = loads(raw)
+        feeds = doc.get("feeds")
+        return StoredToken(
+            doc["id"],
+            doc["org"],
+            None if feeds is None else tuple(feeds),
+            doc["role"],
+            doc["created_at"],
+        )
+
+    async def revoke(self, token_id: str) -> bool:
+        try:
+            token_hash = await self._r.get(self._keys.token_id(token_id))
+            if token_hash is None:
+                return False
+            await self._r.delete(self._keys.token(str(token_hash)), self._keys.token_id(token_id))
+        except (RedisError, OSError) as exc:
+            raise StateUnavailable(f"cannot revoke the token: {exc}") from exc
+        return True

@@ -1,0 +1,80 @@
+"""Prometheus metrics of SPEC §7, on an injected registry (never the global one)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+
+
+class WorkerMetrics:
+    """What a stream worker counts."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.processed = Counter(
+            "hub_processed_records",
+            "Records applied (or found unchanged) by workers",
+            ["feed"],
+            registry=registry,
+        )
+        self.deadletters = Counter(
+            "hub_deadletter_records",
+            "Records sent to the dead-letter topic",
+            ["feed", "reason"],
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "hub_consumer_lag_records",
+            "Records in a partition not yet applied",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.visible = Histogram(
+            "hub_ingest_to_visible_seconds",
+            "From accept to visible in Redis",
+            ["feed"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.batches = Counter("hub_worker_batches", "Partition batches applied", registry=registry)
+        self.batch_seconds = Histogram(
+            "hub_worker_batch_seconds",
+            "Time to apply one partition batch",
+            registry=registry,
+        )
+        self.paused = Counter(
+            "hub_worker_pauses",
+            "Times a worker paused because Kafka or Redis was unavailable",
+            ["service"],
+            registry=registry,
+        )
+        self.poison = Counter(
+            "hub_worker_poison_records",
+            "Records skipped because applying them failed",
+            ["feed"],
+            registry=registry,
+        )
+
+
+class IngestMetrics:
+    """What the HTTP ingest service counts."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.records = Counter(
+            "hub_ingest_records",
+            "Records received over HTTP, by outcome",
+            ["feed", "org", "outcome"],
+            registry=registry,
+        )
+        self.requests = Counter(
+            "hub_ingest_requests",
+            "Ingest requests, by status code",
+            ["feed", "status"],
+            registry=registry,
+        )
+        self.deadletters = Counter(
+            "hub_deadletter_records",
+            "Records sent to the dead-letter topic",
+            ["feed", "reason"],
+            registry=registry,
+        )

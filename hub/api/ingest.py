@@ -1,0 +1,67 @@
+"""`POST /v1/feeds/{feed}` and `GET /v1/rejections`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hub.api.auth import principal, services
+from hub.domain.errors import FieldError, Forbidden, PayloadTooLarge, ValidationFailed
+from hub.domain.feeds import FEEDS
+from hub.services.ingest import feed_named
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """Read the body, refusing it as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def submit(request: Request) -> Response:
+    svc = services(request)
+    feed = feed_named(request.path_params["feed"])
+    who = await principal(request)
+    org = svc.tokens.require_submitter(who, feed.name)
+    body = await read_limited(request, svc.settings.max_body_bytes)
+    receipt = await svc.ingest.submit(feed, org, request.headers.get("content-type"), body)
+    metrics = svc.ingest_metrics
+    unchanged = receipt.unchanged
+    for outcome, n in (
+        ("accepted", receipt.accepted - unchanged),
+        ("unchanged", unchanged),
+        ("rejected", len(receipt.rejected)),
+    ):
+        if n:
+            metrics.records.labels(feed=feed.name, org=org, outcome=outcome).inc(n)
+    if receipt.rejected:
+        metrics.deadletters.labels(feed=feed.name, reason="invalid record").inc(
+            len(receipt.rejected)
+        )
+    metrics.requests.labels(feed=feed.name, status=str(receipt.status)).inc()
+    return JSONResponse(receipt.to_dict(), status_code=receipt.status)
+
+
+async def rejections(request: Request) -> Response:
+    svc = services(request)
+    who = await principal(request)
+    if who.org is None:
+        raise Forbidden("rejections are listed per organisation; use that organisation's token")
+    feed = request.query_params.get("feed") or None
+    if feed is not None and feed not in FEEDS:
+        raise ValidationFailed("unknown feed", (FieldError("feed", f"{feed!r} is not a feed"),))
+    raw_limit = request.query_params.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        raise ValidationFailed(
+            "bad limit", (FieldError("limit", "limit must be a whole number from 1 to 1000"),)
+        )
+    items = await svc.rejections.recent(who.org, feed, int(raw_limit))
+    return JSONResponse({"org": who.org, "rejections": items})

@@ -1,0 +1,60 @@
+"""Map HubError subclasses to HTTP status and an `application/problem+json` body, in one table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from hub.domain import errors as E
+
+PROBLEM = "application/problem+json"
+
+STATUS: list[tuple[type[E.HubError], int, str]] = [
+    (E.BodyUnparseable, 400, "Unparseable body"),
+    (E.ValidationFailed, 400, "Invalid request"),
+    (E.Unauthenticated, 401, "Unauthenticated"),
+    (E.Forbidden, 403, "Forbidden"),
+    (E.NotFound, 404, "Not found"),
+    (E.PayloadTooLarge, 413, "Payload too large"),
+    (E.UnsupportedMediaType, 415, "Unsupported media type"),
+    (E.Unavailable, 503, "Service unavailable"),
+    (E.StateConflict, 503, "Service busy"),
+    (E.ConfigError, 500, "Configuration error"),
+]
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if status == 503:
+        headers["Retry-After"] = str(E.Unavailable.retry_after_seconds)
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def from_error(exc: E.HubError) -> JSONResponse:
+    """Return the problem response for a HubError."""
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            extra: dict[str, Any] = {}
+            if isinstance(exc, E.BodyUnparseable):
+                extra = {
+                    k: v for k, v in (("line", exc.line), ("column", exc.column)) if v is not None
+                }
+            elif isinstance(exc, E.ValidationFailed) and exc.errors:
+                extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+            return problem(status, title, str(exc), **extra)
+    return problem(500, "Internal error", "the hub failed unexpectedly")
+
+
+async def handle_hub_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, E.HubError)
+    return from_error(exc)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
+    status = getattr(exc, "status_code", 500)
+    detail = getattr(exc, "detail", "") or "request failed"
+    titles = {404: "Not found", 405: "Method not allowed"}
+    return problem(status, titles.get(status, "Error"), str(detail))

@@ -1,0 +1,132 @@
+"""The composition root: the one place that picks implementations for the ports.
+
+`build()` makes the services an API process needs; `build_worker_parts()`
+what a stream worker needs. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from hub.adapters.body_parsers import parse_body
+from hub.adapters.kafka import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.redis_live import RedisLivePublisher, changed_scopes
+from hub.adapters.redis_rejections import RedisRejectionLog
+from hub.adapters.redis_state import RedisStateStore
+from hub.adapters.redis_tokens import RedisTokenStore
+from hub.adapters.reference_files import load_reference_data, load_thresholds
+from hub.adapters.telemetry import IngestMetrics
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.contributions import Params
+from hub.domain.orgs import ReferenceData
+from hub.domain.plan import Planner
+from hub.domain.rag import Threshold
+from hub.services.apply import BatchApplier
+from hub.services.container import Services
+from hub.services.ingest import IngestService
+from hub.services.query import QueryService
+from hub.services.tokens import TokenService
+from hub.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    """Return a client with bounded waits, so an outage is an error, not a hang."""
+    return aioredis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=5.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+    )
+
+
+def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
+    ref = load_reference_data(settings.config_dir)
+    return ref, load_thresholds(settings.config_dir, set(CATALOGUE))
+
+
+def build(
+    settings: Settings,
+    registry: CollectorRegistry,
+    clock: Callable[[], datetime] = utc_now,
+    clock_ms: Callable[[], int] = now_ms,
+) -> Services:
+    """Wire the API process's services."""
+    ref, thresholds = load_config(settings)
+    client = redis_client(settings)
+    state = RedisStateStore(client, settings.key_prefix)
+    sink = KafkaProducerSink(settings)
+    rejections = RedisRejectionLog(client, settings.key_prefix)
+    ingest = IngestService(
+        ref, parse_body, sink, DeadLetterProducer(sink), rejections, state, clock
+    )
+    tokens = TokenService(
+        RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
+    )
+
+    async def close() -> None:
+        await sink.close()
+        await client.aclose()
+
+    return Services(
+        settings=settings,
+        ref=ref,
+        thresholds=thresholds,
+        broker=sink,
+        state=state,
+        tokens=tokens,
+        ingest=ingest,
+        query=QueryService(ref, state, thresholds, clock_ms),
+        rejections=rejections,
+        ingest_metrics=IngestMetrics(registry),
+        registry=registry,
+        live_notices=lambda: changed_scopes(client, settings.key_prefix),
+        close=close,
+    )
+
+
+@dataclass
+class WorkerParts:
+    """What a stream worker uses, wired (the consumer itself is built by the worker)."""
+
+    settings: Settings
+    ref: ReferenceData
+    redis: aioredis.Redis
+    sink: KafkaProducerSink
+    state: RedisStateStore
+    applier: BatchApplier
+
+    async def close(self) -> None:
+        await self.sink.close()
+        await self.redis.aclose()
+
+
+def build_worker_parts(settings: Settings, clock_ms: Callable[[], int] = now_ms) -> WorkerParts:
+    ref, _ = load_config(settings)
+    client = redis_client(settings)
+    state = RedisStateStore(client, settings.key_prefix)
+    sink = KafkaProducerSink(settings)
+    applier = BatchApplier(
+        store=state,
+        deadletters=DeadLetterProducer(sink),
+        rejections=RedisRejectionLog(client, settings.key_prefix),
+        live=RedisLivePublisher(client, settings.key_prefix),
+        planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),
+        ref=ref,
+        clock_ms=clock_ms,
+    )
+    return WorkerParts(settings, ref, client, sink, state, applier)

@@ -1,0 +1,207 @@
+"""The `hub` command (SPEC §8). Logging is configured here, once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from typing import Any
+
+import click
+
+from hub.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """UEC Operational Data Hub: ingest, stream processing, query API and dashboard."""
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, help="HTTP port of the dashboard and API.")
+@click.option("--workers", default=2, show_default=True, help="Stream worker processes.")
+@click.option("--no-simulator", is_flag=True, help="Do not start simulated feeds.")
+def up(port: int, workers: int, no_simulator: bool) -> None:
+    """Run the whole hub on this machine (embedded broker and Redis unless configured)."""
+    from hub.supervisor import up as run_up
+
+    settings = _settings()
+    _logging(settings.log_level)
+    run_up(settings, port, workers, simulator=not no_simulator)
+
+
+@main.command()
+def serve() -> None:
+    """Run the HTTP service (ingest, query API, dashboard)."""
+    import uvicorn
+    from prometheus_client import CollectorRegistry
+
+    from hub.api.app import create_app
+    from hub.bootstrap import build
+
+    settings = _settings()
+    _require(settings)
+    _logging(settings.log_level)
+    app = create_app(build(settings, CollectorRegistry()))
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@main.command()
+def worker() -> None:
+    """Run a stream worker (run several for more throughput)."""
+    settings = _settings()
+    _require(settings)
+    # The worker is the `streams` program (Faust lives there, never in `hub`): become it.
+    os.execv(sys.executable, [sys.executable, "-m", "streams"])
+
+
+@main.command()
+@click.option(
+    "--url", default=None, help="The hub's base URL (default: http://HUB_HTTP_HOST:HUB_HTTP_PORT)."
+)
+@click.option(
+    "--speed",
+    default=0.0,
+    show_default=True,
+    help="Times real time while catching up; 0 = as fast as possible.",
+)
+@click.option("--seed", default=None, type=int, help="Random seed, for repeatable feeds.")
+@click.option(
+    "--days", default=0.0, show_default=True, help="Start this many days before now (at most 7)."
+)
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="Keep going in real time once caught up.",
+)
+def simulate(url: str | None, speed: float, seed: int | None, days: float, follow: bool) -> None:
+    """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
+    from hub.adapters.reference_files import load_reference_data
+    from hub.client import HubClient
+    from hub.simulation.driver import Simulator
+    from hub.simulation.handovers import HandoverSimulator
+
+    settings = _settings()
+    _logging(settings.log_level)
+    if not settings.admin_token:
+        raise click.UsageError(
+            "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
+        )
+    if not 0 <= days <= 7:
+        raise click.UsageError(
+            "--days must be from 0 to 7 (older records are rejected as too late)"
+        )
+    base = url or f"http://{settings.http_host}:{settings.http_port}"
+    ref = load_reference_data(settings.config_dir)
+    seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
+    run_id = f"{seed:x}{int(time.time()) % 100000:05d}"
+    rng = random.Random(seed)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with HubClient(base, settings.admin_token) as client:
+            sim = Simulator(client, [HandoverSimulator(ref, rng, run_id)], days, speed, follow)
+            await sim.run(stop)
+            click.echo(f"simulator: {sim.sent} records accepted, {sim.rejected} rejected")
+
+    asyncio.run(run())
+
+
+@main.group()
+def token() -> None:
+    """Create and revoke API tokens (needs HUB_ADMIN_TOKEN)."""
+
+
+@token.command("create")
+@click.option("--org", required=True, help="Organisation code, e.g. RX9.")
+@click.option(
+    "--feeds", default=None, help="Comma-separated feeds the token may submit (default: all)."
+)
+@click.option(
+    "--role", type=click.Choice(["submitter", "viewer"]), default="submitter", show_default=True
+)
+@click.option("--url", default=None, help="The hub's base URL.")
+def token_create(org: str, feeds: str | None, role: str, url: str | None) -> None:
+    """Create a token for an organisation and print it (it is shown only once)."""
+    from hub.client import HubClient, HubClientError
+
+    settings = _settings()
+    base = url or f"http://{settings.http_host}:{settings.http_port}"
+    feed_list = [f.strip() for f in feeds.split(",")] if feeds else None
+
+    async def run() -> dict[str, Any]:
+        async with HubClient(base, settings.admin_token) as client:
+            return await client.create_token(org, role, feed_list)
+
+    try:
+        created = asyncio.run(run())
+    except HubClientError as exc:
+        raise click.ClickException(str(exc)) from exc
+    feeds_text = ", ".join(created["feeds"] or ["all"])
+    click.echo(
+        f"id:    {created['id']}\ntoken: {created['token']}\norg:   {created['org']}\n"
+        f"role:  {created['role']}\nfeeds: {feeds_text}"
+    )
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@click.option("--url", default=None, help="The hub's base URL.")
+def token_revoke(token_id: str, url: str | None) -> None:
+    """Revoke a token at once."""
+    from hub.client import HubClient, HubClientError
+
+    settings = _settings()
+    base = url or f"http://{settings.http_host}:{settings.http_port}"
+
+    async def run() -> None:
+        async with HubClient(base, settings.admin_token) as client:
+            await client.revoke_token(token_id)
+
+    try:
+        asyncio.run(run())
+    except HubClientError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"revoked {token_id}")
+
+
+def _require(settings: Settings) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("HUB_KAFKA_BOOTSTRAP", settings.kafka_bootstrap),
+            ("HUB_REDIS_URL", settings.redis_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise click.UsageError(
+            f"set {' and '.join(missing)} (or use `hub up` for the embedded ones)"
+        )

@@ -1,0 +1,354 @@
+"""The rules of SPEC §3: how each field type is read, and each feed's cross-field checks.
+
+A field reader takes the raw value (never null or empty; strings already
+stripped) and returns the value the record holds, or raises `Reject` with a
+sentence naming the field and the value. Cross-field rules see only the fields
+that were read successfully, so one bad field earns one error, not a cascade.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from hub.domain.errors import FieldError
+from hub.domain.orgs import ReferenceData
+from hub.domain.timestamps import TimestampError, format_utc, london_date, parse_date
+from hub.domain.timestamps import parse_timestamp as _parse_timestamp
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+EVENT_MAX_AGE = timedelta(days=7)
+SITREP_AMENDMENT_DAYS = 14
+TEXT_MAX_CHARS = 64
+# Far above any real count, yet low enough that sums stay exact in a float
+# and in Redis's 64-bit integers, and that int() never meets a huge string.
+VALUE_LIMIT = 1_000_000_000
+
+ROLE_NAMES = {
+    "acute": "an acute trust",
+    "ambulance": "an ambulance service",
+    "nhs111": "an NHS 111 provider",
+}
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_DECIMAL = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+
+Values = dict[str, Any]  # field -> value read; a field that failed is absent
+Rule = Callable[[Values, ReferenceData, list[FieldError]], None]
+
+
+class Reject(Exception):
+    """A field's value is unacceptable; the message is the whole sentence."""
+
+
+class Context:
+    """What a record is judged against: the reference data, who sent it, and when."""
+
+    __slots__ = ("latest_time", "received_at", "ref", "submitter_org")
+
+    def __init__(self, ref: ReferenceData, received_at: datetime, submitter_org: str | None):
+        self.ref = ref
+        self.received_at = received_at
+        self.submitter_org = submitter_org
+        self.latest_time = received_at + FUTURE_TOLERANCE
+
+
+def kind(value: object) -> str:
+    """Describe a value's JSON type for a message, e.g. 'a list'."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    names: dict[type, str] = {str: "text", list: "a list", tuple: "a list", dict: "an object"}
+    return names.get(type(value), f"a value of type {type(value).__name__}")
+
+
+def show(value: object) -> str:
+    """Write a raw value for a message: plain text bare, anything odd quoted, long values cut."""
+    if isinstance(value, str):
+        cut = value if len(value) <= 40 else value[:40] + "…"
+        if cut.isprintable() and cut == value and value.strip() == value and value:
+            return value
+        # A lone surrogate would make the message itself unencodable as UTF-8.
+        cut = cut.encode("utf-8", "backslashreplace").decode("utf-8")
+        return json.dumps(cut, ensure_ascii=False)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if -(10**40) < value < 10**40 else "a very long number"
+    if isinstance(value, float | Decimal):
+        return repr(value) if isinstance(value, float) else str(value)
+    return kind(value)
+
+
+def _suggest(code: str, known: dict[str, Any]) -> str:
+    upper = code.upper()
+    return f"; did you mean {upper}?" if upper != code and upper in known else ""
+
+
+def read_text(name: str, value: object, ctx: Context) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -(10**TEXT_MAX_CHARS) < value < 10**TEXT_MAX_CHARS:
+            raise Reject(f"{name} ({show(value)}) is longer than {TEXT_MAX_CHARS} characters")
+        value = str(int(value))
+    if not isinstance(value, str):
+        raise Reject(f"{name} must be text, not {kind(value)}")
+    if len(value) > TEXT_MAX_CHARS:
+        raise Reject(
+            f"{name} ({show(value)}) is {len(value)} characters long; the limit is {TEXT_MAX_CHARS}"
+        )
+    bad = _CONTROL.search(value)
+    if bad is not None:
+        raise Reject(
+            f"{name} ({show(value)}) contains a control character "
+            f"(U+{ord(bad.group()):04X}), which an identifier may not contain"
+        )
+    return value
+
+
+def read_org(name: str, role: str, feed: str, value: object, ctx: Context) -> str:
+    if not isinstance(value, str):
+        raise Reject(f"{name} must be an organisation code such as RX9, not {kind(value)}")
+    org = ctx.ref.organisations.get(value)
+    if org is None:
+        raise Reject(
+            f"{name} ({show(value)}) is not a known organisation code"
+            + _suggest(value, ctx.ref.organisations)
+        )
+    if role not in org.roles:
+        held = " and ".join(ROLE_NAMES.get(r, r) for r in org.roles)
+        raise Reject(
+            f"{value} ({org.name}) is {held}, not {ROLE_NAMES.get(role, role)}, "
+            f"so it cannot be the {name} of an {feed} record"
+        )
+    if ctx.submitter_org is not None and value != ctx.submitter_org:
+        raise Reject(
+            f"this record belongs to {value} ({name}), but the token submits for "
+            f"{ctx.submitter_org}; an organisation may only submit its own records"
+        )
+    return value
+
+
+def read_site(name: str, value: object, ctx: Context) -> str:
+    if not isinstance(value, str):
+        raise Reject(f"{name} must be a hospital site code such as RWEAA, not {kind(value)}")
+    if value not in ctx.ref.sites:
+        raise Reject(
+            f"{name} ({show(value)}) is not a known hospital site code"
+            + _suggest(value, ctx.ref.sites)
+        )
+    return value
+
+
+def read_timestamp(name: str, event_time: bool, value: object, ctx: Context) -> datetime:
+    if not isinstance(value, str):
+        raise Reject(
+            f"{name} must be an ISO 8601 timestamp such as 2026-11-23T10:15:00Z, not {kind(value)}"
+        )
+    try:
+        instant = _parse_timestamp(value)
+    except TimestampError as exc:
+        raise Reject(f"{name}: {exc}") from None
+    if instant > ctx.latest_time:
+        raise Reject(
+            f"{name} ({format_utc(instant)}) is more than 5 minutes after the record "
+            f"was received ({format_utc(ctx.received_at)}); it cannot be in the future"
+        )
+    if event_time and instant < ctx.received_at - EVENT_MAX_AGE:
+        limit = format_utc(ctx.received_at - EVENT_MAX_AGE)
+        raise Reject(
+            f"{name} ({format_utc(instant)}) is too late: records more than 7 days "
+            f"old are not accepted, and this one was received "
+            f"{format_utc(ctx.received_at)} (the limit was {limit})"
+        )
+    return instant
+
+
+def read_date(name: str, window: bool, value: object, ctx: Context) -> date:
+    if not isinstance(value, str):
+        raise Reject(f"{name} must be an ISO 8601 date such as 2026-11-23, not {kind(value)}")
+    try:
+        day = parse_date(value)
+    except TimestampError as exc:
+        raise Reject(f"{name}: {exc}") from None
+    today = london_date(ctx.received_at)
+    if day > today:
+        raise Reject(
+            f"{name} ({day}) is after the date it was received in London "
+            f"({today}); it cannot be in the future"
+        )
+    earliest = today - timedelta(days=SITREP_AMENDMENT_DAYS)
+    if window and day < earliest:
+        raise Reject(
+            f"{name} ({day}) is too late: a SitRep may be sent or amended for "
+            f"{SITREP_AMENDMENT_DAYS} days, so on {today} the earliest date "
+            f"accepted is {earliest}"
+        )
+    return day
+
+
+def read_count(name: str, value: object, ctx: Context) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
+        if len(value.lstrip("-0")) > len(str(VALUE_LIMIT)):  # int() of a huge string is slow
+            raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+        number = int(value)
+    else:
+        raise Reject(f"{name} ({show(value)}) is not a whole number")
+    if number < 0:
+        raise Reject(f"{name} ({show(value)}) is negative; a count cannot be")
+    if number > VALUE_LIMIT:
+        raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+    return number
+
+
+def read_number(name: str, value: object, ctx: Context) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+        raise Reject(f"{name} must be a number, not {kind(value)}")
+    if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
+        raise Reject(f"{name} ({show(value)}) is not a decimal number")
+    if isinstance(value, int) and not -VALUE_LIMIT <= value <= VALUE_LIMIT:
+        raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):  # Decimal("sNaN")
+        number = math.nan
+    if math.isnan(number):
+        raise Reject(f"{name} ({show(value)}) is not a number")
+    if number < 0:
+        raise Reject(f"{name} ({show(value)}) is negative; it cannot be")
+    if number > VALUE_LIMIT:
+        raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+    return number + 0.0  # -0.0 becomes 0.0, so equal records compare equal
+
+
+def read_choice(
+    name: str, choices: frozenset[str], listing: str, value: object, ctx: Context
+) -> str:
+    if isinstance(value, str) and value in choices:
+        return value
+    raise Reject(f"{name} ({show(value)}) is not one of {listing}")
+
+
+def read_int_choice(
+    name: str, choices: frozenset[int], listing: str, value: object, ctx: Context
+) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value in choices:
+        return int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 4:
+        number = int(value)
+        if number in choices and str(number) == value:
+            return number
+    raise Reject(f"{name} ({show(value)}) is not one of {listing}")
+
+
+def _order(
+    later: str, earlier: str, values: Values, ref: ReferenceData, errors: list[FieldError]
+) -> None:
+    first, second = values.get(earlier), values.get(later)
+    if first is not None and second is not None and second < first:
+        errors.append(
+            FieldError(
+                later, f"{later} ({format_utc(second)}) is before {earlier} ({format_utc(first)})"
+            )
+        )
+
+
+def _at_most(
+    part: str, whole: str, values: Values, ref: ReferenceData, errors: list[FieldError]
+) -> None:
+    small, big = values.get(part), values.get(whole)
+    if small is not None and big is not None and small > big:
+        errors.append(FieldError(part, f"{part} ({small}) is more than {whole} ({big})"))
+
+
+def _clear_needs_handover(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
+    clear = values.get("clear_at")
+    if clear is not None and "handover_at" in values and values["handover_at"] is None:
+        errors.append(
+            FieldError(
+                "clear_at",
+                f"clear_at ({format_utc(clear)}) is given without "
+                "handover_at; a crew clears only after handover",
+            )
+        )
+
+
+def _quarter_hour(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
+    start = values.get("interval_start")
+    if start is not None and (start.minute % 15 or start.second or start.microsecond):
+        errors.append(
+            FieldError(
+                "interval_start",
+                f"interval_start ({format_utc(start)}) is "
+                "not a quarter hour; an interval starts at :00, :15, :30 or "
+                ":45 with zero seconds",
+            )
+        )
+
+
+def _site_of_trust(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
+    site, trust = values.get("site"), values.get("trust")
+    if site is not None and trust is not None and ref.sites[site].trust != trust:
+        owner = ref.sites[site]
+        errors.append(
+            FieldError(
+                "site",
+                f"site {site} ({owner.name}) belongs to {owner.trust}, "
+                f"not to the record's trust {trust}",
+            )
+        )
+
+
+def _departed_after_arrival(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
+    if values.get("decision_to_admit_at") is None:  # with a DTA the two steps cover it
+        _order("departed_at", "arrived_at", values, ref, errors)
+
+
+def _ga_beds(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
+    occupied, available = values.get("ga_beds_occupied"), values.get("ga_beds_available")
+    escalation = values.get("escalation_beds")
+    if occupied is None or available is None or escalation is None:
+        return
+    if occupied > available + escalation:
+        errors.append(
+            FieldError(
+                "ga_beds_occupied",
+                (
+                    f"ga_beds_occupied ({occupied}) is more than ga_beds_available ({available}) plus "
+                    f"escalation_beds ({escalation}); occupied beds may exceed available beds only by "
+                    "the escalation beds open"
+                ),
+            )
+        )
+
+
+RULES: dict[str, tuple[Rule, ...]] = {
+    "ambulance-incident": (partial(_order, "first_arrival_at", "clock_start_at"),),
+    "ambulance-handover": (
+        partial(_order, "handover_at", "arrived_at"),
+        partial(_order, "clear_at", "handover_at"),
+        _clear_needs_handover,
+    ),
+    "ambulance-sitrep": (
+        partial(_at_most, "handovers_over_30", "handovers"),
+        partial(_at_most, "handovers_over_60", "handovers"),
+    ),
+    "nhs111-interval": (
+        _quarter_hour,
+        partial(_at_most, "calls_answered", "calls_received"),
+        partial(_at_most, "answered_within_60s", "calls_answered"),
+    ),
+    "ed-attendance": (
+        _site_of_trust,
+        partial(_order, "decision_to_admit_at", "arrived_at"),
+        partial(_order, "departed_at", "decision_to_admit_at"),
+        _departed_after_arrival,
+    ),
+    "acute-sitrep": (_ga_beds,),
+}

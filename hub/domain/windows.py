@@ -1,0 +1,107 @@
+"""Trailing event-time windows over minute, hour and day buckets.
+
+A record adds to the minute, hour and day bucket holding its timestamp. A
+window of N minutes ending at `now` is the current minute's bucket and the
+N−1 before it (minute granularity at the old edge, as SPEC §4 allows). To read
+a 24-hour window cheaply, whole hours inside it are read from hour buckets and
+only the ragged ends from minute buckets. Hour buckets are UTC hours (Europe/
+London's offsets are whole hours, so they are local hours too); day buckets
+are Europe/London calendar days, the day a control room talks about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+LONDON = ZoneInfo("Europe/London")
+
+WINDOWS: dict[str, int] = {"15m": 15, "1h": 60, "4h": 240, "24h": 1440}
+"""Window name → length in minutes."""
+
+
+class Resolution(Enum):
+    """Bucket sizes, with how long buckets of each size are kept (SPEC §4 Series)."""
+
+    MINUTE = "m"
+    HOUR = "h"
+    DAY = "d"
+
+    @property
+    def retention_ms(self) -> int:
+        # Minute buckets serve only the ≤24 h windows; hour buckets serve the
+        # 14-day hourly series; day buckets the 400-day daily series. One
+        # extra period of slack at each.
+        return {"m": 25 * HOUR_MS, "h": 15 * DAY_MS, "d": 401 * DAY_MS}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One bucket: its resolution and its number (minutes or hours since the epoch, or a
+    London date's ordinal)."""
+
+    resolution: Resolution
+    number: int
+
+    @property
+    def sort_key(self) -> tuple[str, int]:
+        return (self.resolution.value, self.number)
+
+    @property
+    def start_ms(self) -> int:
+        """Return the instant the bucket starts."""
+        if self.resolution is Resolution.MINUTE:
+            return self.number * MINUTE_MS
+        if self.resolution is Resolution.HOUR:
+            return self.number * HOUR_MS
+        day = date.fromordinal(self.number)
+        local = datetime(day.year, day.month, day.day, tzinfo=LONDON)
+        return int(local.timestamp() * 1000)
+
+    @property
+    def expires_at_ms(self) -> int:
+        return self.start_ms + self.resolution.retention_ms
+
+
+def day_number(at_ms: int) -> int:
+    """Return the ordinal of the Europe/London date holding the instant `at_ms`."""
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).astimezone(LONDON).toordinal()
+
+
+def buckets_of(at_ms: int) -> tuple[Bucket, Bucket, Bucket]:
+    """Return the minute, hour and day buckets an instant belongs to."""
+    return (
+        Bucket(Resolution.MINUTE, at_ms // MINUTE_MS),
+        Bucket(Resolution.HOUR, at_ms // HOUR_MS),
+        Bucket(Resolution.DAY, day_number(at_ms)),
+    )
+
+
+def window_minutes(now_ms: int, window: str) -> tuple[int, int]:
+    """Return the first and last minute numbers (inclusive) of a window ending now."""
+    last = now_ms // MINUTE_MS
+    return last - WINDOWS[window] + 1, last
+
+
+def cover(first_minute: int, last_minute: int) -> list[Bucket]:
+    """Return the fewest minute and hour buckets that exactly cover a run of minutes."""
+    out: list[Bucket] = []
+    minute = first_minute
+    while minute <= last_minute:
+        if minute % 60 == 0 and minute + 59 <= last_minute:
+            out.append(Bucket(Resolution.HOUR, minute // 60))
+            minute += 60
+        else:
+            out.append(Bucket(Resolution.MINUTE, minute))
+            minute += 1
+    return out
+
+
+def windows_cover(now_ms: int) -> dict[str, list[Bucket]]:
+    """Return, for each window, the buckets that make it up at `now_ms`."""
+    return {name: cover(*window_minutes(now_ms, name)) for name in WINDOWS}

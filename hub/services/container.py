@@ -1,0 +1,38 @@
+"""The services an API process uses, typed by ports, so the HTTP edge needs no infrastructure."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hub.domain.orgs import ReferenceData
+from hub.domain.rag import Threshold
+from hub.ports import RejectionLog, StateStore
+from hub.services.ingest import IngestService
+from hub.services.query import QueryService
+from hub.services.tokens import TokenService
+from hub.settings import Settings
+
+
+class Pingable(Protocol):
+    async def ping(self) -> bool: ...
+
+
+@dataclass
+class Services:
+    """Everything an API process uses, wired by `hub.bootstrap.build`."""
+
+    settings: Settings
+    ref: ReferenceData
+    thresholds: dict[str, Threshold]
+    broker: Pingable
+    state: StateStore
+    tokens: TokenService
+    ingest: IngestService
+    query: QueryService
+    rejections: RejectionLog
+    ingest_metrics: Any  # IngestMetrics: counters the HTTP edge increments
+    registry: Any  # the prometheus CollectorRegistry this process exposes
+    live_notices: Callable[[], AsyncIterator[list[str]]]
+    close: Callable[[], Awaitable[None]]

@@ -1,0 +1,190 @@
+"""A scope's metrics now (SPEC §5 `/v1/metrics/...`): windows, gauges, SitReps, RAG.
+
+All scopes asked for at once are read in a few pipelined round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.domain import fields as F
+from hub.domain.catalogue import CATALOGUE, Kind, Metric
+from hub.domain.orgs import ReferenceData
+from hub.domain.rag import RAG_NONE, Threshold, rag
+from hub.domain.scopes import ScopeRef, resolve
+from hub.domain.windows import MINUTE_MS, WINDOWS, Bucket, windows_cover
+from hub.ports import StateStore
+
+ROLE_OF_SITREP = {F.ACUTE_SITREP: "acute", F.AMBULANCE_SITREP: "ambulance"}
+
+
+class QueryService:
+    def __init__(
+        self,
+        ref: ReferenceData,
+        store: StateStore,
+        thresholds: dict[str, Threshold],
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self._ref = ref
+        self._store = store
+        self._thresholds = thresholds
+        self._clock_ms = clock_ms
+
+    def resolve(self, scope: str) -> ScopeRef:
+        return resolve(self._ref, scope)
+
+    def metrics_for(self, scope: ScopeRef) -> list[Metric]:
+        """Return the catalogue metrics reported for a scope."""
+        roles = (
+            self._ref.organisations[scope.code].roles if scope.type == "org" and scope.code else ()
+        )
+        return [m for m in CATALOGUE.values() if m.applies_to(scope.type, roles)]
+
+    async def metrics(self, scope: str) -> dict[str, Any]:
+        """Return the body of `GET /v1/metrics/{scope}`."""
+        return (await self.many([self.resolve(scope)]))[0]
+
+    async def many(
+        self, scopes: Sequence[ScopeRef], now_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the metrics body of each scope, reading all of them together."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        wanted = [self.metrics_for(s) for s in scopes]
+        windows = await self._windows(scopes, now)
+        gauges = await self._gauges(scopes, wanted, now)
+        sitreps = await self._sitreps(scopes, wanted)
+        out = []
+        for i, scope in enumerate(scopes):
+            body: dict[str, Any] = {}
+            for m in wanted[i]:
+                if m.kind is Kind.WINDOW:
+                    body[m.id] = self._window_entry(m, windows[i])
+                elif m.kind is Kind.GAUGE:
+                    body[m.id] = self._entry(m, gauges[i][m.id])
+                else:
+                    body[m.id] = self._sitrep_entry(m, scope, sitreps[i].get(m.sitrep_feed))
+            out.append(
+                {
+                    "scope": {"type": scope.type, "code": scope.code, "name": scope.name},
+                    "as_of": _iso(now),
+                    "metrics": body,
+                }
+            )
+        return out
+
+    async def _windows(
+        self, scopes: Sequence[ScopeRef], now: int
+    ) -> list[dict[str, dict[str, int]]]:
+        cover = windows_cover(now)
+        needed = sorted(
+            {b for buckets in cover.values() for b in buckets}, key=lambda b: b.sort_key
+        )
+        requests = [(s.key, b) for s in scopes for b in needed]
+        rows = await self._store.read_buckets(requests)
+        out = []
+        for i in range(len(scopes)):
+            by_bucket: dict[Bucket, dict[str, int]] = dict(
+                zip(needed, rows[i * len(needed) : (i + 1) * len(needed)], strict=True)
+            )
+            out.append(
+                {name: _sum(by_bucket[b] for b in buckets) for name, buckets in cover.items()}
+            )
+        return out
+
+    def _window_entry(self, m: Metric, counters: dict[str, dict[str, int]]) -> dict[str, Any]:
+        values = {w: m.compute(counters[w]) for w in WINDOWS}
+        threshold = self._thresholds.get(m.id)
+        judged = values[threshold.window] if threshold else None
+        return {"unit": m.unit, "windows": values, "rag": _rag(judged, threshold)}
+
+    async def _gauges(
+        self, scopes: Sequence[ScopeRef], wanted: list[list[Metric]], now: int
+    ) -> list[dict[str, Any]]:
+        requests = []
+        for scope, metrics in zip(scopes, wanted, strict=True):
+            for gauge in sorted({m.gauge for m in metrics if m.kind is Kind.GAUGE}):
+                requests.append((gauge, scope.key, now - F.GAUGE_HORIZON_MS[gauge]))
+        rows = dict(
+            zip(
+                ((g, s) for g, s, _ in requests),
+                await self._store.read_gauges(requests),
+                strict=True,
+            )
+        )
+        out = []
+        for scope, metrics in zip(scopes, wanted, strict=True):
+            values: dict[str, Any] = {}
+            for m in metrics:
+                if m.kind is not Kind.GAUGE:
+                    continue
+                count, earliest = rows[(m.gauge, scope.key)]
+                if m.unit == "count":
+                    values[m.id] = count
+                else:
+                    values[m.id] = (
+                        None if earliest is None else max(0.0, (now - earliest) / MINUTE_MS)
+                    )
+            out.append(values)
+        return out
+
+    def _entry(self, m: Metric, value: Any) -> dict[str, Any]:
+        return {"unit": m.unit, "value": value, "rag": _rag(value, self._thresholds.get(m.id))}
+
+    async def _sitreps(
+        self, scopes: Sequence[ScopeRef], wanted: list[list[Metric]]
+    ) -> list[dict[str, Any]]:
+        requests = []
+        for scope, metrics in zip(scopes, wanted, strict=True):
+            for feed in sorted({m.sitrep_feed for m in metrics if m.kind is Kind.SITREP}):
+                requests.append((feed, scope.key))
+        rows = dict(zip(requests, await self._store.read_sitreps(requests), strict=True))
+        return [
+            {feed: rows[(feed, s.key)] for feed, key in requests if key == s.key} for s in scopes
+        ]
+
+    def _sitrep_entry(self, m: Metric, scope: ScopeRef, latest: Any) -> dict[str, Any]:
+        if latest is None:
+            return {"unit": m.unit, "value": None, "date": None, "coverage": None, "rag": RAG_NONE}
+        day, counters = latest
+        value = m.compute(counters)
+        if m.id == "opel.level" and scope.type == "org":
+            value = next((int(k) for k, n in value.items() if n), None)  # type: ignore[union-attr]
+        expected = self._expected(m.sitrep_feed, scope)
+        coverage = {"submitted": counters.get(F.SITREP_SUBMITTED, 0), "expected": expected}
+        judged = value if not isinstance(value, dict) else None
+        return {
+            "unit": m.unit,
+            "value": value,
+            "date": day.isoformat(),
+            "coverage": coverage,
+            "rag": _rag(judged, self._thresholds.get(m.id)),
+        }
+
+    def _expected(self, feed: str, scope: ScopeRef) -> int:
+        """How many organisations in a scope are expected to submit a SitRep feed."""
+        role = ROLE_OF_SITREP[feed]
+        orgs = self._ref.with_role(role)
+        if scope.type == "org":
+            return 1
+        if scope.type == "region":
+            return sum(1 for o in orgs if o.region == scope.code)
+        return len(orgs)
+
+
+def _sum(rows: Any) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for row in rows:
+        for name, value in row.items():
+            total[name] = total.get(name, 0) + value
+    return total
+
+
+def _rag(value: Any, threshold: Threshold | None) -> str:
+    return rag(value if isinstance(value, (int, float)) else None, threshold)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

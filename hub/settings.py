@@ -1,0 +1,126 @@
+"""Typed settings, read once: `HUB_*` environment variables first, then `config/hub.toml`.
+
+Secrets are redacted from `repr`, so settings can be logged safely.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from hub.domain.errors import ConfigError
+
+SECRET = {"admin_token", "kafka_sasl_password", "redis_url"}
+
+
+def default_config_dir() -> Path:
+    """Return ./config if present, else the config/ beside the source tree."""
+    here = Path.cwd() / "config"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "config"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the hub's processes can be told. Env names are `HUB_` + the upper-cased field."""
+
+    kafka_bootstrap: str = ""  # empty: `hub up` starts the embedded broker
+    redis_url: str = ""  # empty: `hub up` starts the embedded Valkey
+    topic_prefix: str = "uec."
+    partitions: int = 6
+    consumer_group: str = "uec-hub-workers"
+    session_timeout_ms: int = 10_000
+    fetch_max_wait_ms: int = 100
+    batch_max_records: int = 2_000
+    kafka_send_timeout_s: float = 5.0
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    kafka_ssl_cafile: str = ""
+    key_prefix: str = "hub"
+    admin_token: str = ""
+    require_viewer_token: bool = False
+    max_body_bytes: int = 10 * 1024 * 1024
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    metrics_port: int = 0  # worker /metrics port; 0 picks none
+    log_level: str = "INFO"
+    hours_lost_baseline_minutes: int = 15
+    config_dir: Path = field(default_factory=default_config_dir)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], config_dir: Path | None = None) -> Settings:
+        """Build settings from a mapping of environment variables and the config files."""
+        directory = Path(env.get("HUB_CONFIG_DIR", "")) if env.get("HUB_CONFIG_DIR") else None
+        directory = directory or config_dir or default_config_dir()
+        values: dict[str, Any] = {"config_dir": directory}
+        values.update(_file_values(directory / "hub.toml"))
+        for f in fields(cls):
+            raw = env.get(f"HUB_{f.name.upper()}")
+            if raw is not None and f.name != "config_dir":
+                values[f.name] = raw
+        return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+
+    def with_(self, **changes: Any) -> Settings:
+        """Return a copy with some values changed."""
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        parts = (
+            f"{f.name}={'***' if f.name in SECRET and getattr(self, f.name) else getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"Settings({', '.join(parts)})"
+
+    def env(self) -> dict[str, str]:
+        """Return these settings as `HUB_*` variables, to hand to child processes."""
+        return {f"HUB_{f.name.upper()}": _render(getattr(self, f.name)) for f in fields(self)}
+
+
+def _file_values(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    section = doc.get("settings", {})
+    known = {f.name for f in fields(Settings)}
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
+    return dict(section)
+
+
+def _coerce(cls: type[Settings], name: str, value: Any) -> Any:
+    default = cls.__dataclass_fields__[name].default
+    if name == "config_dir":
+        return Path(value)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise ConfigError(f"HUB_{name.upper()} must be true or false, not {value!r}")
+    try:
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"HUB_{name.upper()} must be a number, not {value!r}") from exc
+    return str(value)
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,147 @@
+"""The stream worker's loop: fetch a batch per partition, apply it, move on.
+
+It uses none of Faust's per-event machinery: a batch is decoded, validated
+and planned as a whole, then written in one Redis transaction (see
+`hub.services.apply`). Faust supervises this loop as a service (`app.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from hub.adapters.codec import decode_message
+from hub.adapters.kafka import BatchConsumer, Fetched
+from hub.adapters.telemetry import WorkerMetrics
+from hub.domain.errors import StateConflict, Unavailable
+from hub.domain.feeds import feed_for_topic
+from hub.services.apply import BatchApplier, Message, Outcome
+
+log = logging.getLogger(__name__)
+
+PAUSE_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class FeedWorker:
+    """Apply every feed topic's partitions assigned to this process, until stopped."""
+
+    def __init__(
+        self,
+        consumer: BatchConsumer,
+        applier: BatchApplier,
+        metrics: WorkerMetrics,
+        topic_prefix: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._consumer = consumer
+        self._applier = applier
+        self._metrics = metrics
+        self._prefix = topic_prefix
+        self._clock = clock
+        self.applied: dict[tuple[str, int], int] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Loop until `stop` is set; Kafka or Redis outages pause the loop, never end it."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                batches = await self._consumer.fetch(timeout_ms=500)
+                for (topic, partition), fetched in batches.items():
+                    await self._partition(topic, partition, fetched, stop)
+                failures = 0
+            except Unavailable as exc:
+                failures += 1
+                self._metrics.paused.labels(service=type(exc).__name__).inc()
+                log.warning("paused: %s", exc)
+                await _sleep(stop, PAUSE_S[min(failures, len(PAUSE_S)) - 1])
+
+    async def _partition(
+        self, topic: str, partition: int, fetched: list[Fetched], stop: asyncio.Event
+    ) -> None:
+        feed = feed_for_topic(topic, self._prefix)
+        if feed is None:
+            return
+        messages = [
+            Message(f.offset, decode_message(feed, f.value, f.timestamp_ms)) for f in fetched
+        ]
+        started = time.perf_counter()
+        try:
+            outcome = await self._applier.apply(
+                topic, partition, messages, (topic, partition) in self._consumer.rewound
+            )
+        except (Unavailable, StateConflict) as exc:
+            raise Unavailable(f"{topic}[{partition}] at {fetched[0].offset}: {exc}") from exc
+        except Exception:
+            # A record that breaks the planner must not stop the worker: apply
+            # the batch one message at a time and dead-letter what fails.
+            log.exception(
+                "batch %s[%d] at %d failed; retrying one by one",
+                topic,
+                partition,
+                fetched[0].offset,
+            )
+            outcome = await self._one_by_one(topic, partition, messages)
+        await self._follow(topic, partition, outcome, messages[-1].offset)
+        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _one_by_one(self, topic: str, partition: int, messages: list[Message]) -> Outcome:
+        outcome = Outcome()
+        for m in messages:
+            from_start = (topic, partition) in self._consumer.rewound
+            try:
+                outcome = await self._applier.apply(topic, partition, [m], from_start)
+            except (Unavailable, StateConflict):
+                raise
+            except Exception as exc:
+                log.exception("poison record at %s[%d]@%d", topic, partition, m.offset)
+                self._metrics.poison.labels(feed=m.content.feed.name).inc()
+                outcome = await self._applier.skip(topic, partition, m, repr(exc), from_start)
+            if outcome.rewind or outcome.seek_to is not None:
+                return outcome
+            self._consumer.applied(topic, partition)
+        return outcome
+
+    async def _follow(self, topic: str, partition: int, outcome: Outcome, last: int) -> None:
+        for letter in outcome.dead_letters:
+            self._metrics.deadletters.labels(feed=letter.feed, reason=letter.reason).inc()
+        if outcome.rewind:
+            log.info("%s[%d] has no stored state: reading it from the start", topic, partition)
+            await self._consumer.seek(topic, partition, None)
+            return
+        if outcome.seek_to is not None:
+            log.info("%s[%d]: stored offset is %d, moving there", topic, partition, outcome.seek_to)
+            await self._consumer.seek(topic, partition, outcome.seek_to)
+            return
+        self._consumer.applied(topic, partition)
+        self.applied[(topic, partition)] = last + 1
+        plan = outcome.plan
+        if plan is None:
+            return
+        self._metrics.batches.inc()
+        for feed, n in plan.applied_by_feed.items():
+            self._metrics.processed.labels(feed=feed).inc(n)
+        if plan.unchanged:
+            self._metrics.processed.labels(feed=messages_feed(topic, self._prefix)).inc(
+                plan.unchanged
+            )
+        now = self._clock()
+        for feed, received_ms in outcome.received_at_ms:
+            self._metrics.visible.labels(feed=feed).observe(max(0.0, now - received_ms / 1000))
+
+    def update_lag(self) -> None:
+        """Refresh the lag gauge of every partition this process holds."""
+        for (topic, partition), lag in self._consumer.lag(self.applied).items():
+            self._metrics.lag.labels(topic=topic, partition=str(partition)).set(lag)
+
+
+def messages_feed(topic: str, prefix: str) -> str:
+    feed = feed_for_topic(topic, prefix)
+    return feed.name if feed else topic
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

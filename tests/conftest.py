@@ -1,0 +1,90 @@
+"""Real services for tests: a Tansu broker and a Valkey server on free loopback ports.
+
+Both are session-wide and started lazily, only by tests that ask for them.
+Each test gets its own topic prefix, consumer group and Redis key prefix, so
+tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from hub.adapters.embedded import ManagedProcess, start_tansu, start_valkey
+from hub.adapters.kafka import ensure_topics
+from hub.adapters.reference_files import load_reference_data
+from hub.domain.orgs import ReferenceData
+from hub.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config"
+
+
+@pytest.fixture(scope="session")
+def ref() -> ReferenceData:
+    return load_reference_data(CONFIG)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    proc = start_tansu(tmp_path_factory.mktemp("tansu"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ManagedProcess]:
+    proc = start_valkey(tmp_path_factory.mktemp("valkey"))
+    yield proc
+    proc.stop()
+
+
+def unique(name: str) -> str:
+    return f"{name}{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def settings_factory(broker: ManagedProcess, valkey: ManagedProcess):  # type: ignore[no-untyped-def]
+    """Return settings with names no other test uses, on the session's broker and Valkey."""
+
+    def make(**overrides: object) -> Settings:
+        base = Settings(
+            kafka_bootstrap=broker.address,
+            redis_url=valkey.address,
+            topic_prefix=unique("t") + ".",
+            consumer_group=unique("g"),
+            key_prefix=unique("k"),
+            partitions=4,
+            session_timeout_ms=6_000,
+            admin_token="admin-" + uuid.uuid4().hex,
+            kafka_send_timeout_s=3.0,
+            config_dir=CONFIG,
+        )
+        return base.with_(**overrides)
+
+    return make
+
+
+@pytest.fixture
+async def settings(settings_factory) -> Settings:  # type: ignore[no-untyped-def]
+    s: Settings = settings_factory()
+    await ensure_topics(s)
+    return s
+
+
+@pytest.fixture
+async def redis_client(valkey: ManagedProcess) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(valkey.address, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Keep the process environment from leaking HUB_* settings into tests.
+    for name in [k for k in os.environ if k.startswith("HUB_")]:
+        del os.environ[name]

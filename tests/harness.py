@@ -1,0 +1,118 @@
+"""Run the hub's real parts inside a test: the HTTP service and stream workers, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from hub.adapters.kafka import BatchConsumer, feed_topics
+from hub.adapters.telemetry import WorkerMetrics
+from hub.api.app import create_app
+from hub.bootstrap import build, build_worker_parts
+from hub.settings import Settings
+from streams.worker import FeedWorker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class RunningApi:
+    url: str
+    settings: Settings
+    registry: CollectorRegistry
+
+    def client(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30.0)
+
+    async def token(self, org: str, role: str = "submitter", feeds: list[str] | None = None) -> str:
+        async with self.client(self.settings.admin_token) as c:
+            r = await c.post("/v1/admin/tokens", json={"org": org, "role": role, "feeds": feeds})
+            assert r.status_code == 201, r.text
+            return str(r.json()["token"])
+
+
+@contextlib.asynccontextmanager
+async def running_api(
+    settings: Settings, clock_ms: Callable[[], int] | None = None
+) -> AsyncIterator[RunningApi]:
+    """Serve the real app with uvicorn on a free loopback port for the block's duration.
+
+    `clock_ms` fixes what "now" the query service uses, so a test can compare
+    windows with a reference computed for the same instant.
+    """
+    port = free_port()
+    registry = CollectorRegistry()
+    kwargs = {"clock_ms": clock_ms} if clock_ms else {}
+    app = create_app(build(settings.with_(http_port=port), registry, **kwargs))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "the API did not start"
+        yield RunningApi(f"http://127.0.0.1:{port}", settings, registry)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+@dataclass
+class RunningWorker:
+    worker: FeedWorker
+    metrics: WorkerMetrics
+    registry: CollectorRegistry
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[RunningWorker]:
+    """Run one stream worker in this process (the same FeedWorker `hub worker` runs)."""
+    parts = build_worker_parts(settings)
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry)
+    holder: dict[str, FeedWorker] = {}
+
+    async def stored(tps: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        offsets = await parts.state.offsets()
+        return {tp: offsets.get(tp) for tp in tps}
+
+    consumer = BatchConsumer(settings, feed_topics(settings), stored)
+    worker = FeedWorker(consumer, parts.applier, metrics, settings.topic_prefix)
+    holder["w"] = worker
+    await consumer.start()
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield RunningWorker(worker, metrics, registry)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await consumer.stop()
+        await parts.close()
+
+
+async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+    """Await `predicate()` until it returns a truthy value; fail after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await predicate()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
