@@ -23,6 +23,7 @@ run: $(STAMP)  ## Start the whole hub with simulated feeds; prints the dashboard
 	$(BIN)/hub up --port $(PORT)
 
 test: $(STAMP)  ## Lint, type-check and run every test against real services
+	./scripts/system-tools.sh
 	$(MAKE) lint
 	$(BIN)/pytest -p no:cacheprovider; status=$$?; \
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status

@@ -29,6 +29,7 @@ from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
 from hub.services.apply import BatchApplier
 from hub.services.container import Services
+from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
 from hub.services.query import QueryService
 from hub.services.tokens import TokenService
@@ -91,6 +92,7 @@ def build(
         tokens=tokens,
         ingest=ingest,
         query=QueryService(ref, state, thresholds, clock_ms),
+        freshness=FreshnessService(ref, state, clock),
         rejections=rejections,
         ingest_metrics=IngestMetrics(registry),
         registry=registry,

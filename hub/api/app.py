@@ -53,6 +53,7 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/metrics/national", query.metrics, methods=["GET"]),
         Route("/v1/metrics/{kind:str}/{code:str}", query.metrics, methods=["GET"]),
         Route("/v1/organisations", query.organisations, methods=["GET"]),
+        Route("/v1/freshness", query.freshness, methods=["GET"]),
         Route("/v1/stream", stream.stream, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),

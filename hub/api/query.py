@@ -15,6 +15,11 @@ async def metrics(request: Request) -> Response:
     return JSONResponse(await services(request).query.metrics(scope))
 
 
+async def freshness(request: Request) -> Response:
+    await require_viewer(request)
+    return JSONResponse(await services(request).freshness.board())
+
+
 async def organisations(request: Request) -> Response:
     await require_viewer(request)
     ref = services(request).ref

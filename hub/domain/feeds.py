@@ -43,10 +43,19 @@ class FieldSpec:
 
 @dataclass(frozen=True, slots=True)
 class Cadence:
-    """When a feed counts as late: after a silence, or a daily return due at a local time."""
+    """When a feed counts as late or stale: after a silence, or a daily return due at a local time.
+
+    A continuous feed is late after `late_after_minutes` of silence and stale
+    after four times that. A daily return is late once its due time passes
+    without the previous day's return, and stale when a whole day is missing.
+    """
 
     late_after_minutes: int | None = None
     daily_due_local: str | None = None  # "11:00" for the previous day's SitRep
+
+    @property
+    def stale_after_minutes(self) -> int | None:
+        return None if self.late_after_minutes is None else 4 * self.late_after_minutes
 
 
 @dataclass(frozen=True, slots=True)

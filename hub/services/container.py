@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.ports import RejectionLog, StateStore
+from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
 from hub.services.query import QueryService
 from hub.services.tokens import TokenService
@@ -31,6 +32,7 @@ class Services:
     tokens: TokenService
     ingest: IngestService
     query: QueryService
+    freshness: FreshnessService
     rejections: RejectionLog
     ingest_metrics: Any  # IngestMetrics: counters the HTTP edge increments
     registry: Any  # the prometheus CollectorRegistry this process exposes

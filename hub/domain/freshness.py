@@ -1,0 +1,66 @@
+"""Is a feed arriving? `live`, `late`, `stale` or `never`, per feed and organisation (SPEC §2, §5)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from hub.domain.feeds import Feed
+from hub.domain.windows import LONDON
+
+LIVE, LATE, STALE, NEVER = "live", "late", "stale", "never"
+STATUSES = (LIVE, LATE, STALE, NEVER)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What the hub has had from one organisation on one feed."""
+
+    last_received_ms: int | None
+    last_event_ms: int | None
+    latest_date: date | None = None  # SitReps: the newest date submitted
+
+
+def continuous_status(feed: Feed, seen: Seen, now_ms: int) -> str:
+    """Judge a continuous feed by how long since anything was received."""
+    if seen.last_received_ms is None:
+        return NEVER
+    late, stale = feed.cadence.late_after_minutes, feed.cadence.stale_after_minutes
+    assert late is not None and stale is not None
+    silent_minutes = (now_ms - seen.last_received_ms) / 60_000
+    if silent_minutes <= late:
+        return LIVE
+    return LATE if silent_minutes <= stale else STALE
+
+
+def expected_date(due_local: str, now: datetime) -> date:
+    """Return the newest SitRep date that should be in by `now` (yesterday's, once due)."""
+    local = now.astimezone(LONDON)
+    hour, minute = (int(part) for part in due_local.split(":"))
+    days_back = 1 if local.time() >= time(hour, minute) else 2
+    return local.date() - timedelta(days=days_back)
+
+
+def daily_status(feed: Feed, seen: Seen, now: datetime) -> str:
+    """Judge a daily return by whether the return now due has arrived."""
+    if seen.latest_date is None:
+        return NEVER
+    assert feed.cadence.daily_due_local is not None
+    due = expected_date(feed.cadence.daily_due_local, now)
+    if seen.latest_date >= due:
+        return LIVE
+    return LATE if seen.latest_date >= due - timedelta(days=1) else STALE
+
+
+def status(feed: Feed, seen: Seen, now: datetime) -> str:
+    """Return the freshness status of one organisation's feed at `now`."""
+    if feed.cadence.daily_due_local is not None:
+        return daily_status(feed, seen, now)
+    return continuous_status(feed, seen, int(now.timestamp() * 1000))
+
+
+def summary(statuses: list[str]) -> dict[str, int]:
+    """Count statuses, with `expected` the number of organisations expected to send."""
+    out = {s: statuses.count(s) for s in STATUSES}
+    out["expected"] = len(statuses)
+    return out
