@@ -24,7 +24,7 @@ from hub.adapters.kafka import BatchConsumer, ensure_topics, feed_topics
 from hub.adapters.telemetry import WorkerMetrics
 from hub.bootstrap import WorkerParts, build_worker_parts
 from hub.settings import Settings
-from streams.worker import FeedWorker
+from hub.worker_loop import FeedWorker
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from hub.adapters.telemetry import WorkerMetrics
 from hub.api.app import create_app
 from hub.bootstrap import build, build_worker_parts
 from hub.settings import Settings
-from streams.worker import FeedWorker
+from hub.worker_loop import FeedWorker
 
 
 def free_port() -> int:

@@ -20,12 +20,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from hub.adapters.codec import dumps, loads
+from hub.adapters.codec import loads
+from hub.adapters.redis_apply import APPLY_PLAN, plan_payload
 from hub.adapters.redis_keys import Keys
 from hub.domain.errors import StateConflict, StateUnavailable
-from hub.domain.fields import GAUGE_HORIZON_MS
 from hub.domain.plan import StatePlan
-from hub.domain.windows import DAY_MS, Bucket
+from hub.domain.windows import Bucket
 
 _GEN_CACHE_S = 1.0
 
@@ -88,8 +88,10 @@ class RedisStateStore:
                 yield tx
                 if tx.plan is not None:
                     pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-                    _queue_plan(pipe, keys, tx.plan, int(time.time() * 1000))
-                    pipe.set(off_key, tx.next_offset)
+                    payload = plan_payload(
+                        keys, tx.plan, off_key, tx.next_offset, int(time.time() * 1000)
+                    )
+                    pipe.eval(APPLY_PLAN, 0, payload)
                     await pipe.execute()
         except WatchError as exc:
             raise StateConflict(f"{topic}[{partition}] changed under us") from exc
@@ -212,42 +214,3 @@ class RedisStateStore:
             return await awaitable
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StateUnavailable(f"Redis unavailable: {exc}") from exc
-
-
-def _queue_plan(pipe: Any, keys: Keys, plan: StatePlan, now_ms: int) -> None:
-    """Queue every write of a plan on a MULTI pipeline."""
-    for (scope, bucket), counters in plan.counters.items():
-        changed = {f: d for f, d in counters.items() if d}
-        if changed:
-            name = keys.bucket(scope, bucket)
-            for f, d in changed.items():
-                pipe.hincrby(name, f, d)
-            pipe.pexpireat(name, bucket.expires_at_ms)
-    for (feed, day, scope), counters in plan.day_counters.items():
-        changed = {f: d for f, d in counters.items() if d}
-        if changed:
-            name = keys.sitrep(feed, day, scope)
-            for f, d in changed.items():
-                pipe.hincrby(name, f, d)
-            pipe.pexpireat(name, _day_expiry(day))
-            pipe.zadd(keys.sitrep_dates(feed, scope), {str(day.toordinal()): day.toordinal()})
-    for (gauge, scope), members in plan.presence_remove.items():
-        if members:
-            pipe.zrem(keys.gauge(gauge, scope), *members)
-    for (gauge, scope), added in plan.presence_add.items():
-        name = keys.gauge(gauge, scope)
-        if added:
-            pipe.zadd(name, added)
-        # Members older than the gauge looks back can never count again.
-        pipe.zremrangebyscore(name, "-inf", now_ms - GAUGE_HORIZON_MS[gauge] - DAY_MS)
-    for (feed, key), (canonical, expires_at) in plan.entities.items():
-        pipe.set(keys.entity(feed, key), dumps(canonical), pxat=expires_at)
-    for (feed, org), at in plan.received.items():
-        pipe.zadd(keys.received(feed), {org: at}, gt=True)
-    for (feed, org), at in plan.events.items():
-        pipe.zadd(keys.events(feed), {org: at}, gt=True)
-
-
-def _day_expiry(day: date) -> int:
-    midnight = int(time.mktime(day.timetuple())) * 1000
-    return midnight + 402 * DAY_MS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
@@ -54,6 +56,20 @@ class WorkerMetrics:
             ["feed"],
             registry=registry,
         )
+        self._lag_partitions: set[tuple[str, int]] = set()
+
+    def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        """Publish the lag of the partitions this worker holds now, and only those.
+
+        A partition that moved to another worker in a rebalance is removed
+        here, or two workers would report it and the old value would never
+        go down.
+        """
+        for topic, partition in self._lag_partitions - set(lags):
+            self.lag.remove(topic, str(partition))
+        for (topic, partition), lag in lags.items():
+            self.lag.labels(topic=topic, partition=str(partition)).set(lag)
+        self._lag_partitions = set(lags)
 
 
 class IngestMetrics:

@@ -57,6 +57,7 @@ class StatePlan:
     applied: int = 0
     unchanged: int = 0
     applied_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    live_buckets: dict[int, list[Bucket]] = field(default_factory=dict, repr=False)
 
 
 class Planner:
@@ -96,10 +97,15 @@ class Planner:
         return plan
 
     def _add(self, plan: StatePlan, c: Contribution, sign: int, now_ms: int, member: str) -> None:
+        live = plan.live_buckets
         for t in c.tallies:
-            for bucket in buckets_of(t.at_ms):
-                if bucket.expires_at_ms <= now_ms:
-                    continue  # a bucket no window or series will read again
+            buckets = live.get(t.at_ms)
+            if buckets is None:
+                # Leave out buckets no window or series will read again.
+                buckets = live[t.at_ms] = [
+                    b for b in buckets_of(t.at_ms) if b.expires_at_ms > now_ms
+                ]
+            for bucket in buckets:
                 counters = plan.counters[(t.scope, bucket)]
                 counters[t.field] = counters.get(t.field, 0) + sign * t.amount
             plan.scopes.add(t.scope)

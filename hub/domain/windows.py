@@ -11,9 +11,10 @@ are Europe/London calendar days, the day a control room talks about.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 MINUTE_MS = 60_000
@@ -32,18 +33,27 @@ class Resolution(Enum):
     HOUR = "h"
     DAY = "d"
 
+    # Members are singletons, so identity hashing is correct, and it runs in C: the
+    # planner hashes buckets millions of times a minute.
+    __hash__ = object.__hash__
+
     @property
     def retention_ms(self) -> int:
-        # Minute buckets serve only the ≤24 h windows; hour buckets serve the
-        # 14-day hourly series; day buckets the 400-day daily series. One
-        # extra period of slack at each.
-        return {"m": 25 * HOUR_MS, "h": 15 * DAY_MS, "d": 401 * DAY_MS}[self.value]
+        return _RETENTION_MS[self]
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+# Minute buckets serve only the ≤24 h windows; hour buckets serve the 14-day hourly series;
+# day buckets the 400-day daily series. One extra period of slack at each.
+_RETENTION_MS = {
+    Resolution.MINUTE: 25 * HOUR_MS,
+    Resolution.HOUR: 15 * DAY_MS,
+    Resolution.DAY: 401 * DAY_MS,
+}
+
+
+class Bucket(NamedTuple):
     """One bucket: its resolution and its number (minutes or hours since the epoch, or a
-    London date's ordinal)."""
+    London date's ordinal). A NamedTuple, so hashing and equality run in C."""
 
     resolution: Resolution
     number: int
@@ -59,18 +69,28 @@ class Bucket:
             return self.number * MINUTE_MS
         if self.resolution is Resolution.HOUR:
             return self.number * HOUR_MS
-        day = date.fromordinal(self.number)
-        local = datetime(day.year, day.month, day.day, tzinfo=LONDON)
-        return int(local.timestamp() * 1000)
+        return _london_midnight_ms(self.number)
 
     @property
     def expires_at_ms(self) -> int:
         return self.start_ms + self.resolution.retention_ms
 
 
+@lru_cache(maxsize=4096)
+def _london_midnight_ms(ordinal: int) -> int:
+    day = date.fromordinal(ordinal)
+    return int(datetime(day.year, day.month, day.day, tzinfo=LONDON).timestamp() * 1000)
+
+
+@lru_cache(maxsize=65536)
+def _day_of_hour(hour: int) -> int:
+    # London's offsets are whole hours, so every instant of a UTC hour falls on one London date.
+    return datetime.fromtimestamp(hour * 3600, tz=UTC).astimezone(LONDON).toordinal()
+
+
 def day_number(at_ms: int) -> int:
     """Return the ordinal of the Europe/London date holding the instant `at_ms`."""
-    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).astimezone(LONDON).toordinal()
+    return _day_of_hour(at_ms // HOUR_MS)
 
 
 def buckets_of(at_ms: int) -> tuple[Bucket, Bucket, Bucket]:

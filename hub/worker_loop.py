@@ -2,7 +2,8 @@
 
 It uses none of Faust's per-event machinery: a batch is decoded, validated
 and planned as a whole, then written in one Redis transaction (see
-`hub.services.apply`). Faust supervises this loop as a service (`app.py`).
+`hub.services.apply`). Faust supervises this loop in a worker process
+(`streams/app.py`); `hub rebuild` runs the same loop over every partition.
 """
 
 from __future__ import annotations
@@ -132,9 +133,8 @@ class FeedWorker:
             self._metrics.visible.labels(feed=feed).observe(max(0.0, now - received_ms / 1000))
 
     def update_lag(self) -> None:
-        """Refresh the lag gauge of every partition this process holds."""
-        for (topic, partition), lag in self._consumer.lag(self.applied).items():
-            self._metrics.lag.labels(topic=topic, partition=str(partition)).set(lag)
+        """Refresh the lag gauge of every partition this process holds (and drop the rest)."""
+        self._metrics.set_lag(self._consumer.lag(self.applied))
 
 
 def messages_feed(topic: str, prefix: str) -> str:
