@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS := hub/api/static/vendor/.built
 PORT ?= 8080
 
-.PHONY: help run test lint bench install clean
+.PHONY: help run test lint bench install assets clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,10 +20,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Install the hub and its tools into .venv
 
-run: $(STAMP)  ## Start the whole hub with simulated feeds; prints the dashboard URL
+# The dashboard's NHS.UK frontend and uPlot files, from web/package-lock.json (npm), served by the hub.
+$(ASSETS): web/package.json web/package-lock.json scripts/build-assets.sh
+	./scripts/build-assets.sh
+
+assets: $(ASSETS)  ## Install the dashboard's front-end assets into hub/api/static/vendor
+
+run: $(STAMP) $(ASSETS)  ## Start the whole hub with simulated feeds; prints the dashboard URL
 	$(BIN)/hub up --port $(PORT)
 
-test: $(STAMP)  ## Lint, type-check and run every test against real services
+test: $(STAMP) $(ASSETS)  ## Lint, type-check and run every test against real services
 	./scripts/system-tools.sh
 	$(MAKE) lint
 	$(BIN)/pytest -p no:cacheprovider; status=$$?; \

@@ -18,7 +18,11 @@ HERE = Path(__file__).parent
 
 
 def _machine() -> dict[str, object]:
-    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -28,7 +32,12 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"== {name}", flush=True)
         result = module.main([])
-        doc = {"benchmark": name, "at": datetime.now(UTC).isoformat(), "machine": _machine(), **result}
+        doc = {
+            "benchmark": name,
+            "at": datetime.now(UTC).isoformat(),
+            "machine": _machine(),
+            **result,
+        }
         (HERE / "results" / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n")
         print(json.dumps(result, indent=2), flush=True)
     return 0

@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
-from hub.adapters.kafka import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.kafka_sink import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis_live import RedisLivePublisher, changed_scopes
 from hub.adapters.redis_rejections import RedisRejectionLog
 from hub.adapters.redis_state import RedisStateStore
@@ -27,11 +28,15 @@ from hub.domain.contributions import Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
+from hub.ports import DeadLetterSink
+from hub.services.alerts import AlertsService
 from hub.services.apply import BatchApplier
 from hub.services.container import Services
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
+from hub.services.series import SeriesService
 from hub.services.tokens import TokenService
 from hub.settings import Settings
 
@@ -79,11 +84,15 @@ def build(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
 
+    query = QueryService(ref, state, thresholds, clock_ms)
+    freshness = FreshnessService(ref, state, clock)
+    series = SeriesService(ref, state, thresholds, clock_ms)
+
     async def close() -> None:
         await sink.close()
         await client.aclose()
 
-    return Services(
+    services = Services(
         settings=settings,
         ref=ref,
         thresholds=thresholds,
@@ -91,14 +100,32 @@ def build(
         state=state,
         tokens=tokens,
         ingest=ingest,
-        query=QueryService(ref, state, thresholds, clock_ms),
-        freshness=FreshnessService(ref, state, clock),
+        query=query,
+        freshness=freshness,
+        series=series,
+        alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms),
         rejections=rejections,
         ingest_metrics=IngestMetrics(registry),
         registry=registry,
         live_notices=lambda: changed_scopes(client, settings.key_prefix),
         close=close,
     )
+    services.ops = wire_ops_metrics(services, registry, clock)
+    return services
+
+
+def wire_ops_metrics(
+    services: Services, registry: CollectorRegistry, clock: Callable[[], datetime]
+) -> OpsSnapshotService:
+    """Export the Redis-held headline values and freshness through a scrape-time collector."""
+    interval = services.settings.ops_refresh_s
+    ops = OpsSnapshotService(services.ref, services.query, services.freshness, clock, interval)
+    # Older than a few refreshes means Redis is not answering: export nothing rather than old values.
+    max_age = max(60.0, 4 * interval)
+    registry.register(
+        OpsCollector(ops.latest, services.thresholds, lambda: clock().timestamp(), max_age)
+    )
+    return ops
 
 
 @dataclass
@@ -117,14 +144,19 @@ class WorkerParts:
         await self.redis.aclose()
 
 
-def build_worker_parts(settings: Settings, clock_ms: Callable[[], int] = now_ms) -> WorkerParts:
+def build_worker_parts(
+    settings: Settings,
+    clock_ms: Callable[[], int] = now_ms,
+    deadletters: DeadLetterSink | None = None,
+) -> WorkerParts:
+    """Wire a worker's parts; `deadletters` replaces the Kafka dead-letter sink (replays)."""
     ref, _ = load_config(settings)
     client = redis_client(settings)
     state = RedisStateStore(client, settings.key_prefix)
     sink = KafkaProducerSink(settings)
     applier = BatchApplier(
         store=state,
-        deadletters=DeadLetterProducer(sink),
+        deadletters=deadletters or DeadLetterProducer(sink),
         rejections=RedisRejectionLog(client, settings.key_prefix),
         live=RedisLivePublisher(client, settings.key_prefix),
         planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),

@@ -9,6 +9,7 @@ import random
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -102,8 +103,12 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
     """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
     from hub.adapters.reference_files import load_reference_data
     from hub.client import HubClient
-    from hub.simulation.driver import Simulator
+    from hub.simulation.driver import Generator, Simulator
+    from hub.simulation.ed import EdSimulator
     from hub.simulation.handovers import HandoverSimulator
+    from hub.simulation.incidents import IncidentSimulator
+    from hub.simulation.nhs111 import Nhs111Simulator
+    from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
 
     settings = _settings()
     _logging(settings.log_level)
@@ -127,11 +132,81 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with HubClient(base, settings.admin_token) as client:
-            sim = Simulator(client, [HandoverSimulator(ref, rng, run_id)], days, speed, follow)
+            generators: list[Generator] = [
+                HandoverSimulator(ref, rng, run_id),
+                IncidentSimulator(ref, rng, run_id),
+                # Patients already in the department at the start, unless too old to accept.
+                EdSimulator(
+                    ref, rng, run_id, warm_up_hours=max(0.0, min(24.0, (7 - days) * 24 - 1))
+                ),
+                Nhs111Simulator(ref, rng, run_id),
+                AcuteSitrepSimulator(ref, rng, run_id),
+                AmbulanceSitrepSimulator(ref, rng, run_id),
+            ]
+            sim = Simulator(client, generators, days, speed, follow)
             await sim.run(stop)
             click.echo(f"simulator: {sim.sent} records accepted, {sim.rejected} rejected")
 
     asyncio.run(run())
+
+
+@main.command()
+def rebuild() -> None:
+    """Recompute all serving state in Redis from the Kafka log, with progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from hub.rebuild import rebuild as run_rebuild
+
+    settings = _settings()
+    _require(settings)
+    _logging("WARNING")
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns) as bar:
+        task = bar.add_task("replaying the feed topics", total=None)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = asyncio.run(run_rebuild(settings, show))
+    click.echo(
+        f"rebuilt generation {result.generation} from {result.records} records; "
+        f"removed {result.dropped_keys} keys of the previous generation"
+    )
+
+
+@main.command()
+@click.argument("feed")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--url", default=None, help="The hub's base URL (default: HUB_HTTP_HOST:PORT).")
+@click.option("--token", envvar="HUB_TOKEN", required=True, help="Your submitter token.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "ndjson", "json"]),
+    default=None,
+    help="The files' format (default: from each extension).",
+)
+@click.option("--batch-size", default=1000, show_default=True, help="Records per request.")
+@click.option("--show", default=50, show_default=True, help="Rejected records to list.")
+def push(
+    feed: str,
+    files: tuple[Path, ...],
+    url: str | None,
+    token: str,
+    fmt: str | None,
+    batch_size: int,
+    show: int,
+) -> None:
+    """Upload FILES of FEED in batches; exit 1 if any record was rejected."""
+    from hub.push import run
+
+    if batch_size < 1:
+        raise click.UsageError("--batch-size must be at least 1")
+    settings = _settings()
+    _logging("ERROR")  # the progress bar reports retries; log lines would break it up
+    sys.exit(run(_base(settings, url), token, feed, files, fmt, batch_size, show))
 
 
 @main.group()
@@ -153,7 +228,8 @@ def token_create(org: str, feeds: str | None, role: str, url: str | None) -> Non
     from hub.client import HubClient, HubClientError
 
     settings = _settings()
-    base = url or f"http://{settings.http_host}:{settings.http_port}"
+    _require_admin(settings)
+    base = _base(settings, url)
     feed_list = [f.strip() for f in feeds.split(",")] if feeds else None
 
     async def run() -> dict[str, Any]:
@@ -179,7 +255,8 @@ def token_revoke(token_id: str, url: str | None) -> None:
     from hub.client import HubClient, HubClientError
 
     settings = _settings()
-    base = url or f"http://{settings.http_host}:{settings.http_port}"
+    _require_admin(settings)
+    base = _base(settings, url)
 
     async def run() -> None:
         async with HubClient(base, settings.admin_token) as client:
@@ -190,6 +267,15 @@ def token_revoke(token_id: str, url: str | None) -> None:
     except HubClientError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked {token_id}")
+
+
+def _base(settings: Settings, url: str | None) -> str:
+    return url or f"http://{settings.http_host}:{settings.http_port}"
+
+
+def _require_admin(settings: Settings) -> None:
+    if not settings.admin_token:
+        raise click.UsageError("set HUB_ADMIN_TOKEN to the hub's admin token")
 
 
 def _require(settings: Settings) -> None:

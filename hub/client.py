@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +37,12 @@ class RetryPolicy:
     max_delay_s: float = 15.0
 
     def delay(self, attempt: int, retry_after: str | None) -> float:
+        """Return how long to wait before retry `attempt` (0-based): Retry-After, else backoff."""
         if retry_after and retry_after.isdigit():
             return min(self.max_delay_s, float(retry_after))
-        return float(min(self.max_delay_s, self.first_delay_s * 2**attempt))
+        # Jitter spreads out many clients retrying after the same outage.
+        backoff = min(self.max_delay_s, self.first_delay_s * 2.0**attempt)
+        return backoff * random.uniform(0.75, 1.0)
 
 
 class HubClient:
@@ -47,10 +52,12 @@ class HubClient:
         token: str | None = None,
         timeout_s: float = 60.0,
         retry: RetryPolicy | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s)
         self._retry = retry or RetryPolicy()
+        self._on_retry = on_retry  # told why and for how long each retry waits
 
     async def __aenter__(self) -> HubClient:
         return self
@@ -91,24 +98,37 @@ class HubClient:
             raise HubClientError(response.status_code, _detail(response))
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        why = "no attempt made"
         for attempt in range(self._retry.attempts):
             try:
                 response = await self._http.request(method, url, **kwargs)
             except httpx.TransportError as exc:
                 wait = self._retry.delay(attempt, None)
-                log.warning("%s %s failed (%s); retrying in %.1fs", method, url, exc, wait)
+                why = f"the hub could not be reached ({type(exc).__name__}: {exc})"
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 wait = self._retry.delay(attempt, response.headers.get("retry-after"))
-                log.warning("%s %s: %d; retrying in %.1fs", method, url, response.status_code, wait)
+                why = f"the hub answered {response.status_code}: {_detail(response)}"
             if attempt + 1 < self._retry.attempts:
+                log.warning("%s %s: %s; retrying in %.1fs", method, url, why, wait)
+                if self._on_retry is not None:
+                    self._on_retry(f"{why}; retrying in {wait:.0f}s")
                 await asyncio.sleep(wait)
-        raise HubClientError(503, f"gave up after {self._retry.attempts} attempts")
+        raise HubClientError(503, f"gave up after {self._retry.attempts} attempts: {why}")
 
 
 def _detail(response: httpx.Response) -> str:
+    """Return a problem's detail and field errors as one line, or the body as it is."""
     try:
-        return str(response.json().get("detail", response.text))
+        problem = response.json()
     except ValueError:
         return response.text
+    if not isinstance(problem, dict):
+        return response.text
+    errors = problem.get("errors") or []
+    fields = "; ".join(
+        f"{e.get('field')}: {e.get('message')}" for e in errors if isinstance(e, dict)
+    )
+    detail = str(problem.get("detail", response.text))
+    return f"{detail} ({fields})" if fields else detail

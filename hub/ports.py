@@ -132,6 +132,7 @@ class ParsedItem:
     line: int | None
     raw: Mapping[str, Any] | None
     problem: FieldError | None = None
+    original: Any = None  # what was sent, when it could not be read as a record (dead letters)
 
 
 class BodyParser(Protocol):

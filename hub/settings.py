@@ -49,6 +49,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     metrics_port: int = 0  # worker /metrics port; 0 picks none
+    ops_refresh_s: float = 15.0  # how often the API re-reads the values it exports to Prometheus
     log_level: str = "INFO"
     hours_lost_baseline_minutes: int = 15
     config_dir: Path = field(default_factory=default_config_dir)
@@ -110,14 +111,23 @@ def _coerce(cls: type[Settings], name: str, value: Any) -> Any:
         if text in {"0", "false", "no", "off", ""}:
             return False
         raise ConfigError(f"HUB_{name.upper()} must be true or false, not {value!r}")
-    try:
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except ValueError as exc:
-        raise ConfigError(f"HUB_{name.upper()} must be a number, not {value!r}") from exc
+    if isinstance(default, int | float):
+        return _number(name, type(default), value)
     return str(value)
+
+
+def _number(name: str, kind: type[int] | type[float], value: Any) -> int | float:
+    message = f"HUB_{name.upper()} must be a {'whole ' if kind is int else ''}number, not {value!r}"
+    # hub.toml values arrive typed: `true`, `6.5` or `[6]` where a whole number is
+    # meant is a mistake to report, not 1, 6 or a TypeError.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ConfigError(message)
+    if kind is int and isinstance(value, float):
+        raise ConfigError(message)
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise ConfigError(message) from exc
 
 
 def _render(value: Any) -> str:

@@ -50,8 +50,12 @@ def parse_body(feed: Feed, content_type: str | None, body: bytes) -> Iterator[It
     )
 
 
-def _strip_bom(body: bytes) -> bytes:
-    return body[3:] if body.startswith(b"\xef\xbb\xbf") else body
+BOM = b"\xef\xbb\xbf"
+
+
+def _strip_bom(body: bytes) -> bytes | memoryview:
+    # A view, not a slice: slicing would copy the whole body.
+    return memoryview(body)[len(BOM) :] if body.startswith(BOM) else body
 
 
 def _json_array(body: bytes) -> Iterator[Item]:
@@ -72,24 +76,25 @@ def _item(index: int, line: int | None, value: Any) -> Item:
     if isinstance(value, dict):
         return Item(index, line, value)
     kind = type(value).__name__ if value is not None else "null"
-    return Item(index, line, None, FieldError("", f"a record must be a JSON object, not {kind}"))
+    problem = FieldError("", f"a record must be a JSON object, not {kind}")
+    return Item(index, line, None, problem, value)
 
 
 def _ndjson(body: bytes) -> Iterator[Item]:
     index = 0
-    for number, raw_line in enumerate(io.BytesIO(_strip_bom(body)), start=1):
+    for number, raw_line in enumerate(io.BytesIO(body), start=1):
         text = raw_line.strip()
+        if number == 1:
+            text = text.removeprefix(BOM)
         if not text:
             continue
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            yield Item(
-                index,
-                number,
-                None,
-                FieldError("", f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}"),
+            problem = FieldError(
+                "", f"line {number} is not valid JSON: {exc.msg} at column {exc.colno}"
             )
+            yield Item(index, number, None, problem, text.decode("utf-8", "backslashreplace"))
         else:
             yield _item(index, number, value)
         index += 1
@@ -114,19 +119,27 @@ def _text(body: bytes) -> io.TextIOWrapper:
 
 
 def _check_csv_readable(body: bytes) -> None:
-    """Read the whole CSV once, cheaply, so nothing fails after records were accepted."""
-    try:
-        body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body.count(b"\n", 0, exc.start) + 1
-        raise BodyUnparseable(f"the body is not UTF-8: bad byte at line {line}", line=line) from exc
+    """Read the whole CSV once, a row at a time, so nothing fails after records were accepted."""
     reader = csv.reader(_text(body))
     try:
         for _ in reader:
             pass
+    except UnicodeDecodeError:
+        raise _not_utf8(body) from None
     except csv.Error as exc:
         line = reader.line_num
         raise BodyUnparseable(f"the CSV cannot be read at line {line}: {exc}", line=line) from exc
+
+
+def _not_utf8(body: bytes) -> BodyUnparseable:
+    # The text reader decodes in blocks, so its error does not say where the
+    # bad byte is; find it again (this path runs only for a broken body).
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        return BodyUnparseable(f"the body is not UTF-8: bad byte at line {line}", line=line)
+    return BodyUnparseable("the body is not UTF-8")
 
 
 def _check_header(feed: Feed, columns: list[str]) -> None:
@@ -157,14 +170,10 @@ def _csv_rows(reader: Any, columns: list[str]) -> Iterator[Item]:
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) != len(columns):
-            yield Item(
-                index,
-                start,
-                None,
-                FieldError(
-                    "", f"line {start} has {len(row)} fields but the header has {len(columns)}"
-                ),
+            problem = FieldError(
+                "", f"line {start} has {len(row)} fields but the header has {len(columns)}"
             )
+            yield Item(index, start, None, problem, row)
         else:
             yield Item(
                 index,

@@ -61,21 +61,44 @@ def decode_message(feed: Feed, value: bytes | None, timestamp_ms: int) -> Envelo
         return Undecodable(feed, f"not valid JSON: {exc}", _text(value), stamped)
     if not isinstance(doc, dict):
         return Undecodable(feed, "a record must be a JSON object", _text(value), stamped)
-    if doc.get("hub") == ENVELOPE_VERSION and isinstance(doc.get("record"), dict):
-        try:
-            received = datetime.fromisoformat(doc["received_at"])
-            return Envelope(
-                feed=feed,
-                record=doc["record"],
-                received_at=received,
-                source="api",
-                submitter_org=doc.get("submitter_org"),
-                submission_id=doc.get("submission_id"),
-                index=doc.get("index"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            return Undecodable(feed, f"malformed hub envelope: {exc!r}", _text(value), stamped)
+    if doc.get("hub") == ENVELOPE_VERSION:
+        problem = _envelope_problem(doc)
+        if problem is not None:
+            return Undecodable(feed, f"malformed hub envelope: {problem}", _text(value), stamped)
+        return Envelope(
+            feed=feed,
+            record=doc["record"],
+            received_at=datetime.fromisoformat(doc["received_at"]),
+            source="api",
+            submitter_org=doc.get("submitter_org"),
+            submission_id=doc.get("submission_id"),
+            index=doc.get("index"),
+        )
     return Envelope(feed=feed, record=doc, received_at=stamped, source="kafka")
+
+
+def _envelope_problem(doc: dict[str, Any]) -> str | None:
+    """Return what is wrong with a hub envelope, or None.
+
+    No feed has a field called `hub`, so a message carrying it was meant as an
+    envelope; a broken one is a poison message, not a bare record to validate.
+    A naive `received_at` is refused here because validation cannot judge it.
+    """
+    if not isinstance(doc.get("record"), dict):
+        return "record must be a JSON object"
+    try:
+        received = datetime.fromisoformat(doc["received_at"])
+    except (KeyError, TypeError, ValueError) as exc:
+        return f"received_at: {exc!r}"
+    if received.utcoffset() is None:
+        return "received_at has no UTC offset"
+    for name in ("submitter_org", "submission_id"):
+        if not isinstance(doc.get(name, ""), str | None):
+            return f"{name} must be a string"
+    index = doc.get("index")
+    if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+        return "index must be an integer"
+    return None
 
 
 def encode_dead_letter(letter: DeadLetter) -> bytes:

@@ -1,8 +1,6 @@
-"""Kafka through aiokafka: the record and dead-letter sinks, topic admin, and a batch consumer.
+"""Kafka through aiokafka: connection options, topic admin, and a batch consumer.
 
-Tansu (the embedded broker) refuses InitProducerId, so producers here are
-never idempotent or transactional: acks=all and bounded waits give a clear
-answer, and upserts downstream make a re-sent record harmless.
+The producer side (the record and dead-letter sinks) is in `kafka_sink.py`.
 """
 
 from __future__ import annotations
@@ -10,18 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from hub.adapters.codec import encode_dead_letter, encode_envelope
 from hub.domain.errors import BrokerUnavailable
 from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS, topic_for
-from hub.ports import AcceptedRecord, DeadLetter
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,106 +72,6 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
         await admin.close()
 
 
-class KafkaProducerSink:
-    """Implements RecordSink and DeadLetterSink with one producer (acks=all).
-
-    The producer is started lazily and restarted after a failure, so the API
-    starts while Kafka is down and recovers by itself when it is back.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._producer: AIOKafkaProducer | None = None
-        self._lock = asyncio.Lock()
-        self._timeout = settings.kafka_send_timeout_s
-
-    async def _ready(self) -> AIOKafkaProducer:
-        async with self._lock:
-            if self._producer is None:
-                producer = AIOKafkaProducer(
-                    **client_options(self._settings),
-                    acks="all",
-                    enable_idempotence=False,
-                    linger_ms=2,
-                    max_batch_size=256 * 1024,
-                    request_timeout_ms=int(self._timeout * 1000),
-                    retry_backoff_ms=100,
-                )
-                try:
-                    await asyncio.wait_for(producer.start(), self._timeout)
-                except (KafkaError, OSError, TimeoutError) as exc:
-                    await _quietly(producer.stop())
-                    raise BrokerUnavailable(f"Kafka unreachable: {exc!r}") from exc
-                self._producer = producer
-            return self._producer
-
-    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
-        """Return when every record is acknowledged by all in-sync replicas."""
-        prefix = self._settings.topic_prefix
-        await self._send(
-            [
-                (
-                    topic_for(r.feed, prefix),
-                    r.key.encode(),
-                    encode_envelope(
-                        r.feed,
-                        r.canonical,
-                        r.received_at,
-                        r.submitter_org,
-                        r.submission_id,
-                        r.index,
-                    ),
-                )
-                for r in records
-            ]
-        )
-
-    async def _send(self, messages: Sequence[tuple[str, bytes, bytes]]) -> None:
-        if not messages:
-            return
-        producer = await self._ready()
-        try:
-            async with asyncio.timeout(self._timeout):
-                futures = [await producer.send(t, v, key=k) for t, k, v in messages]
-                await asyncio.gather(*futures)
-        except (KafkaError, OSError, TimeoutError) as exc:
-            await self._reset()
-            raise BrokerUnavailable(f"Kafka did not acknowledge the records: {exc!r}") from exc
-
-    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
-        topic = deadletter_topic(self._settings)
-        await self._send(
-            [(topic, letter.id.encode(), encode_dead_letter(letter)) for letter in letters]
-        )
-
-    async def ping(self) -> bool:
-        try:
-            producer = await self._ready()
-            await asyncio.wait_for(producer.client.fetch_all_metadata(), self._timeout)
-        except (BrokerUnavailable, KafkaError, OSError, TimeoutError):
-            return False
-        return True
-
-    async def _reset(self) -> None:
-        async with self._lock:
-            producer, self._producer = self._producer, None
-        if producer is not None:
-            await _quietly(producer.stop(), timeout=2.0)
-
-    async def close(self) -> None:
-        await self._reset()
-
-
-class DeadLetterProducer:
-    """The DeadLetterSink port, on a shared producer sink."""
-
-    def __init__(self, sink: KafkaProducerSink) -> None:
-        self._sink = sink
-
-    async def publish(self, letters: Sequence[DeadLetter]) -> None:
-        await self._sink.publish_dead_letters(letters)
-
-
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """One message as the consumer hands it on."""
@@ -196,10 +92,13 @@ class BatchConsumer:
     the offsets that count are the ones committed atomically with the state.
     """
 
-    def __init__(self, settings: Settings, topics: list[str], on_assigned: OnAssigned) -> None:
+    def __init__(
+        self, settings: Settings, topics: list[str], on_assigned: OnAssigned, group: bool = True
+    ) -> None:
         self._settings = settings
         self._topics = topics
         self._on_assigned = on_assigned
+        self._group = group  # False: read every partition, outside any consumer group (replays)
         self._consumer: AIOKafkaConsumer | None = None
         self.rewound: set[tuple[str, int]] = set()
 
@@ -207,7 +106,7 @@ class BatchConsumer:
         s = self._settings
         self._consumer = AIOKafkaConsumer(
             **client_options(s),
-            group_id=s.consumer_group,
+            group_id=s.consumer_group if self._group else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             session_timeout_ms=s.session_timeout_ms,
@@ -217,11 +116,37 @@ class BatchConsumer:
             max_poll_records=s.batch_max_records,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        self._consumer.subscribe(self._topics, listener=_Listener(self))
         try:
-            await self._consumer.start()
+            if self._group:
+                self._consumer.subscribe(self._topics, listener=_Listener(self))
+                await self._consumer.start()
+            else:
+                await self._consumer.start()
+                await self._assign_everything()
         except (KafkaError, OSError) as exc:
-            raise BrokerUnavailable(f"cannot join the consumer group: {exc!r}") from exc
+            raise BrokerUnavailable(f"cannot read the feed topics: {exc!r}") from exc
+
+    async def _assign_everything(self) -> None:
+        consumer = self._require()
+        await consumer.topics()  # loads the cluster metadata partitions_for_topic reads
+        tps = [
+            TopicPartition(topic, p)
+            for topic in self._topics
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(tps)
+        await self._assigned(tps)
+
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        """Return the next offset to be written in each assigned partition."""
+        consumer = self._require()
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        return {(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
+
+    async def beginning_offsets(self) -> dict[tuple[str, int], int]:
+        consumer = self._require()
+        starts = await consumer.beginning_offsets(list(consumer.assignment()))
+        return {(tp.topic, tp.partition): int(o) for tp, o in starts.items()}
 
     async def _assigned(self, tps: list[TopicPartition]) -> None:
         stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])

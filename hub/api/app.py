@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub.api import admin, health, ingest, query, stream
 from hub.api.openapi import openapi_document
-from hub.api.problems import handle_http_error, handle_hub_error
+from hub.api.problems import api_miss, handle_http_error, handle_hub_error, handle_unexpected
 from hub.domain.errors import HubError
 from hub.services.container import Services
 
@@ -24,6 +24,8 @@ STATIC = Path(__file__).parent / "static"
 
 async def dashboard(request: Request) -> Response:
     """Serve the single-page dashboard for `/` and every deeper page."""
+    if request.url.path.startswith("/v1/"):
+        raise api_miss(request)
     return FileResponse(STATIC / "index.html")
 
 
@@ -39,9 +41,13 @@ def create_app(services: Services) -> Starlette:
         fanout = stream.LiveFanout(services.live_notices)
         app.state.fanout = fanout
         fanout.start()
+        if services.ops is not None:
+            services.ops.start()
         try:
             yield
         finally:
+            if services.ops is not None:
+                await services.ops.stop()
             await fanout.stop()
             await services.close()
 
@@ -54,6 +60,9 @@ def create_app(services: Services) -> Starlette:
         Route("/v1/metrics/{kind:str}/{code:str}", query.metrics, methods=["GET"]),
         Route("/v1/organisations", query.organisations, methods=["GET"]),
         Route("/v1/freshness", query.freshness, methods=["GET"]),
+        Route("/v1/series", query.series, methods=["GET"]),
+        Route("/v1/alerts", query.alerts, methods=["GET"]),
+        Route("/v1/catalogue", query.catalogue, methods=["GET"]),
         Route("/v1/stream", stream.stream, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
@@ -66,7 +75,11 @@ def create_app(services: Services) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={HubError: handle_hub_error, HTTPException: handle_http_error},
+        exception_handlers={
+            HubError: handle_hub_error,
+            HTTPException: handle_http_error,
+            Exception: handle_unexpected,
+        },
     )
     app.state.services = services
     return app

@@ -1,167 +1,255 @@
-"""`GET /openapi.json`: every endpoint, and every feed's record schema from the feed tables."""
+"""`GET /openapi.json`: every endpoint, and every feed's record schema from the feed tables.
+
+Each feed also gets its own path (`/v1/feeds/ambulance-handover`, …) whose
+request body names that feed's record schema, so generated clients and
+fuzzers know exactly what a feed takes; `/v1/feeds/{feed}` documents the
+route itself, including `404` for an unknown feed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from hub.domain.feeds import FEEDS, Feed, FieldSpec, FieldType
+from hub.api.openapi_schemas import OBJECT, record_name, schemas
+from hub.domain.catalogue import CATALOGUE, Kind
+from hub.domain.feeds import FEEDS, Feed
 
-_TYPES: dict[FieldType, dict[str, Any]] = {
-    FieldType.TEXT: {"type": "string", "minLength": 1, "maxLength": 64},
-    FieldType.ORG: {"type": "string", "description": "organisation code (ODS)"},
-    FieldType.SITE: {"type": "string", "description": "hospital site code (ODS)"},
-    FieldType.TIMESTAMP: {
-        "type": "string",
-        "description": "ISO 8601; without an offset it is Europe/London local time",
-        "example": "2026-11-23T09:15:00Z",
-    },
-    FieldType.DATE: {"type": "string", "format": "date"},
-    FieldType.COUNT: {"type": "integer", "minimum": 0},
-    FieldType.NUMBER: {"type": "number", "minimum": 0},
-}
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearer": []}]
+SCOPE_PATTERN = r"^(national|(region|org|site)/[A-Za-z0-9]+)$"
 
 
-def _field_schema(spec: FieldSpec) -> dict[str, Any]:
-    if spec.type is FieldType.CHOICE:
-        schema: dict[str, Any] = {"enum": list(spec.choices)}
-        if all(c.isdigit() for c in spec.choices):
-            schema = {"type": "integer", "enum": [int(c) for c in spec.choices]}
-    else:
-        schema = dict(_TYPES[spec.type])
-    if not spec.required:
-        schema = {"anyOf": [schema, {"type": "null"}]}
-    return schema
-
-
-def feed_schema(feed: Feed) -> dict[str, Any]:
-    """Return the JSON Schema of one feed's records."""
-    return {
-        "type": "object",
-        "properties": {spec.name: _field_schema(spec) for spec in feed.fields},
-        "required": [spec.name for spec in feed.fields if spec.required],
-        "additionalProperties": False,
-    }
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema or OBJECT}},
+    }
+
+
+def _text(description: str, media: str) -> dict[str, Any]:
+    return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
+
+
+def _unavailable() -> dict[str, Any]:
+    response = _problem("Kafka or Redis is unavailable; retry after Retry-After seconds")
+    response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    return response
+
+
+def _param(name: str, where: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
+
+
+def _reader_auth() -> dict[str, Any]:
+    return {
+        "401": _problem("HUB_REQUIRE_VIEWER_TOKEN is on and no valid token was sent"),
+        "403": _problem("HUB_REQUIRE_VIEWER_TOKEN is on and the token is not a viewer's"),
+    }
+
+
+def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    """Return a control-room GET operation: open unless HUB_REQUIRE_VIEWER_TOKEN is on."""
+    responses = {"200": _json("OK"), **_reader_auth(), "503": _unavailable(), **extra}
+    op: dict[str, Any] = {"summary": summary, "tags": ["query"], "security": OPTIONAL_BEARER}
+    if params:
+        op["parameters"] = params
+    return {"get": op | {"responses": responses}}
+
+
+def _records_body(feed: Feed | None) -> dict[str, Any]:
+    item = _ref(record_name(feed)) if feed else OBJECT
+    columns = ", ".join(f.name for f in feed.fields) if feed else "the feed's fields"
+    return {
+        "required": True,
         "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            "application/json": {"schema": {"type": "array", "items": item}},
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "one JSON record per line"}
+            },
+            "text/csv": {
+                "schema": {
+                    "type": "string",
+                    "description": f"a header row naming the columns ({columns}); an empty "
+                    "cell is null; a BOM is tolerated",
+                }
+            },
         },
     }
 
 
-def _json(description: str, ref: str | None = None) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{ref}"} if ref else {"type": "object"}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _submit(feed: Feed | None) -> dict[str, Any]:
+    responses = {
+        "200": _json("At least one record was accepted", _ref("Receipt")),
+        "422": _json("No record was accepted; each rejection says why", _ref("Receipt")),
+        "400": _problem("The body could not be parsed (with line and column)"),
+        "401": _problem("Missing, unknown or revoked token"),
+        "403": _problem("The token may not submit this feed"),
+        "413": _problem("The body is over HUB_MAX_BODY_BYTES (default 10 MiB)"),
+        "415": _problem("Unsupported content type"),
+        "503": _unavailable(),
+    }
+    if feed is None:
+        responses["404"] = _problem("Unknown feed")
+    op: dict[str, Any] = {
+        "summary": f"Submit {feed.name} records" if feed else "Submit records of one feed",
+        "tags": ["ingest"],
+        "security": BEARER,
+        "requestBody": _records_body(feed),
+        "responses": responses,
+    }
+    if feed is None:
+        op["parameters"] = [_param("feed", "path", {"type": "string", "enum": list(FEEDS)})]
+    return {"post": op}
 
 
 def _ingest_paths() -> dict[str, Any]:
-    return {
-        "/v1/feeds/{feed}": {
-            "post": {
-                "summary": "Submit records of one feed",
-                "security": [{"bearer": []}],
-                "parameters": [
-                    {
-                        "name": "feed",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "enum": list(FEEDS)},
-                    }
-                ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "array",
-                                "items": {
-                                    "oneOf": [
-                                        {"$ref": f"#/components/schemas/{_name(f)}"}
-                                        for f in FEEDS.values()
-                                    ]
-                                },
-                            }
-                        },
-                        "application/x-ndjson": {"schema": {"type": "string"}},
-                        "text/csv": {"schema": {"type": "string"}},
-                    },
-                },
-                "responses": {
-                    "200": _json("At least one record was accepted", "Receipt"),
-                    "422": _json("No record was accepted", "Receipt"),
-                    "400": _problem("The body could not be parsed"),
-                    "401": _problem("Missing, unknown or revoked token"),
-                    "403": _problem("The token may not submit this feed"),
-                    "404": _problem("Unknown feed"),
-                    "413": _problem("The body is over the limit"),
-                    "415": _problem("Unsupported content type"),
-                    "503": _problem("Kafka or Redis unavailable; retry after Retry-After seconds"),
-                },
-            }
+    paths = {"/v1/feeds/{feed}": _submit(None)}
+    paths |= {f"/v1/feeds/{feed.name}": _submit(feed) for feed in FEEDS.values()}
+    limit = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+    paths["/v1/rejections"] = {
+        "get": {
+            "summary": "The caller's organisation's recent rejections, newest first",
+            "tags": ["ingest"],
+            "security": BEARER,
+            "parameters": [
+                _param("feed", "query", {"type": "string", "enum": list(FEEDS)}),
+                _param("limit", "query", limit),
+            ],
+            "responses": {
+                "200": _json("Rejections with their reasons", _ref("Rejections")),
+                "400": _problem("A bad feed or limit"),
+                "401": _problem("Missing, unknown or revoked token"),
+                "403": _problem("The admin token has no organisation"),
+                "503": _unavailable(),
+            },
+        }
+    }
+    return paths
+
+
+def _admin_paths() -> dict[str, Any]:
+    denied = {
+        "401": _problem("Missing or unknown token"),
+        "403": _problem("Not the admin token"),
+        "503": _unavailable(),
+    }
+    create = {
+        "summary": "Issue a token for an organisation (the secret is shown once)",
+        "tags": ["admin"],
+        "security": BEARER,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref("TokenRequest")}},
         },
+        "responses": {
+            "201": _json("The new token", _ref("Token")),
+            "400": _problem("A bad request: the field named says why"),
+            **denied,
+        },
+    }
+    revoke = {
+        "summary": "Revoke a token; every API process refuses it from now on",
+        "tags": ["admin"],
+        "security": BEARER,
+        "parameters": [_param("token_id", "path", {"type": "string"})],
+        "responses": {
+            "204": {"description": "Revoked"},
+            "404": _problem("No such token"),
+            **denied,
+        },
+    }
+    return {"/v1/admin/tokens": {"post": create}, "/v1/admin/tokens/{token_id}": {"delete": revoke}}
+
+
+def _query_paths() -> dict[str, Any]:
+    scope = {"type": "string", "pattern": SCOPE_PATTERN, "default": "national"}
+    history = sorted(m.id for m in CATALOGUE.values() if m.kind is not Kind.GAUGE)
+    series = [
+        _param("metric", "query", {"type": "string", "enum": history}, required=True),
+        _param("scope", "query", scope),
+        _param("resolution", "query", {"type": "string", "enum": ["hour", "day"]}),
+        _param("from", "query", {"type": "string", "description": "ISO 8601 time or date"}),
+        _param("to", "query", {"type": "string", "description": "ISO 8601 time or date"}),
+        _param("spc", "query", {"type": "string", "enum": ["true", "false"]}),
+    ]
+    bad = {"400": _problem("A bad parameter: the field named says why")}
+    unknown = {"404": _problem("Unknown scope")}
+    kind = _param("kind", "path", {"type": "string", "enum": ["region", "org", "site"]})
+    code = _param("code", "path", {"type": "string"})
+    return {
+        "/v1/metrics/national": _read("National metrics"),
+        "/v1/metrics/{kind}/{code}": _read(
+            "Metrics of a region, organisation or site", [kind, code], **unknown
+        ),
+        "/v1/organisations": _read("Reference data: regions, organisations and sites"),
+        "/v1/catalogue": _read("The metric catalogue with units, scopes and RAG lines"),
+        "/v1/freshness": _read("Feed freshness per feed and organisation"),
+        "/v1/series": _read(
+            "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
+        ),
+        "/v1/alerts": _read(
+            "Active operational alerts", [_param("scope", "query", scope)], **bad, **unknown
+        ),
+        "/v1/stream": _stream(scope, {**bad, **unknown}),
     }
 
 
-def _name(feed: Feed) -> str:
-    return "".join(part.capitalize() for part in feed.name.replace("-", " ").split()) + "Record"
+def _stream(scope: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    params = [
+        _param("scope", "query", {"type": "array", "items": scope}) | {"explode": True},
+        _param("members", "query", {"type": "string", "enum": ["true", "false"]}),
+    ]
+    summary = (
+        "Server-Sent Events: the scopes' metrics whenever they change "
+        "(members=true adds the scopes below the first)"
+    )
+    stream = _read(summary, params, **errors)
+    stream["get"]["responses"]["200"] = _text("A stream of `metrics` events", "text/event-stream")
+    return stream
+
+
+def _ops_paths() -> dict[str, Any]:
+    def op(summary: str, responses: dict[str, Any]) -> dict[str, Any]:
+        return {"get": {"summary": summary, "tags": ["ops"], "responses": responses}}
+
+    return {
+        "/healthz": op("The process is alive", {"200": _json("Alive")}),
+        "/readyz": op(
+            "Kafka and Redis are reachable",
+            {"200": _json("Ready"), "503": _json("Not ready: says which is unreachable")},
+        ),
+        "/metrics": op(
+            "Prometheus metrics", {"200": _text("Prometheus text format", "text/plain")}
+        ),
+        "/openapi.json": op("This description", {"200": _json("OpenAPI 3.1")}),
+        "/": op("The control-room dashboard", {"200": _text("The dashboard page", "text/html")}),
+    }
 
 
 def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI 3.1 description of the hub's HTTP API."""
-
-    def get(summary: str) -> dict[str, Any]:
-        return {
-            "get": {
-                "summary": summary,
-                "responses": {"200": _json("OK"), "404": _problem("Not found")},
-            }
-        }
-
-    paths: dict[str, Any] = {
-        **_ingest_paths(),
-        "/v1/metrics/national": get("National metrics"),
-        "/v1/metrics/{kind}/{code}": {
-            "get": {
-                "summary": "Metrics of a region, organisation or site",
-                "parameters": [
-                    {
-                        "name": "kind",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"enum": ["region", "org", "site"]},
-                    },
-                    {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}},
-                ],
-                "responses": {"200": _json("OK"), "404": _problem("Unknown scope")},
-            }
-        },
-        "/v1/organisations": get("Reference data"),
-        "/healthz": get("Process alive"),
-    }
-    schemas: dict[str, Any] = {_name(f): feed_schema(f) for f in FEEDS.values()}
-    schemas["Problem"] = {
-        "type": "object",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-        },
-        "required": ["title", "status", "detail"],
-    }
-    schemas["Receipt"] = {
-        "type": "object",
-        "required": ["submission_id", "feed", "received", "accepted", "unchanged", "rejected"],
-    }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "UEC Operational Data Hub", "version": "1"},
-        "paths": paths,
+        "info": {
+            "title": "UEC Operational Data Hub",
+            "version": "1",
+            "description": "Ingest for trusts, queries for the control room. Errors are "
+            "application/problem+json with a sentence saying what to change.",
+        },
+        "paths": {**_ingest_paths(), **_admin_paths(), **_query_paths(), **_ops_paths()},
         "components": {
-            "schemas": schemas,
+            "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

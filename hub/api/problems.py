@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from hub.domain import errors as E
 
@@ -25,8 +27,12 @@ STATUS: list[tuple[type[E.HubError], int, str]] = [
 ]
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = str(E.Unavailable.retry_after_seconds)
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
@@ -57,4 +63,27 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status_code", 500)
     detail = getattr(exc, "detail", "") or "request failed"
     titles = {404: "Not found", 405: "Method not allowed"}
-    return problem(status, titles.get(status, "Error"), str(detail))
+    # Starlette puts `Allow` on a 405; RFC 9110 requires it to reach the client.
+    headers = dict(getattr(exc, "headers", None) or {})
+    return problem(status, titles.get(status, "Error"), str(detail), headers)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a bug with a problem body too; the server still logs the traceback."""
+    return problem(500, "Internal error", "the hub failed unexpectedly; the error was logged")
+
+
+def api_miss(request: Request) -> HTTPException:
+    """Return the 404 or 405 for an API path that reached the dashboard's catch-all route."""
+    # The dashboard answers GET for every deep link; under /v1/ that would turn
+    # a wrong method or a mistyped endpoint into an HTML page with status 200.
+    path = request.url.path
+    allowed = {
+        method
+        for route in request.app.routes
+        if isinstance(route, Route) and "{page" not in route.path and route.path_regex.match(path)
+        for method in route.methods or ()
+    }
+    if allowed:
+        return HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+    return HTTPException(404, f"there is no API endpoint {path}; see /openapi.json")

@@ -1,11 +1,15 @@
-"""Read endpoints for the control room: metrics and reference data."""
+"""Read endpoints for the control room: metrics, series, alerts and reference data."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import require_viewer, services
+from hub.domain.catalogue import CATALOGUE
+from hub.domain.rag import Threshold
 
 
 async def metrics(request: Request) -> Response:
@@ -46,3 +50,50 @@ async def organisations(request: Request) -> Response:
             ],
         }
     )
+
+
+async def series(request: Request) -> Response:
+    """`GET /v1/series`: a metric's hourly or daily points, with SPC when `spc=true`."""
+    await require_viewer(request)
+    return JSONResponse(await services(request).series.series(request.query_params))
+
+
+async def alerts(request: Request) -> Response:
+    """`GET /v1/alerts`: threshold breaches, SPC special causes and late feeds (`scope=` to filter)."""
+    await require_viewer(request)
+    scope = request.query_params.get("scope") or None
+    return JSONResponse(await services(request).alerts.active(scope))
+
+
+async def catalogue(request: Request) -> Response:
+    """`GET /v1/catalogue`: every metric's unit, scopes and RAG/SPC lines, for the dashboard."""
+    await require_viewer(request)
+    thresholds = services(request).thresholds
+    return JSONResponse(
+        {
+            "metrics": [
+                {
+                    "id": m.id,
+                    "kind": m.kind.value,
+                    "unit": m.unit,
+                    "description": m.description,
+                    "scopes": sorted(m.scope_types),
+                    "roles": sorted(m.roles),
+                    "threshold": _threshold(thresholds.get(m.id)),
+                }
+                for m in CATALOGUE.values()
+            ]
+        }
+    )
+
+
+def _threshold(t: Threshold | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "better": t.better,
+        "green": t.green,
+        "red": t.red,
+        "window": t.window,
+        "target": t.target,
+    }

@@ -181,6 +181,12 @@ def read_date(name: str, window: bool, value: object, ctx: Context) -> date:
             f"{name} ({day}) is after the date it was received in London "
             f"({today}); it cannot be in the future"
         )
+    if window and day == today:
+        raise Reject(
+            f"{name} ({day}) is today's date in London; a SitRep covers a whole previous "
+            f"day (00:00 to 23:59), so the latest date accepted on {today} is "
+            f"{today - timedelta(days=1)}"
+        )
     earliest = today - timedelta(days=SITREP_AMENDMENT_DAYS)
     if window and day < earliest:
         raise Reject(

@@ -9,9 +9,12 @@ from typing import Any, Protocol
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.ports import RejectionLog, StateStore
+from hub.services.alerts import AlertsService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
+from hub.services.series import SeriesService
 from hub.services.tokens import TokenService
 from hub.settings import Settings
 
@@ -33,8 +36,12 @@ class Services:
     ingest: IngestService
     query: QueryService
     freshness: FreshnessService
+    series: SeriesService
+    alerts: AlertsService
     rejections: RejectionLog
     ingest_metrics: Any  # IngestMetrics: counters the HTTP edge increments
     registry: Any  # the prometheus CollectorRegistry this process exposes
     live_notices: Callable[[], AsyncIterator[list[str]]]
     close: Callable[[], Awaitable[None]]
+    # Refreshes what /metrics exports from Redis; the API's lifespan starts and stops it.
+    ops: OpsSnapshotService | None = None

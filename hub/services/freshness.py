@@ -20,7 +20,9 @@ def _iso(ms: float | None) -> str | None:
 
 
 class FreshnessService:
-    def __init__(self, ref: ReferenceData, store: StateStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, ref: ReferenceData, store: StateStore, clock: Callable[[], datetime]
+    ) -> None:
         self._ref = ref
         self._store = store
         self._clock = clock
@@ -49,7 +51,9 @@ class FreshnessService:
                 "status": status(feed, seen, now),
             }
             if feed.kind is FeedKind.SITREP:
-                row["latest_date"] = None if seen.latest_date is None else seen.latest_date.isoformat()
+                row["latest_date"] = (
+                    None if seen.latest_date is None else seen.latest_date.isoformat()
+                )
             rows.append(row)
         return {"summary": summary([row["status"] for row in rows]), "organisations": rows}
 

@@ -10,7 +10,7 @@ the version already held changes nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -32,6 +32,7 @@ from hub.ports import (
 )
 
 CHUNK = 1_000
+HELD = 10 * CHUNK
 
 
 def feed_named(name: str) -> Feed:
@@ -65,7 +66,7 @@ class IngestService:
         items = self._parse(feed, content_type, body)
         now = self._clock()
         receipt = Receipt(submission_id=f"sub_{secrets.token_hex(8)}", feed=feed.name)
-        held: dict[str, dict[str, Any] | None] = {}
+        held: dict[str, int | None] = {}
         for chunk in _chunks(items, CHUNK):
             await self._chunk(feed, org, now, chunk, receipt, held)
         return receipt
@@ -77,7 +78,7 @@ class IngestService:
         now: datetime,
         chunk: list[ParsedItem],
         receipt: Receipt,
-        held: dict[str, dict[str, Any] | None],
+        held: dict[str, int | None],
     ) -> None:
         accepted: list[AcceptedRecord] = []
         letters: list[DeadLetter] = []
@@ -121,19 +122,34 @@ class IngestService:
         return (), result
 
     async def _count_unchanged(
-        self, feed: Feed, accepted: list[AcceptedRecord], held: dict[str, dict[str, Any] | None]
+        self, feed: Feed, accepted: list[AcceptedRecord], held: dict[str, int | None]
     ) -> int:
-        """Count records identical to the version the hub holds (or this body sent earlier)."""
+        """Count records identical to the version the hub holds (or this body sent just before)."""
+        # `held` keeps a fingerprint per key, not the record, and only for the
+        # latest HELD keys: a 10 MiB body has ~100k keys, and keeping them all
+        # would cost more than the body. A key repeated further apart than that
+        # is compared with what Redis holds; the count is for the receipt only.
+        for old in list(islice(held, max(0, len(held) + len(accepted) - HELD))):
+            del held[old]
         unseen = sorted({r.key for r in accepted if r.key not in held})
         if unseen:
             stored = await self._state.current_versions([(feed.name, k) for k in unseen])
-            held.update(zip(unseen, stored, strict=True))
+            held.update(
+                (k, None if v is None else _fingerprint(v))
+                for k, v in zip(unseen, stored, strict=True)
+            )
         unchanged = 0
         for r in accepted:
-            if held.get(r.key) == r.canonical:
+            mark = _fingerprint(r.canonical)
+            if held.get(r.key) == mark:
                 unchanged += 1
-            held[r.key] = dict(r.canonical)
+            held[r.key] = mark
         return unchanged
+
+
+def _fingerprint(canonical: Mapping[str, Any]) -> int:
+    """Return a hash that equal canonical records share (fields in any order)."""
+    return hash(frozenset(canonical.items()))
 
 
 def _chunks(items: Iterable[ParsedItem], size: int) -> Iterator[list[ParsedItem]]:
@@ -169,7 +185,7 @@ def _letter(
         received_at=now.isoformat(),
         reason="invalid record",
         errors=tuple((e.field, e.message) for e in errors),
-        original=dict(item.raw) if item.raw is not None else None,
+        original=dict(item.raw) if item.raw is not None else item.original,
         index=item.index,
         line=item.line,
         key=key,

@@ -19,6 +19,11 @@ from hub.domain.orgs import ReferenceData
 from hub.ports import StoredToken, TokenStore
 
 ROLES = ("submitter", "viewer")
+ROLE_NAMES = {
+    "acute": "acute trusts",
+    "ambulance": "ambulance services",
+    "nhs111": "NHS 111 providers",
+}
 TOKEN_PREFIX = "uec_"
 
 
@@ -56,23 +61,41 @@ class TokenService:
             errors.append(
                 FieldError("role", f"role must be one of {', '.join(ROLES)}, not {role!r}")
             )
-        unknown = [f for f in feeds or () if f not in FEEDS]
-        if unknown:
-            errors.append(
-                FieldError("feeds", f"unknown feeds {unknown}; feeds are {', '.join(FEEDS)}")
-            )
+        errors.extend(self._check_feeds(org, feeds))
         if errors:
             raise ValidationFailed("the token request is invalid", tuple(errors))
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = StoredToken(
             id=secrets.token_hex(8),
             org=org,
-            feeds=None if feeds is None else tuple(feeds),
+            feeds=None if feeds is None else tuple(dict.fromkeys(feeds)),
             role=role,
             created_at=self._clock().isoformat(),
         )
         await self._store.put(hash_token(secret), token)
         return token, secret
+
+    def _check_feeds(self, org: str, feeds: Sequence[str] | None) -> list[FieldError]:
+        if feeds is None:
+            return []
+        if not feeds:
+            return [
+                FieldError("feeds", "feeds must name at least one feed, or be left out for all")
+            ]
+        unknown = [f for f in feeds if f not in FEEDS]
+        if unknown:
+            return [FieldError("feeds", f"unknown feeds {unknown}; feeds are {', '.join(FEEDS)}")]
+        known = self._ref.organisations.get(org)
+        foreign = [f for f in feeds if known is not None and FEEDS[f].org_role not in known.roles]
+        if foreign:
+            return [
+                FieldError(
+                    "feeds",
+                    f"{org} cannot submit {', '.join(foreign)}: those feeds come from "
+                    f"{' or '.join(sorted({ROLE_NAMES[FEEDS[f].org_role] for f in foreign}))}",
+                )
+            ]
+        return []
 
     async def revoke(self, token_id: str) -> None:
         if not await self._store.revoke(token_id):
@@ -93,7 +116,9 @@ class TokenService:
     @staticmethod
     def require_submitter(principal: Principal, feed: str) -> str:
         """Return the organisation a principal submits for, if it may submit `feed`."""
-        if principal.role != "submitter" or principal.org is None:
+        if principal.role == "admin" or principal.org is None:
+            raise Forbidden("the admin token cannot submit records; use an organisation's token")
+        if principal.role != "submitter":
             raise Forbidden(f"a {principal.role} token cannot submit records")
         if principal.feeds is not None and feed not in principal.feeds:
             raise Forbidden(f"this token may submit only {', '.join(principal.feeds)}, not {feed}")

@@ -492,7 +492,13 @@ MIDSUMMER_NIGHT = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("day", "received", "reason"),
     [
-        ("2026-11-23", NOW, None),  # the day it was received
+        ("2026-11-22", NOW, None),  # the day before it was received: the usual return
+        (
+            "2026-11-23",
+            NOW,
+            "is today's date in London; a SitRep covers a whole previous day (00:00 to 23:59), "
+            "so the latest date accepted on 2026-11-23 is 2026-11-22",
+        ),
         ("2026-11-09", NOW, None),  # 14 days before: the last day it may still be amended
         (
             "2026-11-08",
@@ -501,14 +507,15 @@ MIDSUMMER_NIGHT = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
             "2026-11-23 the earliest date accepted is 2026-11-09",
         ),
         ("2026-11-24", NOW, "is after the date it was received in London (2026-11-23)"),
-        ("2026-07-01", MIDSUMMER_NIGHT, None),
+        ("2026-06-30", MIDSUMMER_NIGHT, None),
+        ("2026-07-01", MIDSUMMER_NIGHT, "is today's date in London"),
         ("2026-06-17", MIDSUMMER_NIGHT, None),
         ("2026-06-16", MIDSUMMER_NIGHT, "earliest date accepted is 2026-06-17"),
         ("2026-07-02", MIDSUMMER_NIGHT, "after the date it was received"),
     ],
 )
 @pytest.mark.parametrize("feed", SITREP_FEEDS)
-def test_a_sitrep_date_is_accepted_within_the_14_day_amendment_window(
+def test_a_sitrep_date_is_accepted_from_yesterday_back_through_the_14_day_amendment_window(
     feed: str, day: str, received: datetime, reason: str | None
 ) -> None:
     if reason is None:

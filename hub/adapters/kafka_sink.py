@@ -1,0 +1,178 @@
+"""The record and dead-letter sinks: one aiokafka producer with acks=all and bounded waits.
+
+Tansu (the embedded broker) refuses InitProducerId, so the producer is never
+idempotent or transactional. Instead every wait is bounded, so an outage is a
+prompt BrokerUnavailable (503) rather than a hang, and a failed producer is
+thrown away whole: its unacknowledged batches are cancelled, not retried
+later, because a version the caller was told failed must not turn up long
+after a newer one. (A request already on the wire when Kafka stalled may
+still be written when it wakes; that is a duplicate of what the caller will
+re-send, and identical versions of a record change nothing downstream.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from hub.adapters.codec import encode_dead_letter, encode_envelope
+from hub.adapters.kafka import client_options, deadletter_topic
+from hub.domain.errors import BrokerUnavailable
+from hub.domain.feeds import topic_for
+from hub.ports import AcceptedRecord, DeadLetter
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, bytes, bytes]  # topic, key, value
+
+
+class KafkaProducerSink:
+    """Implements RecordSink (and, through DeadLetterProducer, DeadLetterSink) with one producer.
+
+    The producer starts lazily, so the API starts while Kafka is down, and is
+    replaced after any failure, so the API recovers by itself when Kafka is
+    back. Concurrent callers share one start attempt: during an outage each
+    request waits at most one send timeout, never one per request queued
+    ahead of it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._timeout = settings.kafka_send_timeout_s
+        self._producer: AIOKafkaProducer | None = None
+        self._starting: asyncio.Task[AIOKafkaProducer] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
+        """Return when every record is acknowledged by all in-sync replicas."""
+        prefix = self._settings.topic_prefix
+        await self._send(
+            [
+                (
+                    topic_for(r.feed, prefix),
+                    r.key.encode(),
+                    encode_envelope(
+                        r.feed,
+                        r.canonical,
+                        r.received_at,
+                        r.submitter_org,
+                        r.submission_id,
+                        r.index,
+                    ),
+                )
+                for r in records
+            ]
+        )
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        topic = deadletter_topic(self._settings)
+        await self._send(
+            [(topic, letter.id.encode(), encode_dead_letter(letter)) for letter in letters]
+        )
+
+    async def ping(self) -> bool:
+        try:
+            producer = await self._ready()
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), self._timeout)
+        except (BrokerUnavailable, KafkaError, OSError, TimeoutError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Flush and stop the producer (bounded), then wait for discarded ones to finish."""
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()  # a producer started now would outlive the sink
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), self._timeout)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("Kafka producer did not flush on close (%r); aborting it", exc)
+                await _abort(producer)
+        if self._stopping:
+            await asyncio.wait(self._stopping, timeout=self._timeout)
+
+    async def _send(self, messages: Sequence[Message]) -> None:
+        if not messages:
+            return
+        producer = await self._ready()
+        try:
+            async with asyncio.timeout(self._timeout):
+                futures = [await producer.send(t, v, key=k) for t, k, v in messages]
+                await asyncio.gather(*futures)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            self._discard(producer)
+            raise BrokerUnavailable(f"Kafka did not acknowledge the records: {exc!r}") from exc
+
+    async def _ready(self) -> AIOKafkaProducer:
+        if self._producer is not None:
+            return self._producer
+        if self._starting is None or self._starting.done():
+            self._starting = asyncio.create_task(self._start())
+            # Read the outcome even when every waiter has gone (clients hung up).
+            self._starting.add_done_callback(lambda t: t.cancelled() or t.exception())
+        # Shielded: one caller giving up must not cancel the start the others share.
+        return await asyncio.shield(self._starting)
+
+    async def _start(self) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            **client_options(self._settings),
+            acks="all",
+            enable_idempotence=False,
+            linger_ms=2,
+            max_batch_size=256 * 1024,
+            request_timeout_ms=int(self._timeout * 1000),
+            retry_backoff_ms=100,
+        )
+        try:
+            await asyncio.wait_for(producer.start(), self._timeout)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            self._in_background(_abort(producer))
+            raise BrokerUnavailable(f"Kafka unreachable: {exc!r}") from exc
+        self._producer = producer
+        return producer
+
+    def _discard(self, producer: AIOKafkaProducer) -> None:
+        """Drop a failed producer; the next send starts a fresh one."""
+        # Only the current one: a request that failed on an older producer
+        # must not throw away the one a later request already started.
+        if self._producer is producer:
+            self._producer = None
+        self._in_background(_abort(producer))
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+
+async def _abort(producer: AIOKafkaProducer) -> None:
+    """Stop a producer without flushing, failing whatever it still holds."""
+    # aiokafka's stop() flushes, and if cut short leaves its sender retrying
+    # in the background; aborting means cancelling the sender (so nothing is
+    # re-sent later), failing the pending batches and closing the sockets.
+    try:
+        producer._closed = True  # a later stop() then does nothing
+        sender: Any = producer._sender
+        if sender is not None:
+            await asyncio.wait_for(sender.close(), 2.0)
+        producer._message_accumulator.fail_all(KafkaConnectionError("the producer was reset"))
+        await asyncio.wait_for(producer.client.close(), 2.0)
+    except Exception as exc:  # tearing down a broken client must not hide the first error
+        log.debug("ignored while aborting a Kafka producer: %r", exc)
+
+
+class DeadLetterProducer:
+    """The DeadLetterSink port, on a shared producer sink."""
+
+    def __init__(self, sink: KafkaProducerSink) -> None:
+        self._sink = sink
+
+    async def publish(self, letters: Sequence[DeadLetter]) -> None:
+        await self._sink.publish_dead_letters(letters)

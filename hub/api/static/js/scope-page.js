@@ -1,0 +1,136 @@
+// A scope's page (national, region, organisation or site): tiles, alerts, members, freshness.
+import { scopeKey } from "./api.js";
+import { AlertsPanel } from "./alerts.js";
+import { el } from "./format.js";
+import { FreshnessBoard } from "./freshness.js";
+import { LiveStream } from "./live.js";
+import { MembersTable } from "./members.js";
+import { Tiles, tilesFor } from "./tiles.js";
+
+const KIND_WORDS = { acute: "Acute trust", ambulance: "Ambulance service", nhs111: "NHS 111 provider" };
+const TREND_EVERY_MS = 30_000;
+const PANELS_EVERY_MS = 5_000;
+
+function memberRows(list) {
+  return list.map((x) => ({ key: x.key, name: x.name, short: x.short, href: `/${x.key}` }));
+}
+
+/** Return the member tables of a scope: [title, kind, rows]. */
+export function memberTables(scope, ref) {
+  if (scope.type === "national") {
+    return [["Regions", "region", memberRows(ref.regionList.map((r) => ({ key: `region/${r.code}`, name: r.name })))]];
+  }
+  if (scope.type === "region") {
+    const orgs = ref.orgList.filter((o) => o.region === scope.code);
+    const of = (role) => memberRows(orgs.filter((o) => o.roles.includes(role)).map((o) => ({ key: `org/${o.code}`, name: o.name, short: o.short_name })));
+    return [["Acute trusts", "acute", of("acute")], ["Ambulance services", "ambulance", of("ambulance")],
+      ["NHS 111 providers", "nhs111", of("nhs111")]].filter(([, , rows]) => rows.length);
+  }
+  if (scope.type === "org") {
+    const sites = ref.siteList.filter((s) => s.trust === scope.code);
+    if (sites.length) return [["Hospital sites", "site", memberRows(sites.map((s) => ({ key: `site/${s.code}`, name: s.name })))]];
+  }
+  return [];
+}
+
+/** Return the display name, a line describing the scope, and its breadcrumb trail. */
+export function describeScope(scope, ref) {
+  if (scope.type === "national") return { name: "England", caption: "National overview", trail: [] };
+  if (scope.type === "region") {
+    const r = ref.regions[scope.code];
+    return r && { name: r.name, caption: "NHS England region", trail: [["England", "/"]] };
+  }
+  if (scope.type === "org") {
+    const o = ref.orgs[scope.code];
+    if (!o) return null;
+    const r = ref.regions[o.region];
+    const kinds = o.roles.map((x) => KIND_WORDS[x]).join(", ");
+    return { name: o.name, caption: `${kinds} · ${scope.code} · ${r.name}`, trail: [["England", "/"], [r.name, `/region/${r.code}`]] };
+  }
+  const s = ref.sites[scope.code];
+  if (!s) return null;
+  const o = ref.orgs[s.trust];
+  const r = ref.regions[o.region];
+  return { name: s.name, caption: `Hospital site · ${scope.code} · ${o.name}`,
+    trail: [["England", "/"], [r.name, `/region/${r.code}`], [o.name, `/org/${o.code}`]] };
+}
+
+function section(id, title, content, hidden = false) {
+  const s = el("section", `hub-section hub-section--${id}`);
+  s.setAttribute("aria-labelledby", `${id}-title`);
+  const h = el("h2", hidden ? "nhsuk-u-visually-hidden" : "hub-section__title", title);
+  h.id = `${id}-title`;
+  s.append(h, content);
+  return s;
+}
+
+export class ScopePage {
+  constructor(scope, ref, ctx) {
+    this.scope = scope;
+    this.ref = ref;
+    this.ctx = ctx;
+    this.key = scopeKey(scope.type, scope.code);
+    this.timers = [];
+    this.trendsAt = 0;
+    this.panelsAt = 0;
+  }
+
+  render(main) {
+    const info = describeScope(this.scope, this.ref);
+    if (!info) return false;
+    this.ctx.setTitle(info.name, info.caption, info.trail);
+    this.tiles = new Tiles(this.key, tilesFor(this.scope, this.ref));
+    this.alerts = new AlertsPanel(this.key);
+    this.freshness = new FreshnessBoard(this.scope, this.ref);
+    this.tables = memberTables(this.scope, this.ref).map(([t, kind, rows]) => new MembersTable(t, kind, rows));
+    const side = el("div", "hub-columns");
+    side.append(section("alerts", "Active alerts", this.alerts.element),
+      section("freshness", "Feed freshness", this.freshness.element));
+    const parts = [section("tiles", "Key figures", this.tiles.element, true), side];
+    if (this.tables.length) {
+      const wrap = el("div", "hub-tables");
+      wrap.append(...this.tables.map((t) => t.element));
+      const title = { national: "Regions", region: "Organisations in this region", org: "Hospital sites" }[this.scope.type];
+      parts.push(section("members", title, wrap, true));
+    }
+    main.append(...parts);
+    const members = this.tables.length ? "&members=true" : "";
+    this.live = new LiveStream(`/v1/stream?scope=${encodeURIComponent(this.key)}${members}`, {
+      onMetrics: (body) => this.onMetrics(body),
+      onStatus: (s) => this.ctx.setStatus(s),
+    });
+    this.live.start();
+    this.refreshPanels();
+    this.timers.push(setInterval(() => this.refreshPanels(), 15_000));
+    this.timers.push(setInterval(() => this.refreshTrends(), 60_000));
+    return true;
+  }
+
+  onMetrics(body) {
+    const key = scopeKey(body.scope.type, body.scope.code);
+    if (key === this.key) {
+      this.tiles.update(body);
+      this.ctx.setUpdated(body.as_of);
+      this.ctx.ready();
+      if (Date.now() - this.trendsAt > TREND_EVERY_MS) this.refreshTrends();
+      if (Date.now() - this.panelsAt > PANELS_EVERY_MS) this.refreshPanels();
+    }
+    for (const table of this.tables) table.update(key, body);
+  }
+
+  refreshTrends() {
+    this.trendsAt = Date.now();
+    return this.tiles.refreshTrends();
+  }
+
+  refreshPanels() {
+    this.panelsAt = Date.now();
+    this.alerts.refresh().catch(() => this.alerts.element.replaceChildren(el("p", "", "Alerts unavailable.")));
+    this.freshness.refresh().catch(() => this.freshness.element.replaceChildren(el("p", "", "Freshness unavailable.")));
+  }
+
+  destroy() {
+    if (this.live) this.live.stop();
+    this.timers.forEach(clearInterval);
+  }
+}

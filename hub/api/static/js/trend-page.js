@@ -1,0 +1,159 @@
+// A trend page: a metric's XmR chart in one scope, with its icons, lines and data table.
+import { metricInfo, scopeKey, series } from "./api.js";
+import { el, formatValue, timeText } from "./format.js";
+import { LiveStream } from "./live.js";
+import { describeScope } from "./scope-page.js";
+import { assuranceIcon, assuranceWords, labelledIcon, variationIcon, variationWords, xmrChart } from "./spc.js";
+
+const HOURLY = [["24 hours", 1], ["3 days", 3], ["7 days", 7], ["14 days", 14]];
+const DAILY = [["30 days", 30], ["90 days", 90], ["400 days", 400]];
+const REFRESH_MS = 10_000;
+
+function fromDays(days) {
+  return new Date(Date.now() - days * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
+}
+
+export class TrendPage {
+  constructor(metric, scope, ref, ctx, params) {
+    this.metric = metric;
+    this.scope = scope;
+    this.ref = ref;
+    this.ctx = ctx;
+    this.key = scopeKey(scope.type, scope.code);
+    const info = metricInfo(metric);
+    this.info = info;
+    const daily = info.kind === "sitrep" || params.get("resolution") === "day";
+    this.resolution = daily ? "day" : "hour";
+    const options = daily ? DAILY : HOURLY;
+    const asked = Number(params.get("days"));
+    this.days = options.some(([, d]) => d === asked) ? asked : options[0][1];
+    this.fetchedAt = 0;
+    this.chart = null;
+  }
+
+  render(main) {
+    const where = describeScope(this.scope, this.ref);
+    if (!where || !this.info.kind || this.info.kind === "gauge") return false;
+    const back = where.trail.concat([[where.name, this.key === "national" ? "/" : `/${this.key}`]]);
+    this.ctx.setTitle(`${this.info.description}: ${where.name}`, "Statistical process control (XmR) chart", back);
+    this.icons = el("div", "hub-trend__icons");
+    this.lines = el("dl", "nhsuk-summary-list hub-trend__lines");
+    this.chartBox = el("div", "hub-trend__chart");
+    this.table = el("div", "hub-trend__table");
+    const about = el("p", "nhsuk-body-s hub-trend__about",
+      "Points beyond a process limit, 7 in a row on one side of the mean, 7 rising or falling, or 2 of 3 near a limit are special causes: "
+      + "orange for concern, blue for improvement, purple where neither applies. The red dashed line is the target. "
+      + "The period still under way is drawn hollow and is not judged.");
+    main.append(this.periods(), this.icons, this.chartBox, this.lines, about, this.table);
+    this.live = new LiveStream(`/v1/stream?scope=${encodeURIComponent(this.key)}`, {
+      onMetrics: () => { if (Date.now() - this.fetchedAt > REFRESH_MS) this.refresh(); this.ctx.ready(); },
+      onStatus: (s) => this.ctx.setStatus(s),
+    });
+    this.live.start();
+    this.onResize = () => this.draw();
+    window.addEventListener("resize", this.onResize);
+    this.refresh();
+    return true;
+  }
+
+  periods() {
+    const nav = el("nav", "hub-periods");
+    nav.setAttribute("aria-label", "Period");
+    const list = el("ul", "hub-periods__list");
+    const add = (label, resolution, days) => {
+      const li = el("li", "hub-periods__item");
+      const current = resolution === this.resolution && days === this.days;
+      const a = el("a", "hub-periods__link", label);
+      a.href = `/trend/${this.metric}/${this.key}?resolution=${resolution}&days=${days}`;
+      a.dataset.nav = "";
+      if (current) a.setAttribute("aria-current", "page");
+      li.append(a);
+      list.append(li);
+    };
+    if (this.info.kind !== "sitrep") HOURLY.forEach(([l, d]) => add(`Hourly, ${l}`, "hour", d));
+    DAILY.forEach(([l, d]) => add(`Daily, ${l}`, "day", d));
+    nav.append(list);
+    return nav;
+  }
+
+  async refresh() {
+    this.fetchedAt = Date.now();
+    try {
+      this.body = await series(this.metric, this.key, { resolution: this.resolution, from: fromDays(this.days) });
+    } catch (err) {
+      this.chartBox.replaceChildren(el("p", "nhsuk-body", `The series could not be read (${err.message}).`));
+      return;
+    }
+    this.ctx.setUpdated(this.body.as_of);
+    this.ctx.ready();
+    this.renderIcons();
+    this.renderLines();
+    this.renderTable();
+    this.draw();
+  }
+
+  draw() {
+    if (!this.body) return;
+    const width = Math.max(300, this.chartBox.clientWidth || 800);
+    if (this.chart) this.chart.destroy();
+    this.chartBox.replaceChildren();
+    this.chart = xmrChart(this.chartBox, this.body, width);
+  }
+
+  renderIcons() {
+    const spc = this.body.spc;
+    const v = labelledIcon(variationIcon(spc.variation, 56), variationWords(spc.variation), "hub-spc--large");
+    v.dataset.variation = spc.variation;
+    const a = labelledIcon(assuranceIcon(spc.assurance, 56), assuranceWords(spc.assurance), "hub-spc--large");
+    a.dataset.assurance = spc.assurance || "";
+    this.icons.replaceChildren(v, a);
+  }
+
+  renderLines() {
+    const spc = this.body.spc;
+    const unit = this.body.unit;
+    const rows = [
+      ["Mean", formatValue(spc.mean, unit)],
+      ["Process limits", spc.upper_limit === null ? "not enough points" : `${formatValue(spc.lower_limit, unit)} to ${formatValue(spc.upper_limit, unit)}`],
+      ["Target", spc.target === null ? "none" : formatValue(spc.target, unit)],
+      ["Improvement is", { increase: "higher", decrease: "lower", neutral: "neither direction" }[spc.direction]],
+      ["Points", `${spc.points_used} complete${spc.trial_limits ? " (fewer than 12: trial limits)" : ""}`],
+    ];
+    this.lines.replaceChildren(...rows.map(([k, v]) => {
+      const row = el("div", "nhsuk-summary-list__row");
+      row.append(el("dt", "nhsuk-summary-list__key", k), el("dd", "nhsuk-summary-list__value", v));
+      return row;
+    }));
+  }
+
+  renderTable() {
+    const details = el("details", "nhsuk-details");
+    const summary = el("summary", "nhsuk-details__summary");
+    summary.append(el("span", "nhsuk-details__summary-text", "Show the figures as a table"));
+    const table = el("table", "nhsuk-table");
+    table.innerHTML = '<thead class="nhsuk-table__head"><tr class="nhsuk-table__row"><th class="nhsuk-table__header" scope="col">Period</th>'
+      + '<th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col">Value</th><th class="nhsuk-table__header" scope="col">Special cause</th></tr></thead>';
+    const tbody = el("tbody", "nhsuk-table__body");
+    for (const p of [...this.body.points].reverse()) {
+      const tr = el("tr", "nhsuk-table__row");
+      const when = this.body.resolution === "day" ? (p.date || p.start.slice(0, 10)) : timeText(p.start).slice(0, 14);
+      const cause = p.special_cause ? `${p.special_cause.replace(/_/g, " ")} (${p.kind}, ${p.side})` : p.complete ? "" : "period not over";
+      tr.append(el("td", "nhsuk-table__cell", when), el("td", "nhsuk-table__cell nhsuk-table__cell--numeric", formatValue(p.value, this.body.unit)),
+        el("td", "nhsuk-table__cell", cause));
+      tbody.append(tr);
+    }
+    table.append(tbody);
+    const inner = el("div", "nhsuk-details__text");
+    inner.append(table);
+    details.append(summary, inner);
+    const previous = this.table.querySelector("details");
+    details.open = Boolean(previous && previous.open);
+    this.table.replaceChildren(details);
+  }
+
+  destroy() {
+    if (this.live) this.live.stop();
+    if (this.chart) this.chart.destroy();
+    window.removeEventListener("resize", this.onResize);
+  }
+}

@@ -1,0 +1,105 @@
+"""The operational values exported to Prometheus as `hub_uec_value` (SPEC §7), and their snapshot.
+
+Cardinality is bounded on purpose: only organisation, region and national
+scopes (never sites), and only the (metric, window) pairs below, which are
+the ones an alert rule or an ops panel reads. Exporting every metric for
+every site and window would be tens of thousands of series for values the
+dashboard already serves. Gauges carry the window `now`, SitRep values the
+window `latest`.
+
+Example:
+    >>> HEADLINES["handover.over_60"]
+    ('1h', '24h')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hub.domain.orgs import ReferenceData
+from hub.domain.scopes import ScopeRef
+
+NOW = "now"
+LATEST = "latest"
+
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "handover.over_30": ("1h", "24h"),
+    "handover.over_60": ("1h", "24h"),
+    "handover.mean_minutes": ("4h",),
+    "handover.hours_lost": ("24h",),
+    "handover.waiting_now": (NOW,),
+    "handover.longest_wait_minutes": (NOW,),
+    "ambulance.c1.mean_seconds": ("4h",),
+    "ambulance.c2.mean_seconds": ("4h",),
+    "nhs111.abandoned_pct": ("1h", "4h"),
+    "nhs111.answered_within_60s_pct": ("4h",),
+    "ed.four_hour_pct": ("4h", "24h"),
+    "ed.dta_over_12h": ("24h",),
+    "ed.in_department_now": (NOW,),
+    "ed.longest_wait_minutes": (NOW,),
+    "beds.ga_occupancy_pct": (LATEST,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UecValue:
+    """One headline value: a metric for a scope over a window."""
+
+    metric: str
+    scope: str
+    window: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """One organisation's freshness on one feed."""
+
+    feed: str
+    org: str
+    status: str  # live, late, stale or never
+    last_received_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class OpsSnapshot:
+    """The headline values and feed freshness at one instant, for a scrape-time collector."""
+
+    taken_at_s: float
+    values: tuple[UecValue, ...]
+    feeds: tuple[FeedState, ...]
+
+
+def headline_scopes(ref: ReferenceData) -> list[ScopeRef]:
+    """Return the scopes exported: national, every region and every organisation."""
+    scopes = [ScopeRef("national", None, "England")]
+    scopes += [ScopeRef("region", r.code, r.name) for r in sorted(ref.regions.values(), key=_code)]
+    scopes += [
+        ScopeRef("org", o.code, o.name) for o in sorted(ref.organisations.values(), key=_code)
+    ]
+    return scopes
+
+
+def headline_values(bodies: Iterable[Mapping[str, Any]]) -> list[UecValue]:
+    """Pick the headline values out of `/v1/metrics/{scope}` bodies, skipping nulls."""
+    out: list[UecValue] = []
+    for body in bodies:
+        scope = body["scope"]
+        key = "national" if scope["code"] is None else f"{scope['type']}/{scope['code']}"
+        metrics = body["metrics"]
+        for metric, windows in HEADLINES.items():
+            entry = metrics.get(metric)
+            if entry is None:
+                continue
+            for window in windows:
+                raw = entry["value"] if window in (NOW, LATEST) else entry["windows"][window]
+                # bool is an int, and a dict is a distribution (OPEL): neither is a gauge value.
+                if isinstance(raw, int | float) and not isinstance(raw, bool):
+                    out.append(UecValue(metric, key, window, float(raw)))
+    return out
+
+
+def _code(item: Any) -> str:
+    return str(item.code)

@@ -1,0 +1,89 @@
+"""Keep a recent snapshot of the headline values and feed freshness for Prometheus.
+
+prometheus_client collectors are synchronous and run inside a scrape, while
+the values live in Redis behind an async client. So a background task in the
+API process reads them every `interval_s` seconds (HUB_OPS_REFRESH_S) and
+swaps in an immutable `OpsSnapshot`; the collector only reads the latest
+one. A scrape therefore never waits on Redis, and one refresh serves every
+scraper. A failed refresh keeps the previous snapshot; the collector stops
+exporting a snapshot once it is too old (see `hub.adapters.ops_metrics`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from hub.domain.errors import Unavailable
+from hub.domain.headlines import FeedState, OpsSnapshot, headline_scopes, headline_values
+from hub.domain.orgs import ReferenceData
+from hub.services.freshness import FreshnessService
+from hub.services.query import QueryService
+
+log = logging.getLogger(__name__)
+
+
+class OpsSnapshotService:
+    """Refresh the ops snapshot in the background and hand out the latest one."""
+
+    def __init__(
+        self,
+        ref: ReferenceData,
+        query: QueryService,
+        freshness: FreshnessService,
+        clock: Callable[[], datetime],
+        interval_s: float,
+    ) -> None:
+        self._scopes = headline_scopes(ref)
+        self._query = query
+        self._freshness = freshness
+        self._clock = clock
+        self._interval_s = interval_s
+        self._latest: OpsSnapshot | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def latest(self) -> OpsSnapshot | None:
+        """Return the newest snapshot taken, or None before the first one."""
+        return self._latest
+
+    async def refresh(self) -> OpsSnapshot:
+        """Read the headline values and freshness now and make them the latest snapshot."""
+        now = self._clock()
+        bodies = await self._query.many(self._scopes, int(now.timestamp() * 1000))
+        board = await self._freshness.board()
+        feeds = tuple(
+            FeedState(feed, row["org"], row["status"], _seconds(row["last_received_at"]))
+            for feed, section in board["feeds"].items()
+            for row in section["organisations"]
+        )
+        self._latest = OpsSnapshot(now.timestamp(), tuple(headline_values(bodies)), feeds)
+        return self._latest
+
+    def start(self) -> None:
+        """Start refreshing in the background (the first refresh happens at once)."""
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except Unavailable as exc:
+                log.warning("ops snapshot not refreshed: %s", exc)
+            except Exception:
+                # Whatever breaks one refresh must not end the loop: the next may succeed.
+                log.exception("ops snapshot refresh failed")
+            await asyncio.sleep(self._interval_s)
+
+
+def _seconds(iso: str | None) -> float | None:
+    return None if iso is None else datetime.fromisoformat(iso).timestamp()

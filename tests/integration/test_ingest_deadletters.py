@@ -1,0 +1,129 @@
+"""Every rejected record reaches the dead-letter topic; each organisation lists only its own."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from hub.adapters.kafka import deadletter_topic
+from hub.settings import Settings
+from tests.harness import RunningApi, running_api
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def ago(minutes: float) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+async def dead_letters(settings: Settings, expected: int, timeout: float = 20.0) -> list[Any]:
+    """Read the dead-letter topic from the start until `expected` letters arrived."""
+    consumer = AIOKafkaConsumer(
+        deadletter_topic(settings),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    letters: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(letters) < expected:
+                batches = await consumer.getmany(timeout_ms=500)
+                letters += [orjson.loads(m.value) for ms in batches.values() for m in ms]
+        await asyncio.sleep(0.5)  # and nothing more arrives
+        batches = await consumer.getmany(timeout_ms=500)
+        letters += [orjson.loads(m.value) for ms in batches.values() for m in ms]
+    finally:
+        await consumer.stop()
+    return letters
+
+
+async def post(api: RunningApi, token: str, body: bytes, content_type: str) -> Any:
+    async with api.client(token) as c:
+        r = await c.post(
+            "/v1/feeds/ambulance-handover", content=body, headers={"Content-Type": content_type}
+        )
+    assert r.status_code in (200, 422), r.text
+    return r.json()
+
+
+async def test_every_rejected_record_reaches_the_dead_letter_topic_with_its_reasons(
+    settings: Settings,
+) -> None:
+    arrived = ago(20)
+    csv_body = (
+        "handover_id,ambulance_trust,site,arrived_at\n"
+        f"D1,RX9,R1H12,{arrived}\n"
+        f"D2,RX9,NOPE1,{arrived}\n"
+        "D3,RX9\n"
+    ).encode()
+    ndjson_body = b'{"handover_id": "D4", "ambulance_trust": "RYA"}\n[1, 2]\n{oops\n'
+    async with running_api(settings) as api:
+        rx9, rya = await api.token("RX9"), await api.token("RYA")
+        csv_receipt = await post(api, rx9, csv_body, "text/csv")
+        nd_receipt = await post(api, rya, ndjson_body, "application/x-ndjson")
+        letters = await dead_letters(settings, expected=5)
+
+    assert len(letters) == 5
+    by_key = {(x["org"], x["index"]): x for x in letters}
+    assert set(by_key) == {("RX9", 1), ("RX9", 2), ("RYA", 0), ("RYA", 1), ("RYA", 2)}
+    for letter in letters:
+        assert letter["feed"] == "ambulance-handover"
+        assert letter["reason"] == "invalid record"
+        assert letter["errors"], letter
+    site = by_key[("RX9", 1)]
+    assert site["source"] == f"api:{csv_receipt['submission_id']}"
+    assert site["original"] == {
+        "handover_id": "D2",
+        "ambulance_trust": "RX9",
+        "site": "NOPE1",
+        "arrived_at": arrived,
+    }
+    assert (site["line"], site["key"]) == (3, "RX9|D2")
+    assert [field for field, _ in site["errors"]] == ["site"]
+    assert by_key[("RX9", 2)]["original"] == ["D3", "RX9"]  # a short row, kept as its cells
+    assert by_key[("RYA", 0)]["source"] == f"api:{nd_receipt['submission_id']}"
+    assert by_key[("RYA", 0)]["original"] == {"handover_id": "D4", "ambulance_trust": "RYA"}
+    assert by_key[("RYA", 1)]["original"] == [1, 2]
+    assert by_key[("RYA", 2)]["original"] == "{oops"
+
+
+async def test_rejections_lists_only_the_callers_organisation_newest_first(
+    settings: Settings,
+) -> None:
+    def bad(n: int, org: str) -> dict[str, Any]:
+        return {"handover_id": f"R{n}", "ambulance_trust": org, "site": "X", "arrived_at": ago(5)}
+
+    async with running_api(settings) as api:
+        rx9, rya = await api.token("RX9"), await api.token("RYA")
+        viewer = await api.token("RX9", role="viewer")
+        await post(api, rx9, orjson.dumps([bad(1, "RX9"), bad(2, "RX9")]), "application/json")
+        await post(api, rya, orjson.dumps([bad(3, "RYA")]), "application/json")
+        await post(api, rx9, orjson.dumps([bad(4, "RX9")]), "application/json")
+
+        async def listed(token: str, query: str = "") -> Any:
+            async with api.client(token) as c:
+                r = await c.get(f"/v1/rejections{query}")
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        mine = await listed(rx9)
+        assert mine["org"] == "RX9"
+        assert mine["rejections"][0]["key"] == "RX9|R4"  # the newest first
+        assert {x["key"] for x in mine["rejections"]} == {"RX9|R1", "RX9|R2", "RX9|R4"}
+        assert all(x["errors"] and x["original"] for x in mine["rejections"])
+        assert [x["key"] for x in (await listed(rya))["rejections"]] == ["RYA|R3"]
+        assert len((await listed(rx9, "?limit=2"))["rejections"]) == 2
+        assert (await listed(rx9, "?feed=ed-attendance"))["rejections"] == []
+        assert len((await listed(viewer))["rejections"]) == 3  # a viewer of RX9 sees RX9's
+
+        async with api.client(api.settings.admin_token) as c:
+            assert (await c.get("/v1/rejections")).status_code == 403
+        async with api.client() as c:
+            assert (await c.get("/v1/rejections")).status_code == 401

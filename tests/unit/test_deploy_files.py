@@ -1,0 +1,228 @@
+"""deploy/ agrees with the hub: alert rules pass promtool and name real metrics, dashboards too.
+
+The promtool tests skip on a machine without Debian's `prometheus` package,
+but fail in CI (CI=true), where scripts/system-tools.sh must have installed it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from dataclasses import fields
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+
+from hub.adapters.ops_metrics import OpsCollector
+from hub.adapters.telemetry import IngestMetrics, WorkerMetrics
+from hub.cli import main as hub_cli
+from hub.domain.headlines import HEADLINES
+from hub.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+PROM = DEPLOY / "prometheus"
+ALERTS: list[dict[str, Any]] = [
+    rule
+    for group in yaml.safe_load((PROM / "alerts.yml").read_text(encoding="utf-8"))["groups"]
+    for rule in group["rules"]
+]
+DASHBOARDS = sorted((DEPLOY / "grafana" / "dashboards").glob("*.json"))
+THRESHOLDS = tomllib.loads((ROOT / "config" / "thresholds.toml").read_text(encoding="utf-8"))
+SPEC_ALERTS = {
+    "HubFeedStale",
+    "HubIngestRejectionRatioHigh",
+    "HubConsumerLagHigh",
+    "HubWorkerDown",
+    "HubDeadLettersGrowing",
+    "HubIngestToVisibleSlow",
+    "HandoversOver60Minutes",
+    "EdFourHourBelowLine",
+    "Nhs111AbandonmentHigh",
+}
+SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+
+
+def promtool() -> str:
+    """Return promtool's path; skip without it, except in CI where it must be installed."""
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("promtool is not installed (scripts/system-tools.sh installs it)")
+        pytest.skip("promtool is not installed (scripts/system-tools.sh installs it as root)")
+    return found
+
+
+def run_promtool(*args: str) -> None:
+    done = subprocess.run(
+        [promtool(), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def exported_sample_names() -> set[str]:
+    """Return every sample name the hub's processes expose, from fresh registries."""
+    worker, api = CollectorRegistry(), CollectorRegistry()
+    WorkerMetrics(worker)
+    IngestMetrics(api)
+    described = OpsCollector(lambda: None, {}, lambda: 0.0, 60.0).describe()
+    families: Iterator[Metric] = chain(worker.collect(), api.collect(), described)
+    return {f.name + s for f in families for s in SAMPLE_SUFFIXES.get(f.type, ("",))}
+
+
+def dashboard_exprs() -> Iterator[tuple[str, str]]:
+    for path in DASHBOARDS:
+        for panel in json.loads(path.read_text(encoding="utf-8"))["panels"]:
+            for target in panel.get("targets", []):
+                yield f"{path.name}: {panel['title']}", target["expr"]
+
+
+def every_expr() -> list[tuple[str, str]]:
+    return [(r["alert"], r["expr"]) for r in ALERTS] + list(dashboard_exprs())
+
+
+def selectors(expr: str, metric: str) -> Iterator[dict[str, str]]:
+    """Yield the exact-match labels of each `metric{...}` selector in an expression."""
+    for body in re.findall(rf"\b{metric}\{{([^}}]*)\}}", expr):
+        yield dict(re.findall(r'(\w+)\s*=\s*"([^"]*)"', body))
+
+
+@pytest.mark.promtool
+def test_the_prometheus_config_and_rules_pass_promtool_check() -> None:
+    run_promtool("check", "config", str(PROM / "prometheus.yml"))
+    run_promtool("check", "rules", str(PROM / "alerts.yml"))
+
+
+@pytest.mark.promtool
+@pytest.mark.parametrize("tests", sorted((PROM / "tests").glob("*.yml")), ids=lambda p: p.name)
+def test_the_alert_rule_unit_tests_pass(tests: Path) -> None:
+    run_promtool("test", "rules", str(tests))
+
+
+@pytest.mark.promtool
+def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
+    substitutions = {"$__rate_interval": "5m", "$feed": ".+", "$scope": "national"}
+    rules = []
+    for n, (_, expr) in enumerate(dashboard_exprs()):
+        for variable, value in substitutions.items():
+            expr = expr.replace(variable, value)
+        rules.append({"record": f"dashboard:query_{n}", "expr": expr})
+    path = tmp_path / "dashboards.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    run_promtool("check", "rules", str(path))
+
+
+def test_every_alert_the_spec_asks_for_exists() -> None:
+    missing = SPEC_ALERTS - {r["alert"] for r in ALERTS}
+    assert missing == set()
+
+
+def test_every_alert_is_tested_firing_and_quiet() -> None:
+    firing: set[str] = set()
+    quiet: set[str] = set()
+    for path in (PROM / "tests").glob("*.yml"):
+        for case in yaml.safe_load(path.read_text(encoding="utf-8"))["tests"]:
+            for check in case["alert_rule_test"]:
+                (firing if check["exp_alerts"] else quiet).add(check["alertname"])
+    names = {r["alert"] for r in ALERTS}
+    assert names - firing == set()
+    assert names - quiet == set()
+
+
+def test_every_alert_has_a_severity_a_team_and_a_summary() -> None:
+    for rule in ALERTS:
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        assert rule["labels"]["team"] in {"ops", "control-room"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+
+
+def test_alerts_and_dashboards_use_only_metrics_the_hub_exports() -> None:
+    exported = exported_sample_names()
+    for where, expr in every_expr():
+        unknown = set(re.findall(r"\bhub_[a-z0-9_]+", expr)) - exported
+        assert not unknown, (where, unknown)
+
+
+def test_operational_rules_read_exported_headlines_and_configured_lines() -> None:
+    for where, expr in every_expr():
+        for labels in selectors(expr, "hub_uec_value"):
+            metric = labels.get("metric")
+            if metric is not None:
+                assert metric in HEADLINES, (where, metric)
+                if "window" in labels:
+                    assert labels["window"] in HEADLINES[metric], (where, labels)
+        for labels in selectors(expr, "hub_uec_threshold"):
+            assert labels["line"] in THRESHOLDS["metrics"][labels["metric"]], (where, labels)
+
+
+def test_dashboards_have_unique_ids_and_use_the_provisioned_data_source() -> None:
+    source = yaml.safe_load(
+        (DEPLOY / "grafana/provisioning/datasources/prometheus.yml").read_text(encoding="utf-8")
+    )["datasources"][0]["uid"]
+    uids = []
+    for path in DASHBOARDS:
+        board = json.loads(path.read_text(encoding="utf-8"))
+        uids.append(board["uid"])
+        for panel in board["panels"]:
+            if panel["type"] != "row":
+                assert panel["datasource"]["uid"] == source, (path.name, panel["title"])
+    assert len(uids) == len(set(uids)) >= 2
+
+
+def test_alertmanager_routes_to_declared_receivers_on_labels_the_rules_set() -> None:
+    config = yaml.safe_load((DEPLOY / "alertmanager/alertmanager.yml").read_text(encoding="utf-8"))
+    receivers = {r["name"] for r in config["receivers"]}
+    routes = [config["route"], *config["route"].get("routes", [])]
+    assert {r["receiver"] for r in routes} <= receivers
+    used = {(k, v) for rule in ALERTS for k, v in rule["labels"].items()}
+    for route in config["route"]["routes"]:
+        for matcher in route["matchers"]:
+            name, value = re.fullmatch(r'(\w+)="([^"]*)"', matcher).groups()  # type: ignore[union-attr]
+            assert (name, value) in used, matcher
+
+
+def dockerfile_copies() -> list[str]:
+    """Return the build-context sources of deploy/Dockerfile's COPY lines (not --from stages)."""
+    sources: list[str] = []
+    for line in (DEPLOY / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            sources += words[1:-1]
+    return sources
+
+
+def test_the_dockerfile_copies_files_that_exist_and_the_ignore_file_lets_through() -> None:
+    allowed = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    for source in dockerfile_copies():
+        assert (ROOT / source).exists(), source
+        assert f"!{source}" in allowed or f"!{source}/**" in allowed, source
+
+
+def test_the_image_builds_the_dashboard_assets_and_runs_a_hub_command() -> None:
+    text = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    script = (ROOT / "scripts/build-assets.sh").read_text(encoding="utf-8")
+    built = re.search(r"^OUT=(\S+)$", script, re.MULTILINE)
+    assert built and "RUN ./scripts/build-assets.sh" in text
+    assert f"COPY --from=assets /src/{built[1]} {built[1]}" in text
+    cmd = json.loads(re.findall(r"^CMD (.+)$", text, re.MULTILINE)[-1])
+    assert cmd[0] == "hub" and cmd[1] in hub_cli.commands
+
+
+def test_the_deployment_guide_and_the_image_name_only_real_settings() -> None:
+    real = {f"HUB_{f.name.upper()}" for f in fields(Settings)}
+    guide = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\bHUB_[A-Z0-9_]+", guide))
+    assert named - real == set()
+    assert {"HUB_KAFKA_SECURITY_PROTOCOL", "HUB_KAFKA_SASL_MECHANISM", "HUB_REDIS_URL"} <= named
+    image = set(re.findall(r"\bHUB_[A-Z0-9_]+", (DEPLOY / "Dockerfile").read_text()))
+    assert image and image - real == set()

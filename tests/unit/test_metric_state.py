@@ -1,0 +1,179 @@
+"""Metrics from records without sockets: contributions, the Planner and the catalogue, served.
+
+`MemoryHub` folds each StatePlan into dictionaries laid out like the Redis
+state (buckets, SitRep days, gauge members) and serves them through the
+real QueryService, so a test reads exactly the body `/v1/metrics` returns.
+The tests here cover what every metric shares: windows and upserts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hub.domain.contributions import Params, ms
+from hub.domain.feeds import FEEDS, FeedKind
+from hub.domain.orgs import Organisation, ReferenceData, Region, Site
+from hub.domain.plan import Planner, StatePlan, Version
+from hub.domain.validation import Invalid, entity_key, to_canonical, validate
+from hub.domain.windows import LONDON, Bucket
+from hub.services.query import QueryService
+
+REF = ReferenceData.build(
+    [Region("Y60", "Midlands"), Region("Y62", "North West")],
+    [
+        Organisation("RX9", "East Midlands Ambulance Service", "Y60", ("ambulance",)),
+        Organisation("RYA", "West Midlands Ambulance Service", "Y60", ("ambulance",)),
+        Organisation("RX7", "North West Ambulance Service", "Y62", ("ambulance", "nhs111")),
+        Organisation("NNJ", "DHU Health Care", "Y60", ("nhs111",)),
+        Organisation("RWE", "University Hospitals of Leicester", "Y60", ("acute",)),
+        Organisation("RX1", "Nottingham University Hospitals", "Y60", ("acute",)),
+        Organisation("RRK", "University Hospitals Birmingham", "Y60", ("acute",)),
+        Organisation("R0A", "Manchester University", "Y62", ("acute",)),
+    ],
+    [
+        Site("RWEAA", "Leicester Royal Infirmary", "RWE"),
+        Site("RX1CC", "Queen's Medical Centre", "RX1"),
+        Site("RX1RA", "City Hospital", "RX1"),
+        Site("RRK15", "Queen Elizabeth Hospital", "RRK"),
+        Site("R0A66", "Manchester Royal Infirmary", "R0A"),
+    ],
+)
+NOW = datetime(2026, 11, 23, 10, 10, tzinfo=UTC)  # a GMT Monday
+
+
+def z(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ago(minutes: float) -> str:
+    """Return the time `minutes` before NOW, as ISO 8601 UTC."""
+    return z(NOW - timedelta(minutes=minutes))
+
+
+class MemoryHub:
+    """Apply records as the workers do and serve metrics as the API does, all in memory."""
+
+    def __init__(self, ref: ReferenceData = REF, params: Params | None = None) -> None:
+        self.ref = ref
+        self._planner = Planner(ref, params or Params())
+        self._buckets: dict[tuple[str, Bucket], Counter[str]] = defaultdict(Counter)
+        self._days: dict[tuple[str, str], dict[date, Counter[str]]] = defaultdict(dict)
+        self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self.unchanged = 0
+
+    def send(self, feed_name: str, raw: dict[str, Any], received_at: datetime = NOW) -> None:
+        """Validate one record (it must be valid) and apply it."""
+        feed = FEEDS[feed_name]
+        record = validate(feed, raw, ref=self.ref, received_at=received_at)
+        assert not isinstance(record, Invalid), record.errors
+        when = getattr(record, feed.event_time_field)
+        if feed.kind is FeedKind.SITREP:  # a SitRep's date counts from its London midnight
+            when = datetime(when.year, when.month, when.day, tzinfo=LONDON)
+        version = Version(
+            feed, entity_key(feed, record), record, dict(to_canonical(feed, record)),
+            ms(received_at), getattr(record, feed.org_field), ms(when),
+        )  # fmt: skip
+        plan = self._planner.plan([version], self._entities, ms(received_at))
+        self._fold(plan)
+
+    def _fold(self, plan: StatePlan) -> None:
+        for bucket, counters in plan.counters.items():
+            self._buckets[bucket].update(counters)
+        for (feed, day, scope), totals in plan.day_counters.items():
+            self._days[(feed, scope)].setdefault(day, Counter()).update(totals)
+        for gauge, members in plan.presence_remove.items():
+            for member in members:
+                self._gauges[gauge].pop(member, None)
+        for gauge, added in plan.presence_add.items():
+            self._gauges[gauge].update(added)
+        self._entities.update({k: v for k, (v, _) in plan.entities.items()})
+        self.unchanged += plan.unchanged
+
+    async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
+        return [dict(self._buckets.get(r, {})) for r in requests]
+
+    async def read_gauges(
+        self, requests: Sequence[tuple[str, str, int]]
+    ) -> list[tuple[int, int | None]]:
+        out: list[tuple[int, int | None]] = []
+        for gauge, scope, since in requests:
+            starts = [s for s in self._gauges.get((gauge, scope), {}).values() if s >= since]
+            out.append((len(starts), min(starts, default=None)))
+        return out
+
+    async def read_sitreps(
+        self, requests: Sequence[tuple[str, str]]
+    ) -> list[tuple[date, dict[str, int]] | None]:
+        latest = [max(self._days.get(r, {}), default=None) for r in requests]
+        return [
+            None if d is None else (d, dict(self._days[r][d]))
+            for r, d in zip(requests, latest, strict=True)
+        ]
+
+    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
+        query = QueryService(self.ref, self, {}, lambda: ms(now))  # type: ignore[arg-type]  # reads only
+        body = (await query.many([query.resolve(scope)], ms(now)))[0]
+        return body["metrics"]  # type: ignore[no-any-return]
+
+    async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
+        return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
+
+    async def value(self, metric: str, scope: str, now: datetime = NOW) -> Any:
+        return (await self.served(scope, now))[metric]["value"]
+
+
+def incident(n: int, start: str, arrival: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"incident_id": f"I{n}", "ambulance_trust": "RX9", "category": "C2",
+            "clock_start_at": start, "first_arrival_at": arrival} | extra  # fmt: skip
+
+
+async def test_a_window_is_the_current_minute_and_the_minutes_before_it() -> None:
+    hub = MemoryHub()
+    # NOW is 10:10:00; the 15-minute window starts at 09:56:00, so 09:55:59 is out.
+    for n, at in enumerate(
+        ["2026-11-23T09:55:59Z", "2026-11-23T09:56:00Z", "2026-11-23T10:10:00Z"]
+    ):
+        hub.send("ambulance-incident", incident(n, at))
+    assert await hub.window("ambulance.incidents", "org/RX9") == {
+        "15m": 2,
+        "1h": 3,
+        "4h": 3,
+        "24h": 3,
+    }
+
+
+async def test_a_record_counts_in_its_organisation_its_region_and_the_nation_only() -> None:
+    hub = MemoryHub()
+    hub.send("ambulance-incident", incident(1, ago(5)))
+    assert (await hub.window("ambulance.incidents", "region/Y60"))["1h"] == 1
+    assert (await hub.window("ambulance.incidents", "national"))["1h"] == 1
+    assert (await hub.window("ambulance.incidents", "org/RYA"))["1h"] == 0
+    assert (await hub.window("ambulance.incidents", "region/Y62"))["1h"] == 0
+
+
+async def test_a_corrected_record_moves_between_windows_and_leaves_no_trace_of_its_old_version() -> (
+    None
+):
+    hub = MemoryHub()
+    hub.send("ambulance-incident", incident(1, ago(5), ago(1), category="C1"))
+    hub.send("ambulance-incident", incident(1, ago(100), ago(90), category="C3"))
+    metrics = await hub.served("org/RX9")
+    assert metrics["ambulance.incidents"]["windows"] == {"15m": 0, "1h": 0, "4h": 1, "24h": 1}
+    assert metrics["ambulance.c1.incidents"]["windows"]["24h"] == 0
+    assert metrics["ambulance.c1.mean_seconds"]["windows"]["24h"] is None
+    assert metrics["ambulance.c3.p90_seconds"]["windows"]["4h"] == pytest.approx(600, rel=0.01)
+
+
+async def test_an_identical_version_changes_nothing() -> None:
+    hub = MemoryHub()
+    hub.send("ambulance-incident", incident(1, ago(5)))
+    hub.send("ambulance-incident", incident(1, ago(5)))
+    assert hub.unchanged == 1
+    assert (await hub.window("ambulance.incidents", "org/RX9"))["15m"] == 1
