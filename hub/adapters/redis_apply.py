@@ -39,6 +39,7 @@ end
 for _, e in ipairs(p.e) do redis.call('SET', e[1], e[2], 'PXAT', e[3]) end
 for _, g in ipairs(p.g) do redis.call('ZADD', g[1], 'GT', g[3], g[2]) end
 redis.call('SET', p.o[1], p.o[2])
+redis.call('SADD', p.o[3], p.o[1])
 return 1
 """
 
@@ -69,7 +70,7 @@ def plan_payload(
         ],
         "g": [[keys.received(f), org, at] for (f, org), at in plan.received.items()]
         + [[keys.events(f), org, at] for (f, org), at in plan.events.items()],
-        "o": [offset_key, next_offset],
+        "o": [offset_key, next_offset, keys.offset_index],
     }
     return dumps(doc)
 

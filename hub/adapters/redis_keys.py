@@ -5,6 +5,7 @@ under a generation, `{prefix}:g{n}:`, so a rebuild starts in an empty
 namespace and switches over by incrementing `{prefix}:gen`:
 
     off:{topic}:{partition}      next offset to apply (string)
+    offsets                      the names of those offset keys (set)
     e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
     b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
     z:{gauge}:{scope}            entities counting in a "now" gauge, scored by start (sorted set)
@@ -46,8 +47,13 @@ class Keys:
         return f"{self._g}off:{topic}:{partition}"
 
     @property
-    def offset_pattern(self) -> str:
-        return f"{self._g}off:*"
+    def offset_prefix(self) -> str:
+        return f"{self._g}off:"
+
+    @property
+    def offset_index(self) -> str:
+        """The set of every partition's offset key, so offsets are read without a SCAN."""
+        return f"{self._g}offsets"
 
     def entity(self, feed: str, key: str) -> str:
         return f"{self._g}e:{feed}:{key}"

@@ -170,12 +170,12 @@ class RedisStateStore:
 
     async def offsets(self) -> dict[tuple[str, int], int]:
         k = await self._guard(self._current(fresh=True))
-        names = [n async for n in self._r.scan_iter(match=k.offset_pattern, count=1000)]
+        names = sorted(await self._guard(self._r.smembers(k.offset_index)))
         if not names:
             return {}
         values = await self._guard(self._r.mget(names))
         out: dict[tuple[str, int], int] = {}
-        cut = len(k.offset_pattern) - 1  # the pattern ends in "*"
+        cut = len(k.offset_prefix)
         for name, value in zip(names, values, strict=True):
             topic, _, partition = name[cut:].rpartition(":")
             if value is not None:

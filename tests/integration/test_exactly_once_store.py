@@ -161,6 +161,8 @@ async def snapshot(client: aioredis.Redis, hub: Hub) -> dict[str, Any]:
         elif kind == "zset":
             scored = await client.zrange(name, 0, -1, withscores=True)
             value = dict(cast(list[tuple[str, float]], scored))
+        elif kind == "set":
+            value = sorted(await client.smembers(name))
         else:
             value = await client.get(name)
         if value:

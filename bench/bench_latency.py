@@ -1,0 +1,145 @@
+"""Accept-to-visible latency: feed messages produced at a steady rate, one `hub worker` applying
+them, and the time from each message's acknowledgement by Kafka until Redis holds its effect
+(its partition's stored offset has passed it).
+
+The issue measured Faust's driver at p50 ≈ 1.2 s at 2,000 events/s (its fetch wait is fixed at
+1.5 s); the hub's fetch wait is HUB_FETCH_MAX_WAIT_MS (100 ms by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaProducer
+
+from bench.bench_worker import ROOT, generate
+from hub.adapters.codec import encode_envelope
+from hub.adapters.embedded import start_tansu, start_valkey
+from hub.adapters.kafka import ensure_topics
+from hub.adapters.redis_state import RedisStateStore
+from hub.adapters.reference_files import load_reference_data
+from hub.domain.feeds import FEEDS, topic_for
+from hub.domain.validation import Invalid, entity_key, to_canonical, validate
+from hub.settings import Settings
+
+RATE = 2_000  # events per second
+SECONDS = 20
+TICK_S = 0.05
+
+
+async def measure(settings: Settings) -> dict[str, Any]:
+    ref = load_reference_data(settings.config_dir)
+    pushes = generate("mixed", 1.0)[: RATE * SECONDS]
+    client = aioredis.from_url(settings.redis_url, decode_responses=True)
+    state = RedisStateStore(client, settings.key_prefix)
+    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "streams"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=2)
+    await producer.start()
+    acked: list[tuple[str, int, int, float]] = []  # topic, partition, offset, acknowledged at
+    producing = asyncio.Event()
+    producing.set()
+    try:
+        await asyncio.sleep(8)  # the worker starts and joins its group before the clock runs
+        watcher = asyncio.create_task(_watch(state, acked, producing))
+        per_tick = int(RATE * TICK_S)
+        for i in range(0, len(pushes), per_tick):
+            started = time.monotonic()
+            futures = []
+            for push in pushes[i : i + per_tick]:
+                feed = FEEDS[push.feed]
+                now = datetime.now(UTC)
+                record = validate(
+                    feed, push.record, ref=ref, received_at=now, submitter_org=push.org
+                )
+                if isinstance(record, Invalid):
+                    continue
+                value = encode_envelope(feed, to_canonical(feed, record), now, push.org, "lat", i)
+                futures.append(
+                    await producer.send(
+                        topic_for(feed, settings.topic_prefix),
+                        value,
+                        key=entity_key(feed, record).encode(),
+                    )
+                )
+            for meta in await asyncio.gather(*futures):
+                acked.append((meta.topic, meta.partition, meta.offset, time.monotonic()))
+            await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))
+        producing.clear()
+        latencies = await watcher
+    finally:
+        await producer.stop()
+        worker.terminate()
+        worker.wait(30)
+        await client.aclose()
+    ordered = sorted(latencies)
+    return {
+        "events": len(ordered),
+        "rate_per_s": RATE,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
+        "p50_ms": round(1000 * statistics.median(ordered)),
+        "p90_ms": round(1000 * ordered[int(0.9 * len(ordered))]),
+        "p99_ms": round(1000 * ordered[int(0.99 * len(ordered))]),
+    }
+
+
+async def _watch(
+    state: RedisStateStore, acked: list[tuple[str, int, int, float]], producing: asyncio.Event
+) -> list[float]:
+    """Poll the stored offsets while messages arrive; a message is visible once its
+    partition's stored offset has passed it."""
+    pending: list[tuple[str, int, int, float]] = []
+    taken = 0
+    seen: list[float] = []
+    deadline = time.monotonic() + SECONDS + 120
+    while (producing.is_set() or pending or taken < len(acked)) and time.monotonic() < deadline:
+        pending.extend(acked[taken:])
+        taken = len(acked)
+        offsets = await state.offsets()
+        now = time.monotonic()
+        still = []
+        for topic, partition, offset, at in pending:
+            if offsets.get((topic, partition), -1) > offset:
+                seen.append(max(0.0, now - at))
+            else:
+                still.append((topic, partition, offset, at))
+        pending = still
+        await asyncio.sleep(0.01)
+    return seen
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="uec-latency-"))
+    tansu, valkey = start_tansu(work), start_valkey(work)
+    settings = Settings(
+        kafka_bootstrap=tansu.address,
+        redis_url=valkey.address,
+        partitions=6,
+        session_timeout_ms=6_000,
+        config_dir=ROOT / "config",
+        topic_prefix="lat.",
+        key_prefix="lat",
+        consumer_group="lat",
+    )
+    try:
+        asyncio.run(ensure_topics(settings))
+        return asyncio.run(measure(settings))
+    finally:
+        tansu.stop()
+        valkey.stop()
