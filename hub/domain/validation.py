@@ -22,8 +22,8 @@ from hub.domain.feeds import FEEDS, Feed, FeedKind, FieldSpec, FieldType
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import RECORD_TYPES, Record
 from hub.domain.timestamps import format_utc, parse_timestamp
+from hub.domain.validation_cross import RULES
 from hub.domain.validation_rules import (
-    RULES,
     Context,
     Reject,
     Rule,
