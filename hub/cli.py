@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import random
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
-from hub.settings import Settings
-
-
-def _settings() -> Settings:
-    return Settings.from_env(os.environ)
-
-
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+from hub.cli_common import (
+    base_url,
+    configure_logging,
+    require_services,
+    settings_from_env,
+)
+from hub.cli_tokens import token
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,8 +34,8 @@ def up(port: int, workers: int, no_simulator: bool) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured)."""
     from hub.supervisor import up as run_up
 
-    settings = _settings()
-    _logging(settings.log_level)
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
     run_up(settings, port, workers, simulator=not no_simulator)
 
 
@@ -57,9 +48,9 @@ def serve() -> None:
     from hub.api.app import create_app
     from hub.bootstrap import build
 
-    settings = _settings()
-    _require(settings)
-    _logging(settings.log_level)
+    settings = settings_from_env()
+    require_services(settings)
+    configure_logging(settings.log_level)
     app = create_app(build(settings, CollectorRegistry()))
     uvicorn.run(
         app,
@@ -67,14 +58,16 @@ def serve() -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Live streams never end by themselves: without a bound, a stop waits for every viewer.
+        timeout_graceful_shutdown=5,
     )
 
 
 @main.command()
 def worker() -> None:
     """Run a stream worker (run several for more throughput)."""
-    settings = _settings()
-    _require(settings)
+    settings = settings_from_env()
+    require_services(settings)
     # The worker is the `streams` program (Faust lives there, never in `hub`): become it.
     os.execv(sys.executable, [sys.executable, "-m", "streams"])
 
@@ -110,8 +103,8 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
     from hub.simulation.nhs111 import Nhs111Simulator
     from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
 
-    settings = _settings()
-    _logging(settings.log_level)
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
     if not settings.admin_token:
         raise click.UsageError(
             "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
@@ -157,9 +150,9 @@ def rebuild() -> None:
 
     from hub.rebuild import rebuild as run_rebuild
 
-    settings = _settings()
-    _require(settings)
-    _logging("WARNING")
+    settings = settings_from_env()
+    require_services(settings)
+    configure_logging("WARNING")
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns) as bar:
         task = bar.add_task("replaying the feed topics", total=None)
@@ -204,90 +197,9 @@ def push(
 
     if batch_size < 1:
         raise click.UsageError("--batch-size must be at least 1")
-    settings = _settings()
-    _logging("ERROR")  # the progress bar reports retries; log lines would break it up
-    sys.exit(run(_base(settings, url), token, feed, files, fmt, batch_size, show))
+    settings = settings_from_env()
+    configure_logging("ERROR")  # the progress bar reports retries; log lines would break it up
+    sys.exit(run(base_url(settings, url), token, feed, files, fmt, batch_size, show))
 
 
-@main.group()
-def token() -> None:
-    """Create and revoke API tokens (needs HUB_ADMIN_TOKEN)."""
-
-
-@token.command("create")
-@click.option("--org", required=True, help="Organisation code, e.g. RX9.")
-@click.option(
-    "--feeds", default=None, help="Comma-separated feeds the token may submit (default: all)."
-)
-@click.option(
-    "--role", type=click.Choice(["submitter", "viewer"]), default="submitter", show_default=True
-)
-@click.option("--url", default=None, help="The hub's base URL.")
-def token_create(org: str, feeds: str | None, role: str, url: str | None) -> None:
-    """Create a token for an organisation and print it (it is shown only once)."""
-    from hub.client import HubClient, HubClientError
-
-    settings = _settings()
-    _require_admin(settings)
-    base = _base(settings, url)
-    feed_list = [f.strip() for f in feeds.split(",")] if feeds else None
-
-    async def run() -> dict[str, Any]:
-        async with HubClient(base, settings.admin_token) as client:
-            return await client.create_token(org, role, feed_list)
-
-    try:
-        created = asyncio.run(run())
-    except HubClientError as exc:
-        raise click.ClickException(str(exc)) from exc
-    feeds_text = ", ".join(created["feeds"] or ["all"])
-    click.echo(
-        f"id:    {created['id']}\ntoken: {created['token']}\norg:   {created['org']}\n"
-        f"role:  {created['role']}\nfeeds: {feeds_text}"
-    )
-
-
-@token.command("revoke")
-@click.argument("token_id")
-@click.option("--url", default=None, help="The hub's base URL.")
-def token_revoke(token_id: str, url: str | None) -> None:
-    """Revoke a token at once."""
-    from hub.client import HubClient, HubClientError
-
-    settings = _settings()
-    _require_admin(settings)
-    base = _base(settings, url)
-
-    async def run() -> None:
-        async with HubClient(base, settings.admin_token) as client:
-            await client.revoke_token(token_id)
-
-    try:
-        asyncio.run(run())
-    except HubClientError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"revoked {token_id}")
-
-
-def _base(settings: Settings, url: str | None) -> str:
-    return url or f"http://{settings.http_host}:{settings.http_port}"
-
-
-def _require_admin(settings: Settings) -> None:
-    if not settings.admin_token:
-        raise click.UsageError("set HUB_ADMIN_TOKEN to the hub's admin token")
-
-
-def _require(settings: Settings) -> None:
-    missing = [
-        name
-        for name, value in (
-            ("HUB_KAFKA_BOOTSTRAP", settings.kafka_bootstrap),
-            ("HUB_REDIS_URL", settings.redis_url),
-        )
-        if not value
-    ]
-    if missing:
-        raise click.UsageError(
-            f"set {' and '.join(missing)} (or use `hub up` for the embedded ones)"
-        )
+main.add_command(token)
