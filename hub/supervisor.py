@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,7 +19,7 @@ from types import FrameType
 
 import httpx
 
-from hub.adapters.embedded import ManagedProcess, free_port, start_tansu, start_valkey
+from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu, start_valkey
 from hub.adapters.kafka import ensure_topics
 from hub.settings import Settings
 
@@ -40,22 +39,6 @@ class Stack:
 
 def _python(*args: str) -> list[str]:
     return [sys.executable, "-m", "hub", *args]
-
-
-def _spawn(
-    name: str, argv: list[str], run_dir: Path, env: dict[str, str], port: int = 0
-) -> ManagedProcess:
-    log_path = run_dir / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-    return ManagedProcess(name, process, "", port, log_path)
 
 
 def embed(settings: Settings, run_dir: Path, stack: Stack) -> Settings:
@@ -110,7 +93,7 @@ def up(
         for i in range(workers):
             metrics_port = free_port()
             stack.children.append(
-                _spawn(
+                spawn(
                     f"worker-{i + 1}",
                     _python("worker"),
                     run_dir,
@@ -118,12 +101,12 @@ def up(
                     metrics_port,
                 )
             )
-        stack.children.append(_spawn("api", _python("serve"), run_dir, env, port))
+        stack.children.append(spawn("api", _python("serve"), run_dir, env, port))
         url = f"http://{settings.http_host}:{port}"
         wait_ready(url, stack.children)
         if simulator:
             stack.children.append(
-                _spawn(
+                spawn(
                     "simulator",
                     _python("simulate", "--url", url, "--days", "1", "--speed", "0"),
                     run_dir,

@@ -70,9 +70,10 @@ class ManagedProcess:
             return ""
 
 
-def _spawn(
-    name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], Path]:
+def spawn(
+    name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None, port: int = 0
+) -> ManagedProcess:
+    """Start a child in its own session, logging to `workdir/name.log`; `env` adds variables."""
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
@@ -85,7 +86,7 @@ def _spawn(
             env={**os.environ, **(env or {})},
             start_new_session=True,
         )
-    return process, log_path
+    return ManagedProcess(name, process, "", port, log_path)
 
 
 def _wait_for_port(
@@ -125,8 +126,8 @@ def start_tansu(workdir: Path, port: int | None = None, timeout: float = 30.0) -
         "--storage-engine",
         "memory://tansu/",
     ]
-    process, log_path = _spawn("tansu", argv, workdir, env={"RUST_LOG": "warn"})
-    proc = ManagedProcess("tansu", process, f"127.0.0.1:{port}", port, log_path)
+    proc = spawn("tansu", argv, workdir, env={"RUST_LOG": "warn"}, port=port)
+    proc.address = f"127.0.0.1:{port}"
     _wait_for_port(proc, timeout)
     return proc
 
@@ -155,7 +156,7 @@ def start_valkey(
         "--protected-mode",
         "yes",
     ]
-    process, log_path = _spawn("valkey", argv, workdir)
-    proc = ManagedProcess("valkey", process, f"redis://127.0.0.1:{port}/0", port, log_path)
+    proc = spawn("valkey", argv, workdir, port=port)
+    proc.address = f"redis://127.0.0.1:{port}/0"
     _wait_for_port(proc, timeout, probe=b"PING\r\n", expect=b"+PONG")
     return proc

@@ -9,6 +9,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
 
 
+def _deadletter_counter(registry: CollectorRegistry) -> Counter:
+    # Workers and the API both dead-letter; each process counts its own on its own registry.
+    return Counter(
+        "hub_deadletter_records",
+        "Records sent to the dead-letter topic",
+        ["feed", "reason"],
+        registry=registry,
+    )
+
+
 class WorkerMetrics:
     """What a stream worker counts."""
 
@@ -19,12 +29,7 @@ class WorkerMetrics:
             ["feed"],
             registry=registry,
         )
-        self.deadletters = Counter(
-            "hub_deadletter_records",
-            "Records sent to the dead-letter topic",
-            ["feed", "reason"],
-            registry=registry,
-        )
+        self.deadletters = _deadletter_counter(registry)
         self.lag = Gauge(
             "hub_consumer_lag_records",
             "Records in a partition not yet applied",
@@ -88,9 +93,4 @@ class IngestMetrics:
             ["feed", "status"],
             registry=registry,
         )
-        self.deadletters = Counter(
-            "hub_deadletter_records",
-            "Records sent to the dead-letter topic",
-            ["feed", "reason"],
-            registry=registry,
-        )
+        self.deadletters = _deadletter_counter(registry)
