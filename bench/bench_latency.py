@@ -13,18 +13,15 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from bench.bench_worker import ROOT, generate
+from bench.bench_worker import embedded_stack, generate
 from hub.adapters.codec import encode_envelope
-from hub.adapters.embedded import start_tansu, start_valkey
 from hub.adapters.kafka import ensure_topics
 from hub.adapters.redis_state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
@@ -125,21 +122,7 @@ async def _watch(
 
 
 def main(argv: list[str]) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="uec-latency-"))
-    tansu, valkey = start_tansu(work), start_valkey(work)
-    settings = Settings(
-        kafka_bootstrap=tansu.address,
-        redis_url=valkey.address,
-        partitions=6,
-        session_timeout_ms=6_000,
-        config_dir=ROOT / "config",
-        topic_prefix="lat.",
-        key_prefix="lat",
-        consumer_group="lat",
-    )
-    try:
+    with embedded_stack("latency") as (base, _):
+        settings = base.with_(topic_prefix="lat.", key_prefix="lat", consumer_group="lat")
         asyncio.run(ensure_topics(settings))
         return asyncio.run(measure(settings))
-    finally:
-        tansu.stop()
-        valkey.stop()

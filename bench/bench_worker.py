@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -162,21 +163,30 @@ async def scenario(base: Settings, name: str, days: float, logs: Path) -> dict[s
     return out
 
 
-def main(argv: list[str]) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="uec-bench-"))
+@contextmanager
+def embedded_stack(name: str) -> Iterator[tuple[Settings, Path]]:
+    """Run a fresh embedded Tansu and Valkey for one benchmark; stop both afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=f"uec-{name}-"))
     tansu, valkey = start_tansu(work), start_valkey(work)
-    base = Settings(
-        kafka_bootstrap=tansu.address,
-        redis_url=valkey.address,
-        partitions=6,
-        session_timeout_ms=6_000,
-        config_dir=ROOT / "config",
-    )
     try:
+        yield (
+            Settings(
+                kafka_bootstrap=tansu.address,
+                redis_url=valkey.address,
+                partitions=6,
+                session_timeout_ms=6_000,
+                config_dir=ROOT / "config",
+            ),
+            work,
+        )
+    finally:
+        tansu.stop()
+        valkey.stop()
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    with embedded_stack("bench") as (base, work):
         return {
             "handover_7_days": asyncio.run(scenario(base, "handover", 6.9, work)),
             "mixed_national_day": asyncio.run(scenario(base, "mixed", 1.0, work)),
         }
-    finally:
-        tansu.stop()
-        valkey.stop()
