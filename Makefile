@@ -36,7 +36,7 @@ test: $(STAMP) $(ASSETS)  ## Lint, type-check and run every test against real se
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 lint: $(STAMP)  ## ruff, mypy --strict and the import-layer contracts
-	$(BIN)/ruff check hub streams tests
+	$(BIN)/ruff check hub streams tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

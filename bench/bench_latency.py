@@ -2,7 +2,7 @@
 them, and the time from each message's acknowledgement by Kafka until Redis holds its effect
 (its partition's stored offset has passed it).
 
-The issue measured Faust's driver at p50 ≈ 1.2 s at 2,000 events/s (its fetch wait is fixed at
+Issue 2 reports Faust's driver at p50 ≈ 1.2 s at 2,000 events/s (its fetch wait is fixed at
 1.5 s); the hub's fetch wait is HUB_FETCH_MAX_WAIT_MS (100 ms by default).
 """
 

@@ -4,9 +4,10 @@ It starts an empty generation of serving state (tokens and rejection lists
 are kept), then replays every feed partition from its beginning with the
 same batch loop the workers run. Workers still running switch to the new
 generation by themselves and may apply some of the replay too: the stored
-offsets make sure each record is applied once, whoever applies it. When the
-new generation has caught up with the log's end as it was at the start, the
-old generation's keys are deleted.
+offsets make sure each record is applied once, whoever applies it. Queries
+keep reading the last complete generation meanwhile (its figures pause rather
+than empty); when the new generation has caught up with the log's end as it
+was at the start, queries switch to it and the old generation is deleted.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ async def rebuild(
                 await task
         finally:
             await consumer.stop()
-        dropped = await parts.state.drop_generation(old)
+        await parts.state.promote()
+        # Drop the generation queries read until now, and any left by a rebuild that stopped.
+        dropped = sum([await parts.state.drop_generation(g) for g in range(old, new)])
         return RebuildResult(total, new, dropped)
     finally:
         await parts.close()

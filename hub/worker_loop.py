@@ -45,23 +45,34 @@ class FeedWorker:
         self.applied: dict[tuple[str, int], int] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Loop until `stop` is set; Kafka or Redis outages pause the loop, never end it."""
+        """Loop until `stop` is set; outages and failures pause the loop, never end it."""
         failures = 0
         while not stop.is_set():
             try:
-                batches = await self._consumer.fetch(timeout_ms=500)
-                for (topic, partition), fetched in batches.items():
-                    await self._partition(topic, partition, fetched, stop)
+                await self._round(stop)
                 failures = 0
-            except Unavailable as exc:
+            except Exception as exc:  # an outage (Unavailable) or a bug: pause, then read again
                 failures += 1
                 self._metrics.paused.labels(service=type(exc).__name__).inc()
-                log.warning("paused: %s", exc)
+                if isinstance(exc, Unavailable):
+                    log.warning("paused: %s", exc)
+                else:
+                    log.exception("paused after an unexpected error")
                 await _sleep(stop, PAUSE_S[min(failures, len(PAUSE_S)) - 1])
 
-    async def _partition(
-        self, topic: str, partition: int, fetched: list[Fetched], stop: asyncio.Event
-    ) -> None:
+    async def _round(self, stop: asyncio.Event) -> None:
+        batches = list((await self._consumer.fetch(timeout_ms=500)).items())
+        for i, ((topic, partition), fetched) in enumerate(batches):
+            try:
+                await self._partition(topic, partition, fetched)
+            except Exception:
+                # The consumer has already moved past these batches: read them again
+                # (the stored offsets skip whatever part was applied).
+                for (t, p), f in batches[i:]:
+                    await self._consumer.seek(t, p, f[0].offset)
+                raise
+
+    async def _partition(self, topic: str, partition: int, fetched: list[Fetched]) -> None:
         feed = feed_for_topic(topic, self._prefix)
         if feed is None:
             return
@@ -69,10 +80,9 @@ class FeedWorker:
             Message(f.offset, decode_message(feed, f.value, f.timestamp_ms)) for f in fetched
         ]
         started = time.perf_counter()
+        replay = self._consumer.from_start(topic, partition, messages[0].offset)
         try:
-            outcome = await self._applier.apply(
-                topic, partition, messages, (topic, partition) in self._consumer.rewound
-            )
+            outcomes = [await self._applier.apply(topic, partition, messages, replay)]
         except (Unavailable, StateConflict) as exc:
             raise Unavailable(f"{topic}[{partition}] at {fetched[0].offset}: {exc}") from exc
         except Exception:
@@ -84,14 +94,18 @@ class FeedWorker:
                 partition,
                 fetched[0].offset,
             )
-            outcome = await self._one_by_one(topic, partition, messages)
-        await self._follow(topic, partition, outcome, messages[-1].offset)
+            outcomes = await self._one_by_one(topic, partition, messages)
+        for outcome in outcomes:
+            self._count(outcome)
+        await self._follow(topic, partition, outcomes[-1], messages[-1].offset)
         self._metrics.batch_seconds.observe(time.perf_counter() - started)
 
-    async def _one_by_one(self, topic: str, partition: int, messages: list[Message]) -> Outcome:
-        outcome = Outcome()
+    async def _one_by_one(
+        self, topic: str, partition: int, messages: list[Message]
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         for m in messages:
-            from_start = (topic, partition) in self._consumer.rewound
+            from_start = self._consumer.from_start(topic, partition, m.offset)
             try:
                 outcome = await self._applier.apply(topic, partition, [m], from_start)
             except (Unavailable, StateConflict):
@@ -100,14 +114,13 @@ class FeedWorker:
                 log.exception("poison record at %s[%d]@%d", topic, partition, m.offset)
                 self._metrics.poison.labels(feed=m.content.feed.name).inc()
                 outcome = await self._applier.skip(topic, partition, m, repr(exc), from_start)
+            outcomes.append(outcome)
             if outcome.rewind or outcome.seek_to is not None:
-                return outcome
+                break
             self._consumer.applied(topic, partition)
-        return outcome
+        return outcomes
 
     async def _follow(self, topic: str, partition: int, outcome: Outcome, last: int) -> None:
-        for letter in outcome.dead_letters:
-            self._metrics.deadletters.labels(feed=letter.feed, reason=letter.reason).inc()
         if outcome.rewind:
             log.info("%s[%d] has no stored state: reading it from the start", topic, partition)
             await self._consumer.seek(topic, partition, None)
@@ -118,16 +131,20 @@ class FeedWorker:
             return
         self._consumer.applied(topic, partition)
         self.applied[(topic, partition)] = last + 1
+
+    def _count(self, outcome: Outcome) -> None:
+        for letter in outcome.dead_letters:
+            self._metrics.deadletters.labels(feed=letter.feed, reason=letter.reason).inc()
         plan = outcome.plan
         if plan is None:
             return
         self._metrics.batches.inc()
         for feed, n in plan.applied_by_feed.items():
             self._metrics.processed.labels(feed=feed).inc(n)
-        if plan.unchanged:
-            self._metrics.processed.labels(feed=messages_feed(topic, self._prefix)).inc(
-                plan.unchanged
-            )
+        for feed, n in plan.unchanged_by_feed.items():
+            self._metrics.processed.labels(feed=feed).inc(n)
+        # Replays after Redis lost its state are observed too: until replayed, those records
+        # really were invisible, and the slow-visibility alert should say so.
         now = self._clock()
         for feed, received_ms in outcome.received_at_ms:
             self._metrics.visible.labels(feed=feed).observe(max(0.0, now - received_ms / 1000))
@@ -135,11 +152,6 @@ class FeedWorker:
     def update_lag(self) -> None:
         """Refresh the lag gauge of every partition this process holds (and drop the rest)."""
         self._metrics.set_lag(self._consumer.lag(self.applied))
-
-
-def messages_feed(topic: str, prefix: str) -> str:
-    feed = feed_for_topic(topic, prefix)
-    return feed.name if feed else topic
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

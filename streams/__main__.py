@@ -19,4 +19,5 @@ def main() -> None:
     run_worker(settings)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -101,8 +101,24 @@ def _envelope_problem(doc: dict[str, Any]) -> str | None:
     return None
 
 
+ORIGINAL_LIMIT = 10_000  # characters of a rejected record kept in its dead letter
+
+
+def dead_letter_doc(letter: DeadLetter) -> dict[str, Any]:
+    """Return a dead letter as JSON-ready data, cutting a huge original down to size.
+
+    A rejected record can be arbitrarily large (an unknown field of a megabyte); kept whole it
+    would exceed Kafka's message size and the letter could never be written.
+    """
+    doc = asdict(letter)
+    text = orjson.dumps(letter.original, default=str).decode()
+    if len(text) > ORIGINAL_LIMIT:
+        doc["original"] = {"truncated": True, "size": len(text), "start": text[:ORIGINAL_LIMIT]}
+    return doc
+
+
 def encode_dead_letter(letter: DeadLetter) -> bytes:
-    return dumps(asdict(letter))
+    return dumps(dead_letter_doc(letter))
 
 
 def _text(value: bytes) -> str:

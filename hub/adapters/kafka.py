@@ -100,7 +100,9 @@ class BatchConsumer:
         self._on_assigned = on_assigned
         self._group = group  # False: read every partition, outside any consumer group (replays)
         self._consumer: AIOKafkaConsumer | None = None
-        self.rewound: set[tuple[str, int]] = set()
+        # Partitions read from their beginning because Redis holds no offset for them, with
+        # that beginning: only a batch starting exactly there may be applied without one.
+        self.rewound: dict[tuple[str, int], int] = {}
 
     async def start(self) -> None:
         s = self._settings
@@ -151,14 +153,20 @@ class BatchConsumer:
     async def _assigned(self, tps: list[TopicPartition]) -> None:
         stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])
         consumer = self._require()
+        fresh = [tp for tp in tps if stored.get((tp.topic, tp.partition)) is None]
+        starts = await consumer.beginning_offsets(fresh) if fresh else {}
         for tp in tps:
             offset = stored.get((tp.topic, tp.partition))
             if offset is None:
-                await consumer.seek_to_beginning(tp)
-                self.rewound.add((tp.topic, tp.partition))
+                consumer.seek(tp, starts[tp])
+                self.rewound[(tp.topic, tp.partition)] = int(starts[tp])
             else:
                 consumer.seek(tp, offset)
-                self.rewound.discard((tp.topic, tp.partition))
+                self.rewound.pop((tp.topic, tp.partition), None)
+
+    def from_start(self, topic: str, partition: int, first_offset: int) -> bool:
+        """Say whether a batch starting at `first_offset` starts where a rewind went."""
+        return self.rewound.get((topic, partition)) == first_offset
 
     async def fetch(self, timeout_ms: int = 500) -> dict[tuple[str, int], list[Fetched]]:
         """Return the next batch, by partition."""
@@ -179,14 +187,15 @@ class BatchConsumer:
         if tp not in consumer.assignment():
             return
         if offset is None:
-            await consumer.seek_to_beginning(tp)
-            self.rewound.add((topic, partition))
+            start = int((await consumer.beginning_offsets([tp]))[tp])
+            consumer.seek(tp, start)
+            self.rewound[(topic, partition)] = start
         else:
             consumer.seek(tp, offset)
 
     def applied(self, topic: str, partition: int) -> None:
         """Note that state now exists for a partition we rewound."""
-        self.rewound.discard((topic, partition))
+        self.rewound.pop((topic, partition), None)
 
     async def commit(self, offsets: dict[tuple[str, int], int]) -> None:
         """Copy applied offsets to Kafka, for lag tools; correctness never depends on it."""
@@ -213,9 +222,6 @@ class BatchConsumer:
             done = applied.get((tp.topic, tp.partition), 0)
             out[(tp.topic, tp.partition)] = max(0, high - done)
         return out
-
-    def assignment(self) -> list[tuple[str, int]]:
-        return sorted((tp.topic, tp.partition) for tp in self._require().assignment())
 
     async def stop(self) -> None:
         if self._consumer is not None:

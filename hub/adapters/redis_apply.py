@@ -75,10 +75,28 @@ def plan_payload(
     return dumps(doc)
 
 
+EXACT = 2**53  # the JSON the script reads holds numbers as doubles: larger ones are rounded
+
+
+class AmountOutOfRange(ValueError):
+    """A counter change too large to apply exactly; refused before the script runs."""
+
+
+def _changes(counters: dict[str, int]) -> list[Any]:
+    # Checked before anything is written: a script that fails half-way keeps its first writes.
+    out: list[Any] = []
+    for name, amount in counters.items():
+        if amount:
+            if not -EXACT <= amount <= EXACT:
+                raise AmountOutOfRange(f"{name} would change by {amount}, beyond ±2^53")
+            out += (name, amount)
+    return out
+
+
 def _counters(keys: Keys, plan: StatePlan) -> list[list[Any]]:
     out = []
     for (scope, bucket), counters in plan.counters.items():
-        changed = [x for f, d in counters.items() if d for x in (f, d)]
+        changed = _changes(counters)
         if changed:
             out.append([keys.bucket(scope, bucket), bucket.expires_at_ms, *changed])
     return out
@@ -87,7 +105,7 @@ def _counters(keys: Keys, plan: StatePlan) -> list[list[Any]]:
 def _sitreps(keys: Keys, plan: StatePlan) -> list[list[Any]]:
     out = []
     for (feed, day, scope), counters in plan.day_counters.items():
-        changed = [x for f, d in counters.items() if d for x in (f, d)]
+        changed = _changes(counters)
         if changed:
             expires = Bucket(Resolution.DAY, day.toordinal()).start_ms + SITREP_RETENTION_MS
             out.append(

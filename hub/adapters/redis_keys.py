@@ -1,8 +1,10 @@
 """Where everything lives in Redis.
 
 Serving state (everything `hub rebuild` can recompute from the Kafka log) sits
-under a generation, `{prefix}:g{n}:`, so a rebuild starts in an empty
-namespace and switches over by incrementing `{prefix}:gen`:
+under a generation, `{prefix}:g{n}:`. Workers write the generation named by
+`{prefix}:gen`; queries read the same one, except during a rebuild, when
+`{prefix}:serving` keeps them on the last complete generation until the new
+one has caught up with the log:
 
     off:{topic}:{partition}      next offset to apply (string)
     offsets                      the names of those offset keys (set)
@@ -38,6 +40,11 @@ class Keys:
     @property
     def gen(self) -> str:
         return f"{self.prefix}:gen"
+
+    @property
+    def serving(self) -> str:
+        """During a rebuild, the generation queries read (absent otherwise: they read `gen`)."""
+        return f"{self.prefix}:serving"
 
     @property
     def generation_pattern(self) -> str:

@@ -8,14 +8,13 @@ batch) appears once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hub.adapters.codec import dumps, loads
+from hub.adapters.codec import dead_letter_doc, dumps, loads
 from hub.adapters.redis_keys import Keys
 from hub.domain.errors import StateUnavailable
 from hub.ports import DeadLetter
@@ -34,7 +33,7 @@ class RedisRejectionLog:
             if letter.org is None:
                 continue
             score = datetime.fromisoformat(letter.received_at).timestamp()
-            by_org.setdefault(letter.org, {})[dumps(asdict(letter))] = score
+            by_org.setdefault(letter.org, {})[dumps(dead_letter_doc(letter))] = score
         if not by_org:
             return
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.adapters.codec import loads
@@ -54,15 +54,23 @@ class RedisStateStore:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self._r = client
         self._keys = Keys(prefix)
+        self._serving = self._keys
         self._gen_read_at = 0.0
 
     async def _current(self, fresh: bool = False) -> Keys:
+        """Return the keys of the generation workers write (and the one queries read)."""
         now = time.monotonic()
         if fresh or now - self._gen_read_at > _GEN_CACHE_S:
-            raw = await self._r.get(self._keys.gen)
-            self._keys = self._keys.at(int(raw or 0))
+            gen, serving = await self._r.mget(self._keys.gen, self._keys.serving)
+            self._keys = self._keys.at(int(gen or 0))
+            self._serving = self._keys if serving is None else self._keys.at(int(serving))
             self._gen_read_at = now
         return self._keys
+
+    async def _reading(self) -> Keys:
+        """Return the keys queries read: during a rebuild, the last complete generation."""
+        await self._current()
+        return self._serving
 
     @asynccontextmanager
     async def transaction(
@@ -87,16 +95,20 @@ class RedisStateStore:
                 )
                 yield tx
                 if tx.plan is not None:
-                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-                    payload = plan_payload(
+                    payload = plan_payload(  # may refuse: before MULTI, so nothing is sent
                         keys, tx.plan, off_key, tx.next_offset, int(time.time() * 1000)
                     )
+                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                     pipe.eval(APPLY_PLAN, 0, payload)
                     await pipe.execute()
         except WatchError as exc:
             raise StateConflict(f"{topic}[{partition}] changed under us") from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StateUnavailable(f"Redis unavailable: {exc}") from exc
+        except ResponseError as exc:
+            if _transient(exc):
+                raise StateUnavailable(f"Redis cannot take writes now: {exc}") from exc
+            raise
 
     async def current_versions(
         self, keys: Sequence[tuple[str, str]]
@@ -108,7 +120,7 @@ class RedisStateStore:
         return [None if v is None else loads(v) for v in values]
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
-        k = await self._guard(self._current())
+        k = await self._guard(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for scope, bucket in requests:
             pipe.hgetall(k.bucket(scope, bucket))
@@ -118,7 +130,7 @@ class RedisStateStore:
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]
     ) -> list[tuple[int, int | None]]:
-        k = await self._guard(self._current())
+        k = await self._guard(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for gauge, scope, since in requests:
             key = k.gauge(gauge, scope)
@@ -134,7 +146,7 @@ class RedisStateStore:
     async def read_sitreps(
         self, requests: Sequence[tuple[str, str]]
     ) -> list[tuple[date, dict[str, int]] | None]:
-        k = await self._guard(self._current())
+        k = await self._guard(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for feed, scope in requests:
             pipe.zrevrange(k.sitrep_dates(feed, scope), 0, 0)
@@ -153,7 +165,7 @@ class RedisStateStore:
     async def read_sitrep_days(
         self, feed: str, scope: str, days: Sequence[date]
     ) -> list[dict[str, int]]:
-        k = await self._guard(self._current())
+        k = await self._guard(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for day in days:
             pipe.hgetall(k.sitrep(feed, day, scope))
@@ -161,7 +173,7 @@ class RedisStateStore:
         return [{f: int(v) for f, v in row.items()} for row in rows]
 
     async def read_freshness(self, feed: str) -> tuple[dict[str, float], dict[str, float]]:
-        k = await self._guard(self._current())
+        k = await self._guard(self._reading())
         pipe = self._r.pipeline(transaction=False)
         pipe.zrange(k.received(feed), 0, -1, withscores=True)
         pipe.zrange(k.events(feed), 0, -1, withscores=True)
@@ -183,10 +195,22 @@ class RedisStateStore:
         return out
 
     async def new_generation(self) -> tuple[int, int]:
-        """Start an empty generation; return (old, new). Old keys are left to `drop_generation`."""
-        new = int(await self._guard(self._r.incr(self._keys.gen)))
+        """Start an empty generation for workers to write; queries keep reading the last
+        complete one until `promote`. Return (that complete generation, the new one)."""
+        gen, serving = await self._guard(self._r.mget(self._keys.gen, self._keys.serving))
+        # After a rebuild that did not finish, the serving generation is still the complete one.
+        complete = int(serving) if serving is not None else int(gen or 0)
+        async with self._r.pipeline(transaction=True) as pipe:
+            pipe.set(self._keys.serving, complete)
+            pipe.incr(self._keys.gen)
+            _, new = await self._guard(pipe.execute())
         await self._current(fresh=True)
-        return new - 1, new
+        return complete, int(new)
+
+    async def promote(self) -> None:
+        """Let queries read the generation workers write (the end of a rebuild)."""
+        await self._guard(self._r.delete(self._keys.serving))
+        await self._current(fresh=True)
 
     async def drop_generation(self, generation: int) -> int:
         """Delete every key of an old generation; return how many."""
@@ -214,3 +238,16 @@ class RedisStateStore:
             return await awaitable
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StateUnavailable(f"Redis unavailable: {exc}") from exc
+        except ResponseError as exc:
+            if _transient(exc):
+                raise StateUnavailable(f"Redis cannot answer now: {exc}") from exc
+            raise
+
+
+# Replies that mean "not now" (out of memory, a replica after failover, loading a dump),
+# so a worker pauses instead of treating its records as poison.
+_TRANSIENT = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "NOREPLICAS", "TRYAGAIN")
+
+
+def _transient(exc: ResponseError) -> bool:
+    return str(exc).startswith(_TRANSIENT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from hub.domain import fields as F
 from hub.domain.metric import (
@@ -16,6 +17,7 @@ from hub.domain.metric import (
     count,
     mean,
     opel_counts,
+    opel_level,
     pct,
     scaled,
 )
@@ -59,7 +61,8 @@ def acute_sitrep_metrics() -> list[Metric]:
     out += [
         _sitrep(m, "count", count(c), feed, ACUTE, c.replace("_", " ")) for m, c in sums.items()
     ]
-    out.append(_sitrep("opel.level", "level", opel_counts, feed, ACUTE, "OPEL level"))
+    opel = _sitrep("opel.level", "level", opel_counts, feed, ACUTE, "OPEL level")
+    out.append(replace(opel, compute_for_org=opel_level))
     return out
 
 

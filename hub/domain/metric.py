@@ -41,6 +41,13 @@ class Metric:
     description: str
     gauge: str = ""  # for gauges: which presence set
     sitrep_feed: str = ""  # for SitRep metrics: which feed's dates
+    compute_for_org: Callable[[Counters], Value] | None = None  # when an org's value differs
+
+    def value_at(self, scope_type: str, counters: Counters) -> Value:
+        """Compute the metric's value for a scope of this type from its counters."""
+        if scope_type == "org" and self.compute_for_org is not None:
+            return self.compute_for_org(counters)
+        return self.compute(counters)
 
     def applies_to(self, scope_type: str, org_roles: tuple[str, ...] = ()) -> bool:
         """Say whether this metric is reported for a scope of this type (and organisation)."""
@@ -83,6 +90,11 @@ def p90(category: str) -> Callable[[Counters], Value]:
 
 def opel_counts(c: Counters) -> Value:
     return {str(level): c.get(F.opel(level), 0) for level in (1, 2, 3, 4)}
+
+
+def opel_level(c: Counters) -> Value:
+    """An organisation's OPEL is its level; a region's or England's, counts at each level."""
+    return next((level for level in (1, 2, 3, 4) if c.get(F.opel(level), 0)), None)
 
 
 ALL = frozenset({"site", "org", "region", "national"})

@@ -19,14 +19,16 @@ from hub.domain.feeds import Feed, FeedKind
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical
+from hub.domain.validation_rules import EVENT_MAX_AGE, SITREP_AMENDMENT_DAYS
 from hub.domain.windows import DAY_MS, Bucket, buckets_of
 
 CounterKey = tuple[str, Bucket]  # (scope, bucket)
 DayKey = tuple[str, date, str]  # (feed, day, scope)
 GaugeKey = tuple[str, str]  # (gauge, scope)
 
-EVENT_AMENDABLE_MS = 7 * DAY_MS
-SITREP_AMENDABLE_MS = 15 * DAY_MS  # 14 days, plus the day itself
+# How long after its event a record can still be replaced: validation's windows.
+EVENT_AMENDABLE_MS = int(EVENT_MAX_AGE.total_seconds() * 1000)
+SITREP_AMENDABLE_MS = (SITREP_AMENDMENT_DAYS + 1) * DAY_MS  # the window, plus the day itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class StatePlan:
     applied: int = 0
     unchanged: int = 0
     applied_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    unchanged_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     live_buckets: dict[int, list[Bucket]] = field(default_factory=dict, repr=False)
 
 
@@ -86,6 +89,7 @@ class Planner:
             old = held[ident]
             if old is not None and old[1] == v.canonical:
                 plan.unchanged += 1
+                plan.unchanged_by_feed[v.feed.name] += 1
                 continue
             if old is not None:
                 self._add(plan, contribution(old[0], self._ref, self._params), -1, now_ms, v.key)

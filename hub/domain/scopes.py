@@ -65,3 +65,16 @@ def members(ref: ReferenceData, scope: ScopeRef) -> list[ScopeRef]:
     if scope.type == "org" and scope.code is not None:
         return [ScopeRef("site", s.code, s.name) for s in ref.sites_of(scope.code)]
     return []
+
+
+SITREP_ROLE = {"acute-sitrep": "acute", "ambulance-sitrep": "ambulance"}
+
+
+def expected_submitters(ref: ReferenceData, sitrep_feed: str, scope: ScopeRef) -> int:
+    """Return how many organisations in `scope` are expected to send a SitRep feed."""
+    if scope.type == "org":
+        return 1
+    orgs = ref.with_role(SITREP_ROLE[sitrep_feed])
+    if scope.type == "region":
+        return sum(1 for o in orgs if o.region == scope.code)
+    return len(orgs)

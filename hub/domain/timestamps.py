@@ -114,3 +114,8 @@ def _quote(raw: object) -> str:
     # A lone surrogate would make the message itself unencodable as UTF-8.
     shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
     return json.dumps(shown, ensure_ascii=False)
+
+
+def format_utc_ms(at_ms: float) -> str:
+    """Return an instant given in milliseconds as ISO 8601 UTC with a Z (API output)."""
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -25,9 +25,13 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 EVENT_MAX_AGE = timedelta(days=7)
 SITREP_AMENDMENT_DAYS = 14
 TEXT_MAX_CHARS = 64
-# Far above any real count, yet low enough that sums stay exact in a float
-# and in Redis's 64-bit integers, and that int() never meets a huge string.
-VALUE_LIMIT = 1_000_000_000
+# Far above any real count or duration, yet low enough that every counter a
+# record changes stays exact: a SitRep mean is stored as thousandths of
+# (seconds × incidents), at most 604,800 × 10,000,000 × 1,000 ≈ 6.0e15, under
+# 2^53 (exact in the JSON the apply script reads) and far under Redis's 64-bit
+# integers. The limits also keep int() from ever meeting a huge string.
+COUNT_LIMIT = 10_000_000
+NUMBER_LIMIT = 604_800  # a week in seconds; hours lost and SitRep times stay far below it
 
 ROLE_NAMES = {
     "acute": "an acute trust",
@@ -200,15 +204,15 @@ def read_count(name: str, value: object, ctx: Context) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         number = int(value)
     elif isinstance(value, str) and value.isascii() and value.removeprefix("-").isdigit():
-        if len(value.lstrip("-0")) > len(str(VALUE_LIMIT)):  # int() of a huge string is slow
-            raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+        if len(value.lstrip("-0")) > len(str(COUNT_LIMIT)):  # int() of a huge string is slow
+            raise Reject(f"{name} ({show(value)}) is more than the limit of {COUNT_LIMIT:,}")
         number = int(value)
     else:
         raise Reject(f"{name} ({show(value)}) is not a whole number")
     if number < 0:
         raise Reject(f"{name} ({show(value)}) is negative; a count cannot be")
-    if number > VALUE_LIMIT:
-        raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+    if number > COUNT_LIMIT:
+        raise Reject(f"{name} ({show(value)}) is more than the limit of {COUNT_LIMIT:,}")
     return number
 
 
@@ -217,8 +221,8 @@ def read_number(name: str, value: object, ctx: Context) -> float:
         raise Reject(f"{name} must be a number, not {kind(value)}")
     if isinstance(value, str) and _DECIMAL.fullmatch(value) is None:
         raise Reject(f"{name} ({show(value)}) is not a decimal number")
-    if isinstance(value, int) and not -VALUE_LIMIT <= value <= VALUE_LIMIT:
-        raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+    if isinstance(value, int) and not -NUMBER_LIMIT <= value <= NUMBER_LIMIT:
+        raise Reject(f"{name} ({show(value)}) is more than the limit of {NUMBER_LIMIT:,}")
     try:
         number = float(value)
     except (ValueError, OverflowError):  # Decimal("sNaN")
@@ -227,8 +231,8 @@ def read_number(name: str, value: object, ctx: Context) -> float:
         raise Reject(f"{name} ({show(value)}) is not a number")
     if number < 0:
         raise Reject(f"{name} ({show(value)}) is negative; it cannot be")
-    if number > VALUE_LIMIT:
-        raise Reject(f"{name} ({show(value)}) is more than the limit of {VALUE_LIMIT:,}")
+    if number > NUMBER_LIMIT:
+        raise Reject(f"{name} ({show(value)}) is more than the limit of {NUMBER_LIMIT:,}")
     return number + 0.0  # -0.0 becomes 0.0, so equal records compare equal
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from hub.domain.catalogue import CATALOGUE, Kind, Metric
@@ -26,6 +25,7 @@ from hub.domain.freshness import LATE, STALE
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve
+from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import HOUR_MS
 from hub.services.freshness import FreshnessService
 from hub.services.query import QueryService
@@ -75,7 +75,7 @@ class AlertsService:
         if scope is not None and scope != NATIONAL:
             keep = self._within(resolve(self._ref, scope))
             alerts = [a for a in alerts if _scope_key(a["scope"]) in keep]
-        return {"as_of": _iso(at), "summary": _summary(alerts), "alerts": alerts}
+        return {"as_of": format_utc_ms(at), "summary": _summary(alerts), "alerts": alerts}
 
     async def _current(self) -> tuple[int, list[dict[str, Any]]]:
         """Return the cached alerts, recomputing once for all callers when they are too old."""
@@ -173,7 +173,7 @@ class AlertsService:
                         "title": m.description,
                         "value": latest.value,
                         "unit": m.unit,
-                        "hour": _iso(points[-1].start_ms),
+                        "hour": format_utc_ms(points[-1].start_ms),
                         "special_cause": latest.special_cause,
                         "variation": result.variation,
                         "mean": result.mean,
@@ -220,7 +220,3 @@ def _summary(alerts: list[dict[str, Any]]) -> dict[str, Any]:
     out |= {s: sum(a["severity"] == s for a in alerts) for s in SEVERITY_ORDER}
     out["by_type"] = {t: sum(a["type"] == t for a in alerts) for t in TYPE_ORDER}
     return out
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 
 from hub.domain.contributions import ms
 from hub.domain.envelope import Envelope, Undecodable
@@ -21,6 +21,7 @@ from hub.domain.errors import StateConflict
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner, StatePlan, Version
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
+from hub.domain.windows import LONDON
 from hub.ports import DeadLetter, DeadLetterSink, LivePublisher, RejectionLog, StateStore
 
 log = logging.getLogger(__name__)
@@ -77,9 +78,6 @@ class BatchApplier:
         beginning, so a partition with no stored offset may be applied.
         """
         versions, letters = self._sort(topic, partition, messages)
-        if letters:
-            await self._deadletters.publish(letters)
-            await self._rejections.record(letters)
         first, last = messages[0].offset, messages[-1].offset
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
@@ -99,24 +97,32 @@ class BatchApplier:
         first: int,
         last: int,
         from_start: bool,
-        letters: list[DeadLetter],
+        letters: list[tuple[int, DeadLetter]],
     ) -> Outcome:
         keys = sorted({(v.feed.name, v.key) for _, v in versions})
         async with self._store.transaction(topic, partition, keys) as tx:
             stored = await tx.offset()
             if stored is None and not from_start:
-                return Outcome(rewind=True, dead_letters=letters)
+                return Outcome(rewind=True)
             start = first if stored is None else stored
             if start < first or start > last:
-                return Outcome(seek_to=start, dead_letters=letters)
+                return Outcome(seek_to=start)
             todo = [v for offset, v in versions if offset >= start]
+            # Dead letters only for offsets not applied yet, so a batch read again adds none.
+            due = [letter for offset, letter in letters if offset >= start]
+            await self._dead_letter(due)
             current = await tx.entities()
             plan = self._planner.plan(todo, current, self._clock_ms())
             tx.write(plan, last + 1)
         if plan.scopes:
             await self._live.publish(sorted(plan.scopes))
         received = [(v.feed.name, v.received_at_ms) for v in todo]
-        return Outcome(plan=plan, dead_letters=letters, received_at_ms=received)
+        return Outcome(plan=plan, dead_letters=due, received_at_ms=received)
+
+    async def _dead_letter(self, letters: list[DeadLetter]) -> None:
+        if letters:
+            await self._deadletters.publish(letters)
+            await self._rejections.record(letters)
 
     async def skip(
         self, topic: str, partition: int, message: Message, error: str, from_start: bool
@@ -127,33 +133,37 @@ class BatchApplier:
         letter = DeadLetter(
             id=where,
             feed=content.feed.name,
-            org=getattr(content, "submitter_org", None),
+            org=self._known(getattr(content, "submitter_org", None)),
             source=f"kafka:{where}",
             received_at=content.received_at.isoformat(),
             reason="internal error",
             errors=(("", f"the hub could not apply this record: {error}"),),
             original=dict(content.record) if isinstance(content, Envelope) else content.original,
         )
-        await self._deadletters.publish([letter])
         async with self._store.transaction(topic, partition, []) as tx:
             stored = await tx.offset()
             if stored is None and not from_start:
-                return Outcome(rewind=True, dead_letters=[letter])
+                return Outcome(rewind=True)
             if stored is not None and stored != message.offset:
-                return Outcome(seek_to=stored, dead_letters=[letter])
+                return Outcome(seek_to=stored)
+            await self._dead_letter([letter])  # before the offset moves: never skipped silently
             tx.write(StatePlan(), message.offset + 1)
         return Outcome(plan=StatePlan(), dead_letters=[letter])
 
+    def _known(self, org: str | None) -> str | None:
+        """Keep an organisation code only if it is one: rejection lists are kept per organisation."""
+        return org if org in self._ref.organisations else None
+
     def _sort(
         self, topic: str, partition: int, messages: Sequence[Message]
-    ) -> tuple[list[tuple[int, Version]], list[DeadLetter]]:
+    ) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
         versions: list[tuple[int, Version]] = []
-        letters: list[DeadLetter] = []
+        letters: list[tuple[int, DeadLetter]] = []
         for m in messages:
             where = f"{topic}:{partition}:{m.offset}"
             content = m.content
             if isinstance(content, Undecodable):
-                letters.append(_letter_for_undecodable(where, content))
+                letters.append((m.offset, _letter_for_undecodable(where, content)))
                 continue
             result = validate(
                 content.feed,
@@ -163,7 +173,8 @@ class BatchApplier:
                 submitter_org=content.submitter_org,
             )
             if isinstance(result, Invalid):
-                letters.append(_letter_for_invalid(where, content, result))
+                letter = _letter_for_invalid(where, content, result)
+                letters.append((m.offset, replace(letter, org=self._known(letter.org))))
                 continue
             feed = content.feed
             event_time = getattr(result, feed.event_time_field)
@@ -184,13 +195,11 @@ class BatchApplier:
         return versions, letters
 
 
-def _event_ms(value: object) -> int:
+def _event_ms(value: datetime | date) -> int:
+    """Return an event time, or a SitRep date's London midnight, in milliseconds."""
     if isinstance(value, datetime):
         return ms(value)
-    from hub.domain.windows import LONDON  # a SitRep date: its London midnight
-
-    day = value  # a date
-    return ms(datetime(day.year, day.month, day.day, tzinfo=LONDON))  # type: ignore[attr-defined]
+    return ms(datetime(value.year, value.month, value.day, tzinfo=LONDON))
 
 
 def _letter_for_invalid(where: str, e: Envelope, result: Invalid) -> DeadLetter:

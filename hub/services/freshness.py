@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from hub.domain.feeds import FEEDS, Feed, FeedKind
 from hub.domain.freshness import Seen, status, summary
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import org_scope
+from hub.domain.timestamps import format_utc_ms
 from hub.ports import StateStore
-
-
-def _iso(ms: float | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 class FreshnessService:
@@ -46,8 +41,8 @@ class FreshnessService:
                 "org": org.code,
                 "name": org.name,
                 "region": org.region,
-                "last_received_at": _iso(r),
-                "last_event_at": _iso(e),
+                "last_received_at": (None if r is None else format_utc_ms(r)),
+                "last_event_at": (None if e is None else format_utc_ms(e)),
                 "status": status(feed, seen, now),
             }
             if feed.kind is FeedKind.SITREP:
@@ -61,6 +56,6 @@ class FreshnessService:
         """Return the body of `GET /v1/freshness`: every feed's board."""
         now = self._clock()
         return {
-            "as_of": _iso(now.timestamp() * 1000),
+            "as_of": format_utc_ms(now.timestamp() * 1000),
             "feeds": {name: await self.feed(feed, now) for name, feed in FEEDS.items()},
         }

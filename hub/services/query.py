@@ -6,18 +6,16 @@ All scopes asked for at once are read in a few pipelined round trips.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from hub.domain import fields as F
 from hub.domain.catalogue import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import RAG_NONE, Threshold, rag
-from hub.domain.scopes import ScopeRef, resolve
+from hub.domain.scopes import ScopeRef, expected_submitters, resolve
+from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import MINUTE_MS, WINDOWS, Bucket, windows_cover
 from hub.ports import StateStore
-
-ROLE_OF_SITREP = {F.ACUTE_SITREP: "acute", F.AMBULANCE_SITREP: "ambulance"}
 
 
 class QueryService:
@@ -69,7 +67,7 @@ class QueryService:
             out.append(
                 {
                     "scope": {"type": scope.type, "code": scope.code, "name": scope.name},
-                    "as_of": _iso(now),
+                    "as_of": format_utc_ms(now),
                     "metrics": body,
                 }
             )
@@ -149,10 +147,8 @@ class QueryService:
         if latest is None:
             return {"unit": m.unit, "value": None, "date": None, "coverage": None, "rag": RAG_NONE}
         day, counters = latest
-        value = m.compute(counters)
-        if m.id == "opel.level" and scope.type == "org":
-            value = next((int(k) for k, n in value.items() if n), None)  # type: ignore[union-attr]
-        expected = self._expected(m.sitrep_feed, scope)
+        value = m.value_at(scope.type, counters)
+        expected = expected_submitters(self._ref, m.sitrep_feed, scope)
         coverage = {"submitted": counters.get(F.SITREP_SUBMITTED, 0), "expected": expected}
         judged = value if not isinstance(value, dict) else None
         return {
@@ -162,16 +158,6 @@ class QueryService:
             "coverage": coverage,
             "rag": _rag(judged, self._thresholds.get(m.id)),
         }
-
-    def _expected(self, feed: str, scope: ScopeRef) -> int:
-        """How many organisations in a scope are expected to submit a SitRep feed."""
-        role = ROLE_OF_SITREP[feed]
-        orgs = self._ref.with_role(role)
-        if scope.type == "org":
-            return 1
-        if scope.type == "region":
-            return sum(1 for o in orgs if o.region == scope.code)
-        return len(orgs)
 
 
 def _sum(rows: Any) -> dict[str, int]:
@@ -184,7 +170,3 @@ def _sum(rows: Any) -> dict[str, int]:
 
 def _rag(value: Any, threshold: Threshold | None) -> str:
     return rag(value if isinstance(value, (int, float)) else None, threshold)
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

@@ -11,20 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from hub.domain import fields as F
 from hub.domain.catalogue import Kind, Metric, Value
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
-from hub.domain.scopes import ScopeRef
+from hub.domain.scopes import ScopeRef, expected_submitters
 from hub.domain.spc import Direction, SpcResult, xmr
+from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import Bucket, Resolution
 from hub.ports import StateStore
 from hub.services.series_params import SeriesRequest, parse
-
-ROLE_OF_SITREP = {F.ACUTE_SITREP: "acute", F.AMBULANCE_SITREP: "ambulance"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +81,9 @@ class SeriesService:
             "description": req.metric.description,
             "scope": {"type": req.scope.type, "code": req.scope.code, "name": req.scope.name},
             "resolution": "hour" if req.resolution is Resolution.HOUR else "day",
-            "from": _iso(points[0].start_ms),
-            "to": _iso(points[-1].end_ms),
-            "as_of": _iso(now),
+            "from": format_utc_ms(points[0].start_ms),
+            "to": format_utc_ms(points[-1].end_ms),
+            "as_of": format_utc_ms(now),
             "points": [self._point(req, p) for p in points],
         }
         if req.spc:
@@ -136,17 +135,15 @@ class SeriesService:
         rows = await self._store.read_sitrep_days(metric.sitrep_feed, scope.key, days)
         out = []
         for b, day, row in zip(buckets, days, rows, strict=True):
-            value = metric.compute(row) if row else None
-            if metric.id == "opel.level" and scope.type == "org" and isinstance(value, dict):
-                value = next((int(k) for k, n in value.items() if n), None)
+            value = metric.value_at(scope.type, row) if row else None
             end = Bucket(Resolution.DAY, b.number + 1).start_ms
             out.append(Point(b.start_ms, end, value, True, day, row.get(F.SITREP_SUBMITTED, 0)))
         return out
 
     def _point(self, req: SeriesRequest, p: Point) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "start": _iso(p.start_ms),
-            "end": _iso(p.end_ms),
+            "start": format_utc_ms(p.start_ms),
+            "end": format_utc_ms(p.end_ms),
             "value": p.value,
             "complete": p.complete,
         }
@@ -155,17 +152,9 @@ class SeriesService:
         if p.submitted is not None:
             out["coverage"] = {
                 "submitted": p.submitted,
-                "expected": self._expected(req.metric.sitrep_feed, req.scope),
+                "expected": expected_submitters(self._ref, req.metric.sitrep_feed, req.scope),
             }
         return out
-
-    def _expected(self, feed: str, scope: ScopeRef) -> int:
-        orgs = self._ref.with_role(ROLE_OF_SITREP[feed])
-        if scope.type == "org":
-            return 1
-        if scope.type == "region":
-            return sum(1 for o in orgs if o.region == scope.code)
-        return len(orgs)
 
 
 def _point(metric: Metric, bucket: Bucket, counters: dict[str, int], now_ms: int) -> Point:
@@ -189,7 +178,3 @@ def _spc_body(result: SpcResult, threshold: Threshold | None, used: int) -> dict
         "variation": result.variation,
         "assurance": result.assurance,
     }
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")

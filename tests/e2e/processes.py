@@ -21,11 +21,13 @@ class Child:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def kill(self) -> None:
-        """SIGKILL: no goodbye, no flush, no offset commit."""
-        if self.alive():
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
+    def kill(self) -> bool:
+        """SIGKILL: no goodbye, no flush, no offset commit. Say whether it was running."""
+        if not self.alive():
+            return False
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        return True
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.alive():

@@ -56,14 +56,14 @@ def mixed_records(g: Gen) -> dict[str, list[Rec]]:
 async def chaos(
     workers: list[Child], settings: Settings, logs: Path, rng: random.Random, kills: int
 ) -> int:
-    """SIGKILL a random worker at random moments and start a replacement; return the kill count."""
+    """SIGKILL a random worker at random moments and start a replacement; return how many
+    of the kills hit a running worker."""
     done = 0
-    for _ in range(kills):
+    for n in range(kills):
         await asyncio.sleep(rng.uniform(1.5, 4.0))
         i = rng.randrange(len(workers))
-        workers[i].kill()
-        done += 1
-        workers[i] = start(f"worker-{i}-{done}", ["streams"], settings, logs)
+        done += workers[i].kill()
+        workers[i] = start(f"worker-{i}-{n}", ["streams"], settings, logs)
     return done
 
 

@@ -363,14 +363,17 @@ async def test_a_new_generation_starts_empty_and_dropping_the_old_one_removes_it
     await hub.apply(batch(now_ms, 0, 9))
     state = hub.parts.state
     old_keys = [k for k in await snapshot(redis_client, hub) if k.startswith(":g0:")]
+    before = await national_today(hub, now_ms)
 
     assert await state.new_generation() == (0, 1)
 
-    assert await state.offsets() == {}
+    assert await state.offsets() == {}  # workers write the new, empty generation
     assert await state.current_versions([(FEED, "RX9|H-1")]) == [None]
-    assert await national_today(hub, now_ms) == {}
+    assert await national_today(hub, now_ms) == before  # queries still read the complete one
     assert (await hub.apply(batch(now_ms, 0, 9), from_start=False)).rewind
     await hub.apply(batch(now_ms, 0, 9), from_start=True)  # the rebuild replays the log
+    await state.promote()
+    assert await national_today(hub, now_ms) == before  # the same figures, from generation 1
 
     assert await state.drop_generation(0) == len(old_keys)
     remaining = await snapshot(redis_client, hub)
@@ -378,6 +381,19 @@ async def test_a_new_generation_starts_empty_and_dropping_the_old_one_removes_it
     assert sorted(k.replace(":g1:", ":g0:", 1) for k in remaining if k != ":gen") == sorted(
         old_keys
     )
+
+
+async def test_a_rebuild_that_stopped_leaves_queries_on_the_last_complete_generation(
+    hub_factory: HubFactory, now_ms: int
+) -> None:
+    hub = await hub_factory()
+    await hub.apply(batch(now_ms, 0, 9))
+    before = await national_today(hub, now_ms)
+    state = hub.parts.state
+
+    assert await state.new_generation() == (0, 1)  # a rebuild starts, then dies
+    assert await state.new_generation() == (0, 2)  # the next one still serves generation 0
+    assert await national_today(hub, now_ms) == before
 
 
 async def test_a_worker_that_missed_the_switch_writes_into_the_new_generation(

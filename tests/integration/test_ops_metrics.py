@@ -93,9 +93,16 @@ async def test_the_api_exports_headline_values_and_freshness_and_a_worker_its_pr
         assert samples[("hub_ingest_records_total", accepted)] == 4
 
         processed = {"feed": FEED}
-        assert worker.registry.get_sample_value("hub_processed_records_total", processed) == 4
-        seen = worker.registry.get_sample_value("hub_ingest_to_visible_seconds_count", processed)
-        assert seen == 4
+
+        async def counted() -> bool:
+            # The worker counts just after its commit, which the API may already have read.
+            get = worker.registry.get_sample_value
+            return (
+                get("hub_processed_records_total", processed) == 4
+                and get("hub_ingest_to_visible_seconds_count", processed) == 4
+            )
+
+        await wait_until(counted, timeout=10)
         worker.worker.update_lag()
         topic = f"{settings.topic_prefix}ambulance.handover"
         lags = [

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.adapters.codec import decode_message, dumps, encode_dead_letter, encode_envelope, loads
+from hub.adapters.codec import (
+    ORIGINAL_LIMIT,
+    decode_message,
+    dumps,
+    encode_dead_letter,
+    encode_envelope,
+    loads,
+)
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.feeds import ACUTE_SITREP, AMBULANCE_HANDOVER, FEEDS, NHS111_INTERVAL, Feed
 from hub.ports import DeadLetter
@@ -192,3 +199,38 @@ def test_a_dead_letter_encodes_every_field_as_json() -> None:
         "line": 5,
         "key": None,
     }
+
+
+def test_a_huge_rejected_record_is_cut_down_so_its_dead_letter_can_be_written() -> None:
+    huge = {"handover_id": "H1", "notes": "x" * 1_100_000}
+    letter = DeadLetter(
+        "s:0",
+        "ambulance-handover",
+        "RX9",
+        "api:s",
+        "2026-11-23T10:00:00+00:00",
+        "invalid record",
+        (("notes", "unknown field"),),
+        huge,
+    )
+    encoded = encode_dead_letter(letter)
+    assert len(encoded) < 2 * ORIGINAL_LIMIT
+    original = loads(encoded)["original"]
+    assert original["truncated"] is True
+    assert original["size"] > 1_100_000
+    assert original["start"].startswith('{"handover_id":"H1"')
+
+
+def test_an_ordinary_rejected_record_is_kept_whole_in_its_dead_letter() -> None:
+    record = {"handover_id": "H1", "site": "ZZZ99"}
+    letter = DeadLetter(
+        "s:0",
+        "ambulance-handover",
+        "RX9",
+        "api:s",
+        "2026-11-23T10:00:00+00:00",
+        "invalid record",
+        (("site", "unknown"),),
+        record,
+    )
+    assert loads(encode_dead_letter(letter))["original"] == record
