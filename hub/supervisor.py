@@ -89,38 +89,9 @@ def up(
             admin_token=settings.admin_token or secrets.token_urlsafe(24), http_port=port
         )
         asyncio.run(ensure_topics(settings))
-        env = settings.env()
-        for i in range(workers):
-            metrics_port = free_port()
-            stack.children.append(
-                spawn(
-                    f"worker-{i + 1}",
-                    _python("worker"),
-                    run_dir,
-                    {**env, "HUB_METRICS_PORT": str(metrics_port)},
-                    metrics_port,
-                )
-            )
-        stack.children.append(spawn("api", _python("serve"), run_dir, env, port))
-        url = f"http://{settings.http_host}:{port}"
-        wait_ready(url, stack.children)
-        if simulator:
-            stack.children.append(
-                spawn(
-                    "simulator",
-                    _python("simulate", "--url", url, "--days", "1", "--speed", "0"),
-                    run_dir,
-                    env,
-                )
-            )
+        url = start_hub(settings, workers, simulator, run_dir, stack)
         _announce(url, settings, stack, run_dir)
-        while not stopping:
-            dead = [c for c in stack.children if not c.alive()]
-            if dead:
-                print(
-                    f"{dead[0].name} stopped unexpectedly:\n{dead[0].log_tail()}", file=sys.stderr
-                )
-                break
+        while not stopping and _all_alive(stack):
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
@@ -128,6 +99,33 @@ def up(
         print("\nStopping…", flush=True)
         stack.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def start_hub(
+    settings: Settings, workers: int, simulator: bool, run_dir: Path, stack: Stack
+) -> str:
+    """Start the workers, the HTTP service and the simulator; return the hub's URL once ready."""
+    env = settings.env()
+    for i in range(workers):
+        metrics_port = free_port()
+        worker_env = {**env, "HUB_METRICS_PORT": str(metrics_port)}
+        stack.children.append(
+            spawn(f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
+        )
+    stack.children.append(spawn("api", _python("serve"), run_dir, env, settings.http_port))
+    url = f"http://{settings.http_host}:{settings.http_port}"
+    wait_ready(url, stack.children)
+    if simulator:
+        argv = _python("simulate", "--url", url, "--days", "1", "--speed", "0")
+        stack.children.append(spawn("simulator", argv, run_dir, env))
+    return url
+
+
+def _all_alive(stack: Stack) -> bool:
+    dead = [c for c in stack.children if not c.alive()]
+    if dead:
+        print(f"{dead[0].name} stopped unexpectedly:\n{dead[0].log_tail()}", file=sys.stderr)
+    return not dead
 
 
 def _announce(url: str, settings: Settings, stack: Stack, run_dir: Path) -> None:
