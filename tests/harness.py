@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import uvicorn
@@ -116,3 +117,41 @@ async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):  
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
+    """Wait until the workers have applied every message now in the feed topics.
+
+    Compares each partition's end offset in Kafka with the next offset stored in Redis,
+    so a test asserts on figures only once nothing it pushed is still in flight.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from hub.adapters.redis_state import RedisStateStore
+    from hub.bootstrap import redis_client
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    client = redis_client(settings)
+    try:
+        tps = [
+            TopicPartition(t, p)
+            for t in feed_topics(settings)
+            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+        ]
+        ends = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()}
+        state = RedisStateStore(client, settings.key_prefix)
+
+        async def done() -> bool:
+            applied = await state.offsets()
+            return all(applied.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
+
+        await wait_until(done, timeout=timeout, interval=0.2)
+    finally:
+        await consumer.stop()
+        await client.aclose()
+
+
+async def _partitions(consumer: Any, topic: str) -> set[int]:
+    await consumer.topics()
+    return set(consumer.partitions_for_topic(topic) or ())

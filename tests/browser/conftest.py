@@ -7,7 +7,6 @@ test-artifacts/browser/.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from hub.domain.orgs import ReferenceData
 from hub.settings import Settings
 from tests.browser import seed
 from tests.conftest import CONFIG, ROOT
-from tests.harness import RunningApi, running_api, running_worker, wait_until
+from tests.harness import RunningApi, caught_up, running_api, running_worker
 
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -115,16 +114,7 @@ async def hub(
         for feed, batch in records.items():
             await seed.push(api, feed, batch)
 
-        async def applied() -> bool:
-            async with api.client() as c:
-                m = (await c.get("/v1/metrics/national")).json()["metrics"]
-                return bool(m["ed.arrivals"]["windows"]["24h"] > 0) and bool(
-                    m["handover.arrivals"]["windows"]["24h"] + m["handover.waiting_now"]["value"]
-                    > 0
-                )
-
-        await wait_until(applied, timeout=90, interval=0.5)
-        await asyncio.sleep(2.0)  # let the last batches land before the screens read
+        await caught_up(settings)
         yield SeededHub(api, now + 60_000, records)
 
 

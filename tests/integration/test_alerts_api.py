@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from hub.bootstrap import build
 from hub.settings import Settings
-from tests.harness import RunningApi, running_api, running_worker, wait_until
+from tests.harness import RunningApi, caught_up, running_api, running_worker
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -62,11 +62,8 @@ async def test_a_red_threshold_is_an_alert_in_each_scope_it_is_red_in(settings: 
     async with running_api(settings) as api, running_worker(settings):
         await push(api, records)
 
-        async def breached() -> dict[str, Any] | None:
-            body = await alerts(api)
-            return body if "threshold:handover.over_60:national" in by_id(body) else None
-
-        body = await wait_until(breached, timeout=60, interval=1.0)
+        await caught_up(settings)
+        body = await alerts(api)
         found = by_id(body)
         for scope in ["national", "region/Y60", "org/RWE", "org/RX9"]:
             alert = found[f"threshold:handover.over_60:{scope}"]
@@ -98,12 +95,7 @@ async def test_a_special_cause_in_the_latest_hour_and_a_late_feed_are_alerts(
     async with running_api(settings) as api, running_worker(settings):
         await push(api, records)
 
-        async def applied() -> bool:
-            async with api.client() as c:
-                r = await c.get("/v1/metrics/national")
-                return bool(r.json()["metrics"]["handover.completed"]["windows"]["24h"] >= 20)
-
-        await wait_until(applied, timeout=60)
+        await caught_up(settings)
     later = build(
         settings,
         CollectorRegistry(),

@@ -236,14 +236,17 @@ async def test_sitrep_points_are_per_date_with_coverage(
     async with running_api(settings) as api, running_worker(settings):
         await push(api, "acute-sitrep", "trust", records)
 
+        sent_per_day = {
+            day.isoformat(): sum(r["date"] == day.isoformat() for r in records) for day in days
+        }
+
         async def visible() -> dict[str, Any] | None:
+            # Every return applied: the trusts' returns sit on different partitions.
             body = await get_series(
                 api, metric="beds.ga_occupancy_pct", **{"from": days[0].isoformat()}
             )
-            ok = all(
-                p["coverage"]["submitted"] for p in body["points"] if p["date"] < today.isoformat()
-            )
-            return body if ok else None
+            got = {p["date"]: p["coverage"]["submitted"] for p in body["points"]}
+            return body if all(got.get(d) == n for d, n in sent_per_day.items()) else None
 
         body = await wait_until(visible, timeout=60)
         assert body["resolution"] == "day"
