@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from hub.adapters.codec import dumps, loads
@@ -43,4 +44,11 @@ async def changed_scopes(client: aioredis.Redis, prefix: str) -> AsyncIterator[l
             log.warning("live channel lost (%s); resubscribing", exc)
             await asyncio.sleep(1.0)
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]  # unannotated in redis-py
+            await _aclose(pubsub)
+
+
+async def _aclose(pubsub: PubSub) -> None:
+    # Bound to a typed name rather than called with a `type: ignore`: redis-py annotates
+    # `aclose` in some releases and not others, and an unused ignore fails mypy --strict.
+    close: Callable[[], Awaitable[None]] = pubsub.aclose
+    await close()

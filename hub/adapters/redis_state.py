@@ -10,12 +10,13 @@ StateConflict for the caller to retry.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -98,7 +99,7 @@ class RedisStateStore:
                     payload = plan_payload(  # may refuse: before MULTI, so nothing is sent
                         keys, tx.plan, off_key, tx.next_offset, int(time.time() * 1000)
                     )
-                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                    _multi(pipe)
                     pipe.eval(APPLY_PLAN, 0, payload)
                     await pipe.execute()
         except WatchError as exc:
@@ -251,3 +252,9 @@ _TRANSIENT = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "NOREPLICAS", 
 
 def _transient(exc: ResponseError) -> bool:
     return str(exc).startswith(_TRANSIENT)
+
+
+def _multi(pipe: Pipeline) -> None:
+    # A typed name instead of a `type: ignore` that breaks when redis-py annotates `multi`.
+    start: Callable[[], None] = pipe.multi
+    start()
