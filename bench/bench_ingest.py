@@ -30,7 +30,7 @@ import httpx
 import orjson
 
 from hub.adapters.embedded import ManagedProcess, free_port, start_tansu, start_valkey
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

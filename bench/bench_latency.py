@@ -22,8 +22,8 @@ from aiokafka import AIOKafkaProducer
 
 from bench.bench_worker import embedded_stack, generate
 from hub.adapters.codec import encode_envelope
-from hub.adapters.kafka import ensure_topics
-from hub.adapters.redis_state import RedisStateStore
+from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate

@@ -26,8 +26,8 @@ from aiokafka import AIOKafkaProducer
 
 from hub.adapters.codec import encode_envelope
 from hub.adapters.embedded import start_tansu, start_valkey
-from hub.adapters.kafka import ensure_topics
-from hub.adapters.redis_state import RedisStateStore
+from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate

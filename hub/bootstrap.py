@@ -15,22 +15,21 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
-from hub.adapters.kafka_sink import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
 from hub.adapters.ops_metrics import OpsCollector
-from hub.adapters.redis_live import RedisLivePublisher, changed_scopes
-from hub.adapters.redis_rejections import RedisRejectionLog
-from hub.adapters.redis_state import RedisStateStore
-from hub.adapters.redis_tokens import RedisTokenStore
+from hub.adapters.redis.client import redis_client
+from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
+from hub.adapters.redis.rejections import RedisRejectionLog
+from hub.adapters.redis.state import RedisStateStore
+from hub.adapters.redis.tokens import RedisTokenStore
 from hub.adapters.reference_files import load_reference_data, load_thresholds
 from hub.adapters.telemetry import IngestMetrics
-from hub.domain.catalogue import CATALOGUE
-from hub.domain.contributions import Params
+from hub.domain.metrics import CATALOGUE, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
-from hub.ports import DeadLetterSink
+from hub.ports import DeadLetterSink, LivePublisher, RejectionLog
 from hub.services.alerts import AlertsService
-from hub.services.apply import BatchApplier
 from hub.services.container import Services
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
@@ -47,17 +46,6 @@ def utc_now() -> datetime:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def redis_client(settings: Settings) -> aioredis.Redis:
-    """Return a client with bounded waits, so an outage is an error, not a hang."""
-    return aioredis.from_url(
-        settings.redis_url,
-        decode_responses=True,
-        socket_timeout=5.0,
-        socket_connect_timeout=2.0,
-        health_check_interval=30,
-    )
 
 
 def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
@@ -130,14 +118,17 @@ def wire_ops_metrics(
 
 @dataclass
 class WorkerParts:
-    """What a stream worker uses, wired (the consumer itself is built by the worker)."""
+    """The adapters a stream worker uses; `streams.wiring.build_worker` assembles the worker."""
 
     settings: Settings
     ref: ReferenceData
     redis: aioredis.Redis
     sink: KafkaProducerSink
     state: RedisStateStore
-    applier: BatchApplier
+    deadletters: DeadLetterSink
+    rejections: RejectionLog
+    live: LivePublisher
+    planner: Planner
 
     async def close(self) -> None:
         await self.sink.close()
@@ -145,22 +136,20 @@ class WorkerParts:
 
 
 def build_worker_parts(
-    settings: Settings,
-    clock_ms: Callable[[], int] = now_ms,
-    deadletters: DeadLetterSink | None = None,
+    settings: Settings, deadletters: DeadLetterSink | None = None
 ) -> WorkerParts:
-    """Wire a worker's parts; `deadletters` replaces the Kafka dead-letter sink (replays)."""
+    """Wire a worker's adapters; `deadletters` replaces the Kafka dead-letter sink (replays)."""
     ref, _ = load_config(settings)
     client = redis_client(settings)
-    state = RedisStateStore(client, settings.key_prefix)
     sink = KafkaProducerSink(settings)
-    applier = BatchApplier(
-        store=state,
+    return WorkerParts(
+        settings=settings,
+        ref=ref,
+        redis=client,
+        sink=sink,
+        state=RedisStateStore(client, settings.key_prefix),
         deadletters=deadletters or DeadLetterProducer(sink),
         rejections=RedisRejectionLog(client, settings.key_prefix),
         live=RedisLivePublisher(client, settings.key_prefix),
         planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),
-        ref=ref,
-        clock_ms=clock_ms,
     )
-    return WorkerParts(settings, ref, client, sink, state, applier)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import FieldError
 from hub.domain.feeds import Feed
 from hub.domain.plan import StatePlan
@@ -170,3 +171,68 @@ class LivePublisher(Protocol):
     """Tells API processes which scopes changed, so live streams can refresh."""
 
     async def publish(self, scopes: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One message of a feed partition as the consumer hands it on."""
+
+    offset: int
+    value: bytes | None
+    timestamp_ms: int
+
+
+TopicPartition = tuple[str, int]
+
+
+class FeedSource(Protocol):
+    """A consumer-group member's view of the feed partitions it holds (Kafka)."""
+
+    async def fetch(self, timeout_ms: int = 500) -> dict[TopicPartition, list[Fetched]]:
+        """Return the next batch of each partition that has messages."""
+        ...
+
+    async def seek(self, topic: str, partition: int, offset: int | None) -> None:
+        """Read a partition from `offset` next; None means from its beginning."""
+        ...
+
+    def from_start(self, topic: str, partition: int, first_offset: int) -> bool:
+        """Say whether a batch starting at `first_offset` starts where a rewind went."""
+        ...
+
+    def applied(self, topic: str, partition: int) -> None:
+        """Note that state now exists for a partition that was rewound."""
+        ...
+
+    def lag(self, applied: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Return records not yet applied in each partition held."""
+        ...
+
+
+class MessageDecoder(Protocol):
+    def __call__(
+        self, feed: Feed, value: bytes | None, timestamp_ms: int
+    ) -> Envelope | Undecodable:
+        """Read a feed-topic message: a hub envelope, a bare record, or why it is unreadable."""
+        ...
+
+
+class WorkerTelemetry(Protocol):
+    """What a stream worker reports (Prometheus in production)."""
+
+    def paused(self, reason: str) -> None: ...
+
+    def poison(self, feed: str) -> None: ...
+
+    def dead_lettered(self, feed: str, reason: str) -> None: ...
+
+    def batch_applied(
+        self,
+        seconds: float,
+        processed: Mapping[str, int],
+        visible_after_s: Sequence[tuple[str, float]],
+    ) -> None:
+        """Count one applied batch: records per feed, and each record's accept → visible time."""
+        ...
+
+    def set_lag(self, lags: Mapping[TopicPartition, int]) -> None: ...

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from hub.adapters.embedded import ManagedProcess, start_tansu, start_valkey
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.reference_files import load_reference_data
 from hub.domain.orgs import ReferenceData
 from hub.settings import Settings

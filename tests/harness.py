@@ -13,12 +13,13 @@ import httpx
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from hub.adapters.kafka import BatchConsumer, feed_topics
+from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.telemetry import WorkerMetrics
 from hub.api.app import create_app
-from hub.bootstrap import build, build_worker_parts
+from hub.bootstrap import build
 from hub.settings import Settings
-from hub.worker_loop import FeedWorker
+from streams.loop import FeedWorker
+from streams.wiring import build_worker
 
 
 def free_port() -> int:
@@ -82,29 +83,18 @@ class RunningWorker:
 
 @contextlib.asynccontextmanager
 async def running_worker(settings: Settings) -> AsyncIterator[RunningWorker]:
-    """Run one stream worker in this process (the same FeedWorker `hub worker` runs)."""
-    parts = build_worker_parts(settings)
+    """Run one stream worker in this process, wired as `hub worker` wires it."""
     registry = CollectorRegistry()
-    metrics = WorkerMetrics(registry)
-    holder: dict[str, FeedWorker] = {}
-
-    async def stored(tps: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
-        offsets = await parts.state.offsets()
-        return {tp: offsets.get(tp) for tp in tps}
-
-    consumer = BatchConsumer(settings, feed_topics(settings), stored)
-    worker = FeedWorker(consumer, parts.applier, metrics, settings.topic_prefix)
-    holder["w"] = worker
-    await consumer.start()
+    built = build_worker(settings, registry)
+    await built.start()
     stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop))
+    task = asyncio.create_task(built.run(stop))
     try:
-        yield RunningWorker(worker, metrics, registry)
+        yield RunningWorker(built.loop, built.metrics, registry)
     finally:
         stop.set()
         await asyncio.wait_for(task, 15)
-        await consumer.stop()
-        await parts.close()
+        await built.close()
 
 
 async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
@@ -127,8 +117,8 @@ async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
     """
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from hub.adapters.redis_state import RedisStateStore
-    from hub.bootstrap import redis_client
+    from hub.adapters.redis.client import redis_client
+    from hub.adapters.redis.state import RedisStateStore
 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()

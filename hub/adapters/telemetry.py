@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -20,7 +20,7 @@ def _deadletter_counter(registry: CollectorRegistry) -> Counter:
 
 
 class WorkerMetrics:
-    """What a stream worker counts."""
+    """What a stream worker counts: implements the WorkerTelemetry port."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.processed = Counter(
@@ -49,19 +49,42 @@ class WorkerMetrics:
             "Time to apply one partition batch",
             registry=registry,
         )
-        self.paused = Counter(
+        self._paused = Counter(
             "hub_worker_pauses",
             "Times a worker paused because Kafka or Redis was unavailable",
             ["service"],
             registry=registry,
         )
-        self.poison = Counter(
+        self._poison = Counter(
             "hub_worker_poison_records",
             "Records skipped because applying them failed",
             ["feed"],
             registry=registry,
         )
         self._lag_partitions: set[tuple[str, int]] = set()
+
+    def paused(self, reason: str) -> None:
+        self._paused.labels(service=reason).inc()
+
+    def poison(self, feed: str) -> None:
+        self._poison.labels(feed=feed).inc()
+
+    def dead_lettered(self, feed: str, reason: str) -> None:
+        self.deadletters.labels(feed=feed, reason=reason).inc()
+
+    def batch_applied(
+        self,
+        seconds: float,
+        processed: Mapping[str, int],
+        visible_after_s: Sequence[tuple[str, float]],
+    ) -> None:
+        self.batches.inc()
+        self.batch_seconds.observe(seconds)
+        for feed, n in processed.items():
+            if n:
+                self.processed.labels(feed=feed).inc(n)
+        for feed, seconds_visible in visible_after_s:
+            self.visible.labels(feed=feed).observe(seconds_visible)
 
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Publish the lag of the partitions this worker holds now, and only those.

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
-from hub.domain.catalogue import CATALOGUE, Kind
 from hub.domain.feeds import FEEDS, Feed
+from hub.domain.metrics import CATALOGUE, Kind
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearer": []}]

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import require_viewer, services
-from hub.domain.catalogue import CATALOGUE
+from hub.domain.metrics import CATALOGUE
 from hub.domain.rag import Threshold
 
 

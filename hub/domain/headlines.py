@@ -1,15 +1,11 @@
 """The operational values exported to Prometheus as `hub_uec_value` (SPEC §7), and their snapshot.
 
 Cardinality is bounded on purpose: only organisation, region and national
-scopes (never sites), and only the (metric, window) pairs below, which are
-the ones an alert rule or an ops panel reads. Exporting every metric for
-every site and window would be tens of thousands of series for values the
-dashboard already serves. Gauges carry the window `now`, SitRep values the
-window `latest`.
-
-Example:
-    >>> HEADLINES["handover.over_60"]
-    ('1h', '24h')
+scopes (never sites), and only each metric's `headline` windows (see
+`hub.domain.metrics.HEADLINES`), which are the ones an alert rule or an ops
+panel reads. Exporting every metric for every site and window would be tens
+of thousands of series for values the dashboard already serves. Gauges carry
+the window `now`, SitRep values the window `latest`.
 """
 
 from __future__ import annotations
@@ -18,29 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.domain.metrics import HEADLINES, LATEST, NOW
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef
-
-NOW = "now"
-LATEST = "latest"
-
-HEADLINES: dict[str, tuple[str, ...]] = {
-    "handover.over_30": ("1h", "24h"),
-    "handover.over_60": ("1h", "24h"),
-    "handover.mean_minutes": ("4h",),
-    "handover.hours_lost": ("24h",),
-    "handover.waiting_now": (NOW,),
-    "handover.longest_wait_minutes": (NOW,),
-    "ambulance.c1.mean_seconds": ("4h",),
-    "ambulance.c2.mean_seconds": ("4h",),
-    "nhs111.abandoned_pct": ("1h", "4h"),
-    "nhs111.answered_within_60s_pct": ("4h",),
-    "ed.four_hour_pct": ("4h", "24h"),
-    "ed.dta_over_12h": ("24h",),
-    "ed.in_department_now": (NOW,),
-    "ed.longest_wait_minutes": (NOW,),
-    "beds.ga_occupancy_pct": (LATEST,),
-}
 
 
 @dataclass(frozen=True, slots=True)

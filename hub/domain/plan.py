@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from hub.domain.contributions import Contribution, Params, contribution
 from hub.domain.feeds import Feed, FeedKind
+from hub.domain.metrics import Contribution, Params, contribution
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical

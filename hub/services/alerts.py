@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hub.domain.catalogue import CATALOGUE, Kind, Metric
 from hub.domain.freshness import LATE, STALE
+from hub.domain.metrics import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hub.domain import fields as F
-from hub.domain.catalogue import CATALOGUE, Kind, Metric
+from hub.domain.metrics import CATALOGUE, GAUGE_HORIZON_MS, SUBMITTED, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import RAG_NONE, Threshold, rag
 from hub.domain.scopes import ScopeRef, expected_submitters, resolve
@@ -104,7 +103,7 @@ class QueryService:
         requests = []
         for scope, metrics in zip(scopes, wanted, strict=True):
             for gauge in sorted({m.gauge for m in metrics if m.kind is Kind.GAUGE}):
-                requests.append((gauge, scope.key, now - F.GAUGE_HORIZON_MS[gauge]))
+                requests.append((gauge, scope.key, now - GAUGE_HORIZON_MS[gauge]))
         rows = dict(
             zip(
                 ((g, s) for g, s, _ in requests),
@@ -149,7 +148,7 @@ class QueryService:
         day, counters = latest
         value = m.value_at(scope.type, counters)
         expected = expected_submitters(self._ref, m.sitrep_feed, scope)
-        coverage = {"submitted": counters.get(F.SITREP_SUBMITTED, 0), "expected": expected}
+        coverage = {"submitted": counters.get(SUBMITTED, 0), "expected": expected}
         judged = value if not isinstance(value, dict) else None
         return {
             "unit": m.unit,

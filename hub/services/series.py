@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from hub.domain import fields as F
-from hub.domain.catalogue import Kind, Metric, Value
+from hub.domain.metrics import SUBMITTED, Kind, Metric, Value
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef, expected_submitters
@@ -137,7 +136,7 @@ class SeriesService:
         for b, day, row in zip(buckets, days, rows, strict=True):
             value = metric.value_at(scope.type, row) if row else None
             end = Bucket(Resolution.DAY, b.number + 1).start_ms
-            out.append(Point(b.start_ms, end, value, True, day, row.get(F.SITREP_SUBMITTED, 0)))
+            out.append(Point(b.start_ms, end, value, True, day, row.get(SUBMITTED, 0)))
         return out
 
     def _point(self, req: SeriesRequest, p: Point) -> dict[str, Any]:

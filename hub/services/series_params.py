@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.domain.catalogue import CATALOGUE, Kind, Metric
 from hub.domain.errors import FieldError, NotFound, ValidationFailed
+from hub.domain.metrics import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef, resolve
 from hub.domain.timestamps import LONDON, TimestampError, parse_date, parse_timestamp

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from hub.client import HubClient
+from hub.client.http import HubClient
 from hub.simulation.push import Push
 
 log = logging.getLogger(__name__)

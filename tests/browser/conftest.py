@@ -23,7 +23,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright
 
 from hub.adapters.embedded import ManagedProcess
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.orgs import ReferenceData
 from hub.settings import Settings
 from tests.browser import seed

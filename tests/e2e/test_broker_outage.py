@@ -24,7 +24,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from hub.adapters.embedded import ManagedProcess, start_tansu
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.feeds import AMBULANCE_HANDOVER, topic_for
 from hub.settings import Settings
 from tests.conftest import CONFIG, ROOT, unique

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from hub.adapters.embedded import ManagedProcess, start_valkey
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
 from tests.harness import running_api, running_worker, wait_until
 

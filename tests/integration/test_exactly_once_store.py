@@ -20,17 +20,18 @@ from typing import Any, cast
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
 
-from hub.bootstrap import WorkerParts, build_worker_parts
-from hub.domain import fields as F
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import StateConflict
 from hub.domain.feeds import AMBULANCE_HANDOVER
+from hub.domain.metrics import handover as handover_metrics
 from hub.domain.plan import StatePlan
 from hub.domain.windows import buckets_of
 from hub.ports import DeadLetter
-from hub.services.apply import Message, Outcome
 from hub.settings import Settings
+from streams.apply import Message, Outcome
+from streams.wiring import Worker, build_worker
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -54,7 +55,7 @@ class Hub:
     """One worker's wired parts on one key prefix, with its recording dead-letter sink."""
 
     settings: Settings
-    parts: WorkerParts
+    parts: Worker
     letters: RecordingDeadLetters
 
     @property
@@ -81,7 +82,8 @@ async def hub_factory(settings_factory: Any) -> AsyncIterator[HubFactory]:
     async def make(settings: Settings | None = None) -> Hub:
         chosen: Settings = settings or settings_factory()
         letters = RecordingDeadLetters()
-        hub = Hub(chosen, build_worker_parts(chosen, deadletters=letters), letters)
+        worker = build_worker(chosen, CollectorRegistry(), deadletters=letters)
+        hub = Hub(chosen, worker, letters)
         made.append(hub)
         return hub
 
@@ -345,7 +347,7 @@ async def test_two_partitions_updating_the_same_entities_leave_one_versions_cont
     assert serving(await snapshot(redis_client, hub)) == reference
     minute = buckets_of(now_ms - 60 * MINUTE_MS)[0]
     (counters,) = await hub.parts.state.read_buckets([("national", minute)])
-    assert counters[F.HO_ARRIVALS] == 40  # not 80
+    assert counters[handover_metrics.ARRIVALS] == 40  # not 80
 
 
 def handed_over(record: dict[str, Any] | None) -> datetime:
@@ -510,7 +512,7 @@ async def test_a_new_version_retracts_the_old_ones_contribution_from_every_bucke
         for counters in await state.read_buckets([("national", minute), ("site/RWEAA", hour)]):
             assert not any(counters.values()), counters
     since = now_ms - 24 * 60 * MINUTE_MS
-    assert await state.read_gauges([(F.GAUGE_HO_WAITING, "national", since)]) == [(0, None)]
+    assert await state.read_gauges([(handover_metrics.WAITING, "national", since)]) == [(0, None)]
 
 
 async def test_an_identical_version_is_unchanged_and_writes_nothing_but_the_offset(

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from hub.adapters.kafka import deadletter_topic
+from hub.adapters.kafka.topics import deadletter_topic
 from hub.settings import Settings
 from tests.harness import RunningApi, running_api
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from hub.adapters.embedded import ManagedProcess
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
 from tests.conftest import CONFIG, unique
 from tests.harness import RunningApi, running_api

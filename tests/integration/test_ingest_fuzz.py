@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.adapters.embedded import ManagedProcess
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.feeds import FEEDS, Feed
 from tests.harness import RunningApi, running_api
 from tests.integration.test_ingest_errors import module_settings

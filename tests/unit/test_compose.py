@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from hub.cli import main as hub_cli
 from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS
+from hub.entrypoints.cli import main as hub_cli
 from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,8 +25,8 @@ from prometheus_client.metrics_core import Metric
 
 from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.telemetry import IngestMetrics, WorkerMetrics
-from hub.cli import main as hub_cli
-from hub.domain.headlines import HEADLINES
+from hub.domain.metrics import HEADLINES
+from hub.entrypoints.cli import main as hub_cli
 from hub.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

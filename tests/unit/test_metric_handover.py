@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hub.domain.contributions import Params
 from hub.domain.feeds import FEEDS
+from hub.domain.metrics import Params
 from hub.domain.validation import Invalid, validate
 from tests.unit.test_metric_state import REF, MemoryHub, ago
 

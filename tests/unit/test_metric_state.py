@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from hub.domain.contributions import Params, ms
 from hub.domain.feeds import FEEDS, FeedKind
+from hub.domain.metrics import Params, ms
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.plan import Planner, StatePlan, Version
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import hub.push_batches as push_batches
-from hub.push_batches import FileUnreadable, batches, format_of
+import hub.client.batches as push_batches
+from hub.client.batches import FileUnreadable, batches, format_of
 
 FILES = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 

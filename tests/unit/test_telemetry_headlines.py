@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.domain.catalogue import CATALOGUE, Kind
-from hub.domain.headlines import HEADLINES, LATEST, NOW, UecValue, headline_scopes, headline_values
+from hub.domain.headlines import UecValue, headline_scopes, headline_values
+from hub.domain.metrics import CATALOGUE, HEADLINES, LATEST, NOW, Kind
 from hub.domain.orgs import ReferenceData
 from hub.domain.windows import WINDOWS
 

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
 from hub.adapters.codec import dumps, loads
-from hub.adapters.redis_keys import Keys
+from hub.adapters.redis.errors import translated
+from hub.adapters.redis.keys import Keys
+from hub.domain.errors import StateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +25,10 @@ class RedisLivePublisher:
     async def publish(self, scopes: Sequence[str]) -> None:
         # A missed notice only delays a screen until its next refresh, so failures are not fatal.
         try:
-            await self._r.publish(self._channel, dumps(list(scopes)))
-        except (RedisError, OSError) as exc:
-            log.warning("live notice not sent: %s", exc)
+            async with translated("live notice not sent"):
+                await self._r.publish(self._channel, dumps(list(scopes)))
+        except StateUnavailable as exc:
+            log.warning("%s", exc)
 
 
 async def changed_scopes(client: aioredis.Redis, prefix: str) -> AsyncIterator[list[str]]:
@@ -35,13 +37,14 @@ async def changed_scopes(client: aioredis.Redis, prefix: str) -> AsyncIterator[l
     while True:
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(channel)
-            while True:
-                message = await pubsub.get_message(timeout=1.0)
-                if message is not None:
-                    yield list(loads(message["data"]))
-        except (RedisError, OSError) as exc:
-            log.warning("live channel lost (%s); resubscribing", exc)
+            async with translated("live channel lost"):
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        yield list(loads(message["data"]))
+        except StateUnavailable as exc:
+            log.warning("%s; resubscribing", exc)
             await asyncio.sleep(1.0)
         finally:
             await _aclose(pubsub)

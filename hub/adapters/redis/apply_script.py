@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from hub.adapters.codec import dumps
-from hub.adapters.redis_keys import Keys
-from hub.domain.fields import GAUGE_HORIZON_MS
+from hub.adapters.redis.keys import Keys
+from hub.domain.metrics import GAUGE_HORIZON_MS
 from hub.domain.plan import StatePlan
 from hub.domain.windows import DAY_MS, Bucket, Resolution
 

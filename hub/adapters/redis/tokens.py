@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from hub.adapters.codec import dumps, loads
-from hub.adapters.redis_keys import Keys
-from hub.domain.errors import StateUnavailable
+from hub.adapters.redis.errors import translated
+from hub.adapters.redis.keys import Keys
 from hub.ports import StoredToken
 
 
@@ -19,19 +18,14 @@ class RedisTokenStore:
         self._keys = Keys(prefix)
 
     async def put(self, token_hash: str, token: StoredToken) -> None:
-        try:
-            async with self._r.pipeline(transaction=True) as pipe:
-                pipe.set(self._keys.token(token_hash), dumps(asdict(token)))
-                pipe.set(self._keys.token_id(token.id), token_hash)
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise StateUnavailable(f"cannot store the token: {exc}") from exc
+        async with translated("cannot store the token"), self._r.pipeline(True) as pipe:
+            pipe.set(self._keys.token(token_hash), dumps(asdict(token)))
+            pipe.set(self._keys.token_id(token.id), token_hash)
+            await pipe.execute()
 
     async def get(self, token_hash: str) -> StoredToken | None:
-        try:
+        async with translated("cannot check the token"):
             raw = await self._r.get(self._keys.token(token_hash))
-        except (RedisError, OSError) as exc:
-            raise StateUnavailable(f"cannot check the token: {exc}") from exc
         if raw is None:
             return None
         doc = loads(raw)
@@ -45,11 +39,9 @@ class RedisTokenStore:
         )
 
     async def revoke(self, token_id: str) -> bool:
-        try:
+        async with translated("cannot revoke the token"):
             token_hash = await self._r.get(self._keys.token_id(token_id))
             if token_hash is None:
                 return False
             await self._r.delete(self._keys.token(str(token_hash)), self._keys.token_id(token_id))
-        except (RedisError, OSError) as exc:
-            raise StateUnavailable(f"cannot revoke the token: {exc}") from exc
         return True

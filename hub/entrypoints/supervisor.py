@@ -20,7 +20,7 @@ from types import FrameType
 import httpx
 
 from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu, start_valkey
-from hub.adapters.kafka import ensure_topics
+from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
 
 READY_TIMEOUT_S = 90.0

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from hub.domain.contributions import ms
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import StateConflict
+from hub.domain.metrics import ms
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner, StatePlan, Version
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate

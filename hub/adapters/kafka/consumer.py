@@ -1,84 +1,21 @@
-"""Kafka through aiokafka: connection options, topic admin, and a batch consumer.
-
-The producer side (the record and dead-letter sinks) is in `kafka_sink.py`.
-"""
+"""A batch consumer over aiokafka that starts each partition where Redis says."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 
+from hub.adapters.kafka.options import client_options
 from hub.domain.errors import BrokerUnavailable
-from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS, topic_for
+from hub.ports import Fetched
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def client_options(settings: Settings) -> dict[str, Any]:
-    """Return the connection options every Kafka client here shares."""
-    options: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
-        "security_protocol": settings.kafka_security_protocol,
-    }
-    if settings.kafka_sasl_mechanism:
-        options |= {
-            "sasl_mechanism": settings.kafka_sasl_mechanism,
-            "sasl_plain_username": settings.kafka_sasl_username,
-            "sasl_plain_password": settings.kafka_sasl_password,
-        }
-    if settings.kafka_security_protocol in {"SSL", "SASL_SSL"}:
-        from aiokafka.helpers import create_ssl_context
-
-        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
-    return options
-
-
-def feed_topics(settings: Settings) -> list[str]:
-    return [topic_for(feed, settings.topic_prefix) for feed in FEEDS.values()]
-
-
-def deadletter_topic(settings: Settings) -> str:
-    return f"{settings.topic_prefix}{DEADLETTER_SUFFIX}"
-
-
-async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Create the feed and dead-letter topics if they do not exist."""
-    admin = AIOKafkaAdminClient(
-        **client_options(settings), request_timeout_ms=int(timeout_s * 1000)
-    )
-    try:
-        await asyncio.wait_for(admin.start(), timeout_s)
-        existing = set(await admin.list_topics())
-        wanted = [*feed_topics(settings), deadletter_topic(settings)]
-        new = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
-        if new:
-            # Another process may have created them first.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
-    except (KafkaError, OSError, TimeoutError) as exc:
-        raise BrokerUnavailable(
-            f"cannot create topics on {settings.kafka_bootstrap}: {exc!r}"
-        ) from exc
-    finally:
-        await admin.close()
-
-
-@dataclass(frozen=True, slots=True)
-class Fetched:
-    """One message as the consumer hands it on."""
-
-    offset: int
-    value: bytes | None
-    timestamp_ms: int
 
 
 OnAssigned = Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int | None]]]
@@ -211,7 +148,7 @@ class BatchConsumer:
         except KafkaError as exc:
             log.info("offset commit skipped (%r); the next one will catch up", exc)
 
-    def lag(self, applied: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+    def lag(self, applied: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
         """Return records not yet applied for each assigned partition with a known end."""
         consumer = self._require()
         out: dict[tuple[str, int], int] = {}

@@ -21,7 +21,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from hub.adapters.codec import encode_dead_letter, encode_envelope
-from hub.adapters.kafka import client_options, deadletter_topic
+from hub.adapters.kafka.options import client_options
+from hub.adapters.kafka.topics import deadletter_topic
 from hub.domain.errors import BrokerUnavailable
 from hub.domain.feeds import topic_for
 from hub.ports import AcceptedRecord, DeadLetter

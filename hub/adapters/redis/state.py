@@ -17,13 +17,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError, WatchError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from hub.adapters.codec import loads
-from hub.adapters.redis_apply import APPLY_PLAN, plan_payload
-from hub.adapters.redis_keys import Keys
+from hub.adapters.redis.apply_script import APPLY_PLAN, plan_payload
+from hub.adapters.redis.errors import guarded, translated
+from hub.adapters.redis.keys import Keys
 from hub.domain.errors import StateConflict, StateUnavailable
 from hub.domain.plan import StatePlan
 from hub.domain.windows import Bucket
@@ -78,66 +77,61 @@ class RedisStateStore:
         self, topic: str, partition: int, entity_keys: Sequence[tuple[str, str]]
     ) -> AsyncIterator[_Transaction]:
         try:
-            keys = await self._current()
-            names = [keys.entity(f, k) for f, k in entity_keys]
-            off_key = keys.offset(topic, partition)
-            async with self._r.pipeline(transaction=True) as pipe:
-                await pipe.watch(keys.gen, off_key, *names)
-                values = await pipe.mget(keys.gen, off_key, *names)
-                if int(values[0] or 0) != keys.generation:
-                    await self._current(fresh=True)
-                    raise StateConflict("the serving state was rebuilt; starting again")
-                tx = _Transaction(
-                    None if values[1] is None else int(values[1]),
-                    {
-                        ek: (None if v is None else loads(v))
-                        for ek, v in zip(entity_keys, values[2:], strict=True)
-                    },
-                )
-                yield tx
-                if tx.plan is not None:
-                    payload = plan_payload(  # may refuse: before MULTI, so nothing is sent
-                        keys, tx.plan, off_key, tx.next_offset, int(time.time() * 1000)
+            async with translated("Redis cannot take the batch now"):
+                keys = await self._current()
+                names = [keys.entity(f, k) for f, k in entity_keys]
+                off_key = keys.offset(topic, partition)
+                async with self._r.pipeline(transaction=True) as pipe:
+                    await pipe.watch(keys.gen, off_key, *names)
+                    values = await pipe.mget(keys.gen, off_key, *names)
+                    if int(values[0] or 0) != keys.generation:
+                        await self._current(fresh=True)
+                        raise StateConflict("the serving state was rebuilt; starting again")
+                    tx = _Transaction(
+                        None if values[1] is None else int(values[1]),
+                        {
+                            ek: (None if v is None else loads(v))
+                            for ek, v in zip(entity_keys, values[2:], strict=True)
+                        },
                     )
-                    _multi(pipe)
-                    pipe.eval(APPLY_PLAN, 0, payload)
-                    await pipe.execute()
+                    yield tx
+                    if tx.plan is not None:
+                        payload = plan_payload(  # may refuse: before MULTI, so nothing is sent
+                            keys, tx.plan, off_key, tx.next_offset, int(time.time() * 1000)
+                        )
+                        _multi(pipe)
+                        pipe.eval(APPLY_PLAN, 0, payload)
+                        await pipe.execute()
         except WatchError as exc:
             raise StateConflict(f"{topic}[{partition}] changed under us") from exc
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StateUnavailable(f"Redis unavailable: {exc}") from exc
-        except ResponseError as exc:
-            if _transient(exc):
-                raise StateUnavailable(f"Redis cannot take writes now: {exc}") from exc
-            raise
 
     async def current_versions(
         self, keys: Sequence[tuple[str, str]]
     ) -> list[dict[str, Any] | None]:
         if not keys:
             return []
-        k = await self._guard(self._current())
-        values = await self._guard(self._r.mget([k.entity(f, e) for f, e in keys]))
+        k = await guarded(self._current())
+        values = await guarded(self._r.mget([k.entity(f, e) for f, e in keys]))
         return [None if v is None else loads(v) for v in values]
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
-        k = await self._guard(self._reading())
+        k = await guarded(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for scope, bucket in requests:
             pipe.hgetall(k.bucket(scope, bucket))
-        rows = await self._guard(pipe.execute())
+        rows = await guarded(pipe.execute())
         return [{f: int(v) for f, v in row.items()} for row in rows]
 
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]
     ) -> list[tuple[int, int | None]]:
-        k = await self._guard(self._reading())
+        k = await guarded(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for gauge, scope, since in requests:
             key = k.gauge(gauge, scope)
             pipe.zcount(key, since, "+inf")
             pipe.zrangebyscore(key, since, "+inf", start=0, num=1, withscores=True)
-        rows = await self._guard(pipe.execute())
+        rows = await guarded(pipe.execute())
         out: list[tuple[int, int | None]] = []
         for i in range(0, len(rows), 2):
             earliest = rows[i + 1]
@@ -147,17 +141,17 @@ class RedisStateStore:
     async def read_sitreps(
         self, requests: Sequence[tuple[str, str]]
     ) -> list[tuple[date, dict[str, int]] | None]:
-        k = await self._guard(self._reading())
+        k = await guarded(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for feed, scope in requests:
             pipe.zrevrange(k.sitrep_dates(feed, scope), 0, 0)
-        latest = await self._guard(pipe.execute())
+        latest = await guarded(pipe.execute())
         days = [date.fromordinal(int(row[0])) if row else None for row in latest]
         pipe = self._r.pipeline(transaction=False)
         for (feed, scope), day in zip(requests, days, strict=True):
             if day is not None:
                 pipe.hgetall(k.sitrep(feed, day, scope))
-        rows = iter(await self._guard(pipe.execute()))
+        rows = iter(await guarded(pipe.execute()))
         return [
             None if day is None else (day, {f: int(v) for f, v in next(rows).items()})
             for day in days
@@ -166,27 +160,28 @@ class RedisStateStore:
     async def read_sitrep_days(
         self, feed: str, scope: str, days: Sequence[date]
     ) -> list[dict[str, int]]:
-        k = await self._guard(self._reading())
+        k = await guarded(self._reading())
         pipe = self._r.pipeline(transaction=False)
         for day in days:
             pipe.hgetall(k.sitrep(feed, day, scope))
-        rows = await self._guard(pipe.execute())
+        rows = await guarded(pipe.execute())
         return [{f: int(v) for f, v in row.items()} for row in rows]
 
     async def read_freshness(self, feed: str) -> tuple[dict[str, float], dict[str, float]]:
-        k = await self._guard(self._reading())
+        k = await guarded(self._reading())
         pipe = self._r.pipeline(transaction=False)
         pipe.zrange(k.received(feed), 0, -1, withscores=True)
         pipe.zrange(k.events(feed), 0, -1, withscores=True)
-        received, events = await self._guard(pipe.execute())
+        received, events = await guarded(pipe.execute())
         return dict(received), dict(events)
 
     async def offsets(self) -> dict[tuple[str, int], int]:
-        k = await self._guard(self._current(fresh=True))
-        names = sorted(await self._guard(self._r.smembers(k.offset_index)))
+        k = await guarded(self._current(fresh=True))
+        # decode_responses=True: members are str, though redis-py types them as bytes | str.
+        names = sorted(str(n) for n in await guarded(self._r.smembers(k.offset_index)))
         if not names:
             return {}
-        values = await self._guard(self._r.mget(names))
+        values = await guarded(self._r.mget(names))
         out: dict[tuple[str, int], int] = {}
         cut = len(k.offset_prefix)
         for name, value in zip(names, values, strict=True):
@@ -198,19 +193,19 @@ class RedisStateStore:
     async def new_generation(self) -> tuple[int, int]:
         """Start an empty generation for workers to write; queries keep reading the last
         complete one until `promote`. Return (that complete generation, the new one)."""
-        gen, serving = await self._guard(self._r.mget(self._keys.gen, self._keys.serving))
+        gen, serving = await guarded(self._r.mget(self._keys.gen, self._keys.serving))
         # After a rebuild that did not finish, the serving generation is still the complete one.
         complete = int(serving) if serving is not None else int(gen or 0)
         async with self._r.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.serving, complete)
             pipe.incr(self._keys.gen)
-            _, new = await self._guard(pipe.execute())
+            _, new = await guarded(pipe.execute())
         await self._current(fresh=True)
         return complete, int(new)
 
     async def promote(self) -> None:
         """Let queries read the generation workers write (the end of a rebuild)."""
-        await self._guard(self._r.delete(self._keys.serving))
+        await guarded(self._r.delete(self._keys.serving))
         await self._current(fresh=True)
 
     async def drop_generation(self, generation: int) -> int:
@@ -229,29 +224,9 @@ class RedisStateStore:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._r.ping())
-        except (RedisError, OSError):
+            return bool(await guarded(self._r.ping()))
+        except StateUnavailable:
             return False
-
-    @staticmethod
-    async def _guard(awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise StateUnavailable(f"Redis unavailable: {exc}") from exc
-        except ResponseError as exc:
-            if _transient(exc):
-                raise StateUnavailable(f"Redis cannot answer now: {exc}") from exc
-            raise
-
-
-# Replies that mean "not now" (out of memory, a replica after failover, loading a dump),
-# so a worker pauses instead of treating its records as poison.
-_TRANSIENT = ("OOM", "READONLY", "LOADING", "MASTERDOWN", "BUSY", "NOREPLICAS", "TRYAGAIN")
-
-
-def _transient(exc: ResponseError) -> bool:
-    return str(exc).startswith(_TRANSIENT)
 
 
 def _multi(pipe: Pipeline) -> None:

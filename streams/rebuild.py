@@ -18,12 +18,10 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from hub.adapters.kafka import BatchConsumer, ensure_topics, feed_topics
-from hub.adapters.telemetry import WorkerMetrics
-from hub.bootstrap import build_worker_parts
+from hub.adapters.kafka.topics import ensure_topics
 from hub.ports import DeadLetter, StateStore
 from hub.settings import Settings
-from hub.worker_loop import FeedWorker
+from streams.wiring import build_worker
 
 POLL_S = 0.5
 
@@ -49,39 +47,31 @@ async def rebuild(
 ) -> RebuildResult:
     """Replay the feed topics into a new, empty generation; report progress as (done, total)."""
     await ensure_topics(settings)
-    parts = build_worker_parts(settings, deadletters=_AlreadyDeadLettered())
+    worker = build_worker(
+        settings, CollectorRegistry(), group=False, deadletters=_AlreadyDeadLettered()
+    )
+    state = worker.parts.state
     try:
-        old, new = await parts.state.new_generation()
-
-        async def stored(tps: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
-            offsets = await parts.state.offsets()
-            return {tp: offsets.get(tp) for tp in tps}
-
-        consumer = BatchConsumer(settings, feed_topics(settings), stored, group=False)
-        await consumer.start()
+        old, new = await state.new_generation()
+        await worker.start()
+        starts = await worker.consumer.beginning_offsets()
+        ends = await worker.consumer.end_offsets()
+        total = sum(ends[tp] - starts[tp] for tp in ends)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
         try:
-            starts, ends = await consumer.beginning_offsets(), await consumer.end_offsets()
-            total = sum(ends[tp] - starts[tp] for tp in ends)
-            worker = FeedWorker(
-                consumer, parts.applier, WorkerMetrics(CollectorRegistry()), settings.topic_prefix
+            await asyncio.wait_for(
+                _until_caught_up(state, starts, ends, total, progress, task), timeout_s
             )
-            stop = asyncio.Event()
-            task = asyncio.create_task(worker.run(stop))
-            try:
-                await asyncio.wait_for(
-                    _until_caught_up(parts.state, starts, ends, total, progress, task), timeout_s
-                )
-            finally:
-                stop.set()
-                await task
         finally:
-            await consumer.stop()
-        await parts.state.promote()
+            stop.set()
+            await task
+        await state.promote()
         # Drop the generation queries read until now, and any left by a rebuild that stopped.
-        dropped = sum([await parts.state.drop_generation(g) for g in range(old, new)])
+        dropped = sum([await state.drop_generation(g) for g in range(old, new)])
         return RebuildResult(total, new, dropped)
     finally:
-        await parts.close()
+        await worker.close()
 
 
 async def _until_caught_up(

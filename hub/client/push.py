@@ -22,9 +22,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hub.client import HubClient, HubClientError
+from hub.client.batches import Batch, FileUnreadable, batches, format_of
+from hub.client.http import HubClient, HubClientError
 from hub.domain.feeds import FEEDS
-from hub.push_batches import Batch, FileUnreadable, batches, format_of
 
 FATAL = {401, 403, 404, 415}  # every later batch would be refused the same way
 

@@ -2,7 +2,7 @@
 
 It uses none of Faust's per-event machinery: a batch is decoded, validated
 and planned as a whole, then written in one Redis transaction (see
-`hub.services.apply`). Faust supervises this loop in a worker process
+`streams.apply`). Faust supervises this loop in a worker process
 (`streams/app.py`); `hub rebuild` runs the same loop over every partition.
 """
 
@@ -14,12 +14,10 @@ import logging
 import time
 from collections.abc import Callable
 
-from hub.adapters.codec import decode_message
-from hub.adapters.kafka import BatchConsumer, Fetched
-from hub.adapters.telemetry import WorkerMetrics
 from hub.domain.errors import StateConflict, Unavailable
 from hub.domain.feeds import feed_for_topic
-from hub.services.apply import BatchApplier, Message, Outcome
+from hub.ports import FeedSource, Fetched, MessageDecoder, WorkerTelemetry
+from streams.apply import BatchApplier, Message, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +29,17 @@ class FeedWorker:
 
     def __init__(
         self,
-        consumer: BatchConsumer,
+        consumer: FeedSource,
         applier: BatchApplier,
-        metrics: WorkerMetrics,
+        metrics: WorkerTelemetry,
+        decode: MessageDecoder,
         topic_prefix: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._consumer = consumer
         self._applier = applier
         self._metrics = metrics
+        self._decode = decode
         self._prefix = topic_prefix
         self._clock = clock
         self.applied: dict[tuple[str, int], int] = {}
@@ -53,7 +53,7 @@ class FeedWorker:
                 failures = 0
             except Exception as exc:  # an outage (Unavailable) or a bug: pause, then read again
                 failures += 1
-                self._metrics.paused.labels(service=type(exc).__name__).inc()
+                self._metrics.paused(type(exc).__name__)
                 if isinstance(exc, Unavailable):
                     log.warning("paused: %s", exc)
                 else:
@@ -76,9 +76,7 @@ class FeedWorker:
         feed = feed_for_topic(topic, self._prefix)
         if feed is None:
             return
-        messages = [
-            Message(f.offset, decode_message(feed, f.value, f.timestamp_ms)) for f in fetched
-        ]
+        messages = [Message(f.offset, self._decode(feed, f.value, f.timestamp_ms)) for f in fetched]
         started = time.perf_counter()
         replay = self._consumer.from_start(topic, partition, messages[0].offset)
         try:
@@ -95,10 +93,8 @@ class FeedWorker:
                 fetched[0].offset,
             )
             outcomes = await self._one_by_one(topic, partition, messages)
-        for outcome in outcomes:
-            self._count(outcome)
         await self._follow(topic, partition, outcomes[-1], messages[-1].offset)
-        self._metrics.batch_seconds.observe(time.perf_counter() - started)
+        self._count(outcomes, time.perf_counter() - started)
 
     async def _one_by_one(
         self, topic: str, partition: int, messages: list[Message]
@@ -112,7 +108,7 @@ class FeedWorker:
                 raise
             except Exception as exc:
                 log.exception("poison record at %s[%d]@%d", topic, partition, m.offset)
-                self._metrics.poison.labels(feed=m.content.feed.name).inc()
+                self._metrics.poison(m.content.feed.name)
                 outcome = await self._applier.skip(topic, partition, m, repr(exc), from_start)
             outcomes.append(outcome)
             if outcome.rewind or outcome.seek_to is not None:
@@ -132,22 +128,24 @@ class FeedWorker:
         self._consumer.applied(topic, partition)
         self.applied[(topic, partition)] = last + 1
 
-    def _count(self, outcome: Outcome) -> None:
-        for letter in outcome.dead_letters:
-            self._metrics.deadletters.labels(feed=letter.feed, reason=letter.reason).inc()
-        plan = outcome.plan
-        if plan is None:
-            return
-        self._metrics.batches.inc()
-        for feed, n in plan.applied_by_feed.items():
-            self._metrics.processed.labels(feed=feed).inc(n)
-        for feed, n in plan.unchanged_by_feed.items():
-            self._metrics.processed.labels(feed=feed).inc(n)
+    def _count(self, outcomes: list[Outcome], seconds: float) -> None:
+        processed: dict[str, int] = {}
+        visible: list[tuple[str, float]] = []
         # Replays after Redis lost its state are observed too: until replayed, those records
         # really were invisible, and the slow-visibility alert should say so.
         now = self._clock()
-        for feed, received_ms in outcome.received_at_ms:
-            self._metrics.visible.labels(feed=feed).observe(max(0.0, now - received_ms / 1000))
+        for outcome in outcomes:
+            for letter in outcome.dead_letters:
+                self._metrics.dead_lettered(letter.feed, letter.reason)
+            plan = outcome.plan
+            if plan is None:
+                continue
+            for by_feed in (plan.applied_by_feed, plan.unchanged_by_feed):
+                for feed, n in by_feed.items():
+                    processed[feed] = processed.get(feed, 0) + n
+            visible += [(f, max(0.0, now - ms / 1000)) for f, ms in outcome.received_at_ms]
+        if any(outcome.plan is not None for outcome in outcomes):
+            self._metrics.batch_applied(seconds, processed, visible)
 
     def update_lag(self) -> None:
         """Refresh the lag gauge of every partition this process holds (and drop the rest)."""

@@ -6,7 +6,7 @@ timers. The hot path is not a Faust agent: Faust's per-event machinery
 measured in issue 2) would cap a worker at a few thousand events a second, and
 its offset commits cannot be made atomic with the Redis state. So Faust's own
 Kafka consumer is switched off and `FeedWorker` reads batches itself (see
-`hub/worker_loop.py`), with offsets stored in Redis alongside the counters.
+`streams/loop.py`), with offsets stored in Redis alongside the counters.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from faust.app.base import BootStrategy
 from mode import Service
 from prometheus_client import CollectorRegistry, start_http_server
 
-from hub.adapters.kafka import BatchConsumer, ensure_topics, feed_topics
-from hub.adapters.telemetry import WorkerMetrics
-from hub.bootstrap import WorkerParts, build_worker_parts
+from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
-from hub.worker_loop import FeedWorker
+from streams.wiring import Worker, build_worker
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +40,19 @@ class _NoFaustConsumer(BootStrategy):
 
 
 class FeedWorkerService(Service):
-    """Run one FeedWorker for the life of the Faust app."""
+    """Run one stream worker (`streams.wiring.build_worker`) for the life of the Faust app."""
 
     def __init__(self, settings: Settings, registry: CollectorRegistry, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._settings = settings
-        self._metrics = WorkerMetrics(registry)
+        self._registry = registry
         self._stop = asyncio.Event()
-        self.parts: WorkerParts | None = None
-        self.worker: FeedWorker | None = None
-        self._consumer: BatchConsumer | None = None
+        self.worker: Worker | None = None
 
     async def on_start(self) -> None:
-        self.parts = build_worker_parts(self._settings)
         await ensure_topics(self._settings)
-        state = self.parts.state
-
-        async def stored(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
-            offsets = await state.offsets()
-            found = {tp: offsets.get(tp) for tp in partitions}
-            if self.worker is not None:
-                self.worker.applied.update({tp: o for tp, o in found.items() if o is not None})
-            return found
-
-        self._consumer = BatchConsumer(self._settings, feed_topics(self._settings), stored)
-        self.worker = FeedWorker(
-            self._consumer, self.parts.applier, self._metrics, self._settings.topic_prefix
-        )
-        await self._consumer.start()
+        self.worker = build_worker(self._settings, self._registry)
+        await self.worker.start()
 
     @Service.task
     async def _run(self) -> None:
@@ -78,17 +61,13 @@ class FeedWorkerService(Service):
 
     @Service.timer(TIMER_S)
     async def _housekeeping(self) -> None:
-        if self.worker is None or self._consumer is None:
-            return
-        self.worker.update_lag()
-        await self._consumer.commit(dict(self.worker.applied))
+        if self.worker is not None:
+            await self.worker.housekeeping()
 
     async def on_stop(self) -> None:
         self._stop.set()
-        if self._consumer is not None:
-            await self._consumer.stop()
-        if self.parts is not None:
-            await self.parts.close()
+        if self.worker is not None:
+            await self.worker.close()
 
 
 def create_app(settings: Settings, registry: CollectorRegistry) -> faust.App:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import click
 
-from hub.cli_common import (
+from hub.entrypoints.common import (
     base_url,
     configure_logging,
     require_services,
     settings_from_env,
 )
-from hub.cli_tokens import token
+from hub.entrypoints.tokens import token
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,7 +32,7 @@ def main() -> None:
 @click.option("--no-simulator", is_flag=True, help="Do not start simulated feeds.")
 def up(port: int, workers: int, no_simulator: bool) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured)."""
-    from hub.supervisor import up as run_up
+    from hub.entrypoints.supervisor import up as run_up
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
@@ -66,10 +66,7 @@ def serve() -> None:
 @main.command()
 def worker() -> None:
     """Run a stream worker (run several for more throughput)."""
-    settings = settings_from_env()
-    require_services(settings)
-    # The worker is the `streams` program (Faust lives there, never in `hub`): become it.
-    os.execv(sys.executable, [sys.executable, "-m", "streams"])
+    _hand_over("worker", [])
 
 
 @main.command()
@@ -95,7 +92,7 @@ def worker() -> None:
 def simulate(url: str | None, speed: float, seed: int | None, days: float, follow: bool) -> None:
     """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
     from hub.adapters.reference_files import load_reference_data
-    from hub.client import HubClient
+    from hub.client.http import HubClient
     from hub.simulation.driver import Generator, Simulator
     from hub.simulation.ed import EdSimulator
     from hub.simulation.handovers import HandoverSimulator
@@ -143,28 +140,18 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
     asyncio.run(run())
 
 
-@main.command()
-def rebuild() -> None:
-    """Recompute all serving state in Redis from the Kafka log, with progress."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def rebuild(args: tuple[str, ...]) -> None:
+    """Recompute all serving state in Redis from the Kafka log, with progress (see --help)."""
+    _hand_over("rebuild", list(args))
 
-    from hub.rebuild import rebuild as run_rebuild
 
-    settings = settings_from_env()
-    require_services(settings)
-    configure_logging("WARNING")
-    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns) as bar:
-        task = bar.add_task("replaying the feed topics", total=None)
-
-        def show(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = asyncio.run(run_rebuild(settings, show))
-    click.echo(
-        f"rebuilt generation {result.generation} from {result.records} records; "
-        f"removed {result.dropped_keys} keys of the previous generation"
-    )
+def _hand_over(command: str, args: list[str]) -> None:
+    """Become `python -m streams COMMAND`: the stream processors live there, never in `hub`."""
+    if not {"-h", "--help"} & set(args):
+        require_services(settings_from_env())
+    os.execv(sys.executable, [sys.executable, "-m", "streams", command, *args])
 
 
 @main.command()
@@ -193,7 +180,7 @@ def push(
     show: int,
 ) -> None:
     """Upload FILES of FEED in batches; exit 1 if any record was rejected."""
-    from hub.push import run
+    from hub.client.push import run
 
     if batch_size < 1:
         raise click.UsageError("--batch-size must be at least 1")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from hub.cli_common import base_url, require_admin, settings_from_env
+from hub.entrypoints.common import base_url, require_admin, settings_from_env
 
 
 @click.group()
@@ -26,7 +26,7 @@ def token() -> None:
 @click.option("--url", default=None, help="The hub's base URL.")
 def token_create(org: str, feeds: str | None, role: str, url: str | None) -> None:
     """Create a token for an organisation and print it (it is shown only once)."""
-    from hub.client import HubClient, HubClientError
+    from hub.client.http import HubClient, HubClientError
 
     settings = settings_from_env()
     require_admin(settings)
@@ -53,7 +53,7 @@ def token_create(org: str, feeds: str | None, role: str, url: str | None) -> Non
 @click.option("--url", default=None, help="The hub's base URL.")
 def token_revoke(token_id: str, url: str | None) -> None:
     """Revoke a token at once."""
-    from hub.client import HubClient, HubClientError
+    from hub.client.http import HubClient, HubClientError
 
     settings = settings_from_env()
     require_admin(settings)

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from hub.adapters.codec import dead_letter_doc, dumps, loads
-from hub.adapters.redis_keys import Keys
-from hub.domain.errors import StateUnavailable
+from hub.adapters.redis.errors import translated
+from hub.adapters.redis.keys import Keys
 from hub.ports import DeadLetter
 
 KEEP = 1_000
@@ -36,21 +35,16 @@ class RedisRejectionLog:
             by_org.setdefault(letter.org, {})[dumps(dead_letter_doc(letter))] = score
         if not by_org:
             return
-        try:
-            async with self._r.pipeline(transaction=False) as pipe:
-                for org, members in by_org.items():
-                    key = self._keys.rejections(org)
-                    pipe.zadd(key, members)
-                    pipe.zremrangebyrank(key, 0, -KEEP - 1)
-                await pipe.execute()
-        except (RedisError, OSError) as exc:
-            raise StateUnavailable(f"cannot record rejections: {exc}") from exc
+        async with translated("cannot record rejections"), self._r.pipeline(False) as pipe:
+            for org, members in by_org.items():
+                key = self._keys.rejections(org)
+                pipe.zadd(key, members)
+                pipe.zremrangebyrank(key, 0, -KEEP - 1)
+            await pipe.execute()
 
     async def recent(self, org: str, feed: str | None, limit: int) -> list[Mapping[str, Any]]:
-        try:
+        async with translated("cannot read rejections"):
             members = await self._r.zrevrange(self._keys.rejections(org), 0, KEEP - 1)
-        except (RedisError, OSError) as exc:
-            raise StateUnavailable(f"cannot read rejections: {exc}") from exc
         out: list[Mapping[str, Any]] = []
         for member in members:
             doc = loads(str(member))

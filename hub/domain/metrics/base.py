@@ -1,0 +1,192 @@
+"""What every metric family shares: the Metric type, the formulas, and contribution types.
+
+A record adds to integer counters: `Tally` (a counter in the time buckets of
+an instant), `DayTally` (a SitRep counter for one date) and `Presence`
+(membership of a "now" gauge such as handovers still waiting). A metric's
+formula reads those counters, summed over a window's buckets (or for one
+SitRep date), so a region's value is always computed from the region's own
+counters, never from its members' values. A corrected record is applied by
+subtracting its old version's contribution and adding the new one's, so
+every counter is an exact integer (durations in milliseconds, SitRep
+decimals in thousandths).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+
+Counters = Mapping[str, int]
+Value = float | int | dict[str, int] | None
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+
+# Scope types a metric is reported for, and the organisation roles that carry it.
+ALL = frozenset({"site", "org", "region", "national"})
+NO_SITE = frozenset({"org", "region", "national"})
+ACUTE = frozenset({"acute"})
+AMBULANCE = frozenset({"ambulance"})
+HANDOVER_ROLES = frozenset({"acute", "ambulance"})
+NHS111 = frozenset({"nhs111"})
+
+# Windows exported to Prometheus: gauges carry `now`, SitRep values `latest`.
+NOW = "now"
+LATEST = "latest"
+
+
+class Kind(Enum):
+    WINDOW = "window"
+    GAUGE = "gauge"
+    SITREP = "sitrep"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One metric: how to compute it and where it applies.
+
+    `roles` says which organisations it appears for (an ambulance service has
+    no bed occupancy); `scope_types` which levels carry it at all; `headline`
+    which of its windows are exported to Prometheus as `hub_uec_value`.
+    """
+
+    id: str
+    kind: Kind
+    unit: str
+    compute: Callable[[Counters], Value]
+    scope_types: frozenset[str]
+    roles: frozenset[str]
+    description: str
+    gauge: str = ""  # for gauges: which presence set
+    sitrep_feed: str = ""  # for SitRep metrics: which feed's dates
+    compute_for_org: Callable[[Counters], Value] | None = None  # when an org's value differs
+    headline: tuple[str, ...] = ()
+
+    def value_at(self, scope_type: str, counters: Counters) -> Value:
+        """Compute the metric's value for a scope of this type from its counters."""
+        if scope_type == "org" and self.compute_for_org is not None:
+            return self.compute_for_org(counters)
+        return self.compute(counters)
+
+    def applies_to(self, scope_type: str, org_roles: tuple[str, ...] = ()) -> bool:
+        """Say whether this metric is reported for a scope of this type (and organisation)."""
+        if scope_type not in self.scope_types:
+            return False
+        return scope_type != "org" or bool(self.roles.intersection(org_roles))
+
+
+def window(
+    id_: str,
+    unit: str,
+    f: Callable[[Counters], Value],
+    scopes: frozenset[str],
+    roles: frozenset[str],
+    text: str,
+    headline: tuple[str, ...] = (),
+) -> Metric:
+    """Return a rolling-window metric."""
+    return Metric(id_, Kind.WINDOW, unit, f, scopes, roles, text, headline=headline)
+
+
+def gauge(id_: str, unit: str, presence: str, roles: frozenset[str], text: str) -> Metric:
+    """Return a "now" gauge over the presence set `presence` (exported as `now`)."""
+    return Metric(
+        id_, Kind.GAUGE, unit, count(id_), ALL, roles, text, gauge=presence, headline=(NOW,)
+    )
+
+
+def sitrep(
+    id_: str,
+    unit: str,
+    f: Callable[[Counters], Value],
+    feed: str,
+    roles: frozenset[str],
+    text: str,
+    headline: tuple[str, ...] = (),
+) -> Metric:
+    """Return a SitRep metric: a value for the latest date submitted."""
+    return Metric(
+        id_, Kind.SITREP, unit, f, NO_SITE, roles, text, sitrep_feed=feed, headline=headline
+    )
+
+
+def count(name: str) -> Callable[[Counters], Value]:
+    return lambda c: c.get(name, 0)
+
+
+def scaled(name: str, divisor: float) -> Callable[[Counters], Value]:
+    return lambda c: c.get(name, 0) / divisor
+
+
+def mean(num: str, den: str, divisor: float = 1.0) -> Callable[[Counters], Value]:
+    def compute(c: Counters) -> Value:
+        d = c.get(den, 0)
+        return None if d <= 0 else c.get(num, 0) / d / divisor
+
+    return compute
+
+
+def pct(num: str, den: str) -> Callable[[Counters], Value]:
+    def compute(c: Counters) -> Value:
+        d = c.get(den, 0)
+        return None if d <= 0 else 100.0 * c.get(num, 0) / d
+
+    return compute
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Add `amount` to counter `field` of `scope` in the buckets holding instant `at_ms`."""
+
+    scope: str
+    field: str
+    at_ms: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayTally:
+    """Add `amount` to SitRep counter `field` of `scope` for `day`."""
+
+    feed: str
+    day: date
+    scope: str
+    field: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """The entity counts in gauge `gauge` of `scope` since `since_ms` (e.g. still waiting)."""
+
+    gauge: str
+    scope: str
+    since_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """Everything one record version adds."""
+
+    tallies: tuple[Tally, ...] = ()
+    day_tallies: tuple[DayTally, ...] = ()
+    presences: tuple[Presence, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """Definitions that DOMAIN marks as configurable."""
+
+    hours_lost_baseline_minutes: int = 15
+
+
+def ms(at: datetime) -> int:
+    """Return an aware datetime as milliseconds since the epoch."""
+    return int(at.timestamp() * 1000)
+
+
+def thousandths(value: float) -> int:
+    """Return a SitRep decimal as an exact integer count of thousandths."""
+    return round(value * 1000)

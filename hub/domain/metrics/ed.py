@@ -1,0 +1,116 @@
+"""Emergency department metrics (SPEC §4 `ed.*` windows and gauges)."""
+
+from __future__ import annotations
+
+from hub.domain.metrics.base import (
+    ACUTE,
+    ALL,
+    HOUR_MS,
+    Contribution,
+    Metric,
+    Params,
+    Presence,
+    Tally,
+    count,
+    gauge,
+    ms,
+    pct,
+    window,
+)
+from hub.domain.orgs import ReferenceData
+from hub.domain.records import EdAttendance
+from hub.domain.scopes import NATIONAL, org_scope, region_scope, site_scope
+
+ARRIVALS = "ed.arr"  # by arrived_at
+AMBULANCE_ARRIVALS = "ed.amb"  # by arrived_at
+DEPARTURES = "ed.dep"  # the rest by departed_at
+WITHIN_4H = "ed.4h"
+OVER_12H = "ed.12h"
+DTA_OVER_12H = "ed.dta12"
+# The "now" gauge: patients in the department, from the last 48 h.
+IN_DEPARTMENT = "ed.in"
+GAUGE_HORIZON_MS = {IN_DEPARTMENT: 48 * HOUR_MS}
+
+
+def contribute(r: EdAttendance, ref: ReferenceData, p: Params) -> Contribution:
+    """Return what an attendance adds: to its site, trust, region and England."""
+    scopes = (
+        site_scope(r.site),
+        org_scope(r.trust),
+        region_scope(ref.region_of_org(r.trust)),
+        NATIONAL,
+    )
+    arrived = ms(r.arrived_at)
+    counters_at: list[tuple[str, int, int]] = [(ARRIVALS, arrived, 1)]
+    if r.arrival_mode == "ambulance":
+        counters_at.append((AMBULANCE_ARRIVALS, arrived, 1))
+    presences: list[Presence] = []
+    if r.departed_at is None:
+        presences = [Presence(IN_DEPARTMENT, s, arrived) for s in scopes]
+    else:
+        left = ms(r.departed_at)
+        stay = left - arrived
+        counters_at.append((DEPARTURES, left, 1))
+        if stay <= 4 * HOUR_MS:
+            counters_at.append((WITHIN_4H, left, 1))
+        if stay > 12 * HOUR_MS:
+            counters_at.append((OVER_12H, left, 1))
+        if r.decision_to_admit_at is not None and left - ms(r.decision_to_admit_at) > 12 * HOUR_MS:
+            counters_at.append((DTA_OVER_12H, left, 1))
+    tallies = tuple(Tally(s, name, at, n) for s in scopes for name, at, n in counters_at)
+    return Contribution(tallies, (), tuple(presences))
+
+
+def metrics() -> list[Metric]:
+    return [
+        window("ed.arrivals", "count", count(ARRIVALS), ALL, ACUTE, "ED attendances"),
+        window(
+            "ed.ambulance_arrivals",
+            "count",
+            count(AMBULANCE_ARRIVALS),
+            ALL,
+            ACUTE,
+            "ED attendances arriving by ambulance",
+        ),
+        window("ed.departures", "count", count(DEPARTURES), ALL, ACUTE, "ED departures"),
+        window(
+            "ed.four_hour_pct",
+            "percent",
+            pct(WITHIN_4H, DEPARTURES),
+            ALL,
+            ACUTE,
+            "Departures within 4 hours of arrival",
+            headline=("4h", "24h"),
+        ),
+        window(
+            "ed.over_12h_from_arrival",
+            "count",
+            count(OVER_12H),
+            ALL,
+            ACUTE,
+            "Departures over 12 hours from arrival",
+        ),
+        window(
+            "ed.dta_over_12h",
+            "count",
+            count(DTA_OVER_12H),
+            ALL,
+            ACUTE,
+            "Departures over 12 hours from decision to admit",
+            headline=("24h",),
+        ),
+        gauge(
+            "ed.in_department_now",
+            "count",
+            IN_DEPARTMENT,
+            ACUTE,
+            "Patients in the department (arrived in the last 48 h)",
+        ),
+        gauge(
+            "ed.longest_wait_minutes",
+            "minutes",
+            IN_DEPARTMENT,
+            ACUTE,
+            "Longest current time in the department",
+        ),
+    ]

@@ -1,0 +1,79 @@
+"""`python -m streams`: the stream-processing programs, which `hub worker` and `hub rebuild` run.
+
+    python -m streams             one stream worker (the same as `worker`)
+    python -m streams worker      one stream worker; run several for more throughput
+    python -m streams rebuild     recompute the serving state from the Kafka log
+
+They live here, not in `hub`, because Faust and the consume loop do: `hub`
+never imports `streams`, so the `hub` command hands over to this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import click
+
+from hub.settings import Settings
+
+
+def _settings(log_level: str | None = None) -> Settings:
+    settings = Settings.from_env(os.environ)
+    missing = [
+        name
+        for name, value in (
+            ("HUB_KAFKA_BOOTSTRAP", settings.kafka_bootstrap),
+            ("HUB_REDIS_URL", settings.redis_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise click.UsageError(f"set {' and '.join(missing)}")
+    logging.basicConfig(
+        level=(log_level or settings.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    return settings
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """The hub's stream processors."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(worker)
+
+
+@main.command()
+def worker() -> None:
+    """Run one stream worker until SIGINT or SIGTERM."""
+    from streams.host import run_worker
+
+    run_worker(_settings())
+
+
+@main.command()
+def rebuild() -> None:
+    """Recompute all serving state in Redis from the Kafka log, with progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from streams.rebuild import rebuild as run_rebuild
+
+    settings = _settings("WARNING")
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns) as bar:
+        task = bar.add_task("replaying the feed topics", total=None)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = asyncio.run(run_rebuild(settings, show))
+    click.echo(
+        f"rebuilt generation {result.generation} from {result.records} records; "
+        f"removed {result.dropped_keys} keys of the previous generation"
+    )

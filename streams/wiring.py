@@ -1,0 +1,99 @@
+"""The stream worker's composition root: `build_worker` wires one worker from settings.
+
+`hub worker` (the Faust host), `hub rebuild` and the tests all build their
+workers here, so the tests exercise the production wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from hub.adapters.codec import decode_message
+from hub.adapters.kafka.consumer import BatchConsumer
+from hub.adapters.kafka.topics import feed_topics
+from hub.adapters.redis.state import RedisStateStore
+from hub.adapters.telemetry import WorkerMetrics
+from hub.bootstrap import WorkerParts, build_worker_parts, now_ms
+from hub.ports import DeadLetterSink
+from hub.settings import Settings
+from streams.apply import BatchApplier
+from streams.loop import FeedWorker
+
+
+@dataclass
+class Worker:
+    """One stream worker: its consumer, its loop and the parts they use."""
+
+    parts: WorkerParts
+    applier: BatchApplier
+    consumer: BatchConsumer
+    loop: FeedWorker
+    metrics: WorkerMetrics
+
+    @property
+    def settings(self) -> Settings:
+        return self.parts.settings
+
+    @property
+    def state(self) -> RedisStateStore:
+        return self.parts.state
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        return self.parts.redis
+
+    async def start(self) -> None:
+        """Join the consumer group (or take every partition, outside a group)."""
+        await self.consumer.start()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.loop.run(stop)
+
+    async def housekeeping(self) -> None:
+        """Refresh the lag gauges and copy applied offsets to Kafka for lag tools."""
+        self.loop.update_lag()
+        await self.consumer.commit(dict(self.loop.applied))
+
+    async def close(self) -> None:
+        await self.consumer.stop()
+        await self.parts.close()
+
+
+def build_worker(
+    settings: Settings,
+    registry: CollectorRegistry,
+    *,
+    group: bool = True,
+    deadletters: DeadLetterSink | None = None,
+    clock_ms: Callable[[], int] = now_ms,
+) -> Worker:
+    """Wire a worker; `group=False` reads every partition outside the consumer group (replays)."""
+    parts = build_worker_parts(settings, deadletters=deadletters)
+    applier = BatchApplier(
+        store=parts.state,
+        deadletters=parts.deadletters,
+        rejections=parts.rejections,
+        live=parts.live,
+        planner=parts.planner,
+        ref=parts.ref,
+        clock_ms=clock_ms,
+    )
+    metrics = WorkerMetrics(registry)
+    holder: list[FeedWorker] = []
+
+    async def stored(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+        # The offsets that count are the ones stored in Redis with the state they produced.
+        offsets = await parts.state.offsets()
+        found = {tp: offsets.get(tp) for tp in partitions}
+        holder[0].applied.update({tp: o for tp, o in found.items() if o is not None})
+        return found
+
+    consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group)
+    loop = FeedWorker(consumer, applier, metrics, decode_message, settings.topic_prefix)
+    holder.append(loop)
+    return Worker(parts, applier, consumer, loop, metrics)
