@@ -17,11 +17,19 @@ SECRET = {"admin_token", "kafka_sasl_password", "redis_url"}
 
 
 def default_config_dir() -> Path:
-    """Return ./config if present, else the config/ beside the source tree."""
-    here = Path.cwd() / "config"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "config"
+    """Return where the reference data and thresholds are, when no directory is named.
+
+    In order: `./config` (a deployment's own), the `config/` of the source tree
+    this package runs from (a checkout), or the copy a wheel carries.
+    """
+    for candidate in (
+        Path.cwd() / "config",
+        Path(__file__).resolve().parent.parent / "config",
+        Path(__file__).resolve().parent / "defaults",
+    ):
+        if (candidate / "organisations.toml").is_file():
+            return candidate
+    return Path.cwd() / "config"
 
 
 @dataclass(frozen=True)

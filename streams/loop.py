@@ -3,7 +3,7 @@
 It uses none of Faust's per-event machinery: a batch is decoded, validated
 and planned as a whole, then written in one Redis transaction (see
 `streams.apply`). Faust supervises this loop in a worker process
-(`streams/app.py`); `hub rebuild` runs the same loop over every partition.
+(`streams/host.py`); `hub rebuild` runs the same loop over every partition.
 """
 
 from __future__ import annotations

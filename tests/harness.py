@@ -7,6 +7,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,7 +48,7 @@ class RunningApi:
 
 @contextlib.asynccontextmanager
 async def running_api(
-    settings: Settings, clock_ms: Callable[[], int] | None = None
+    settings: Settings, clock_ms: Callable[[], int] | None = None, static: Path | None = None
 ) -> AsyncIterator[RunningApi]:
     """Serve the real app with uvicorn on a free loopback port for the block's duration.
 
@@ -57,7 +58,8 @@ async def running_api(
     port = free_port()
     registry = CollectorRegistry()
     kwargs = {"clock_ms": clock_ms} if clock_ms else {}
-    app = create_app(build(settings.with_(http_port=port), registry, **kwargs))
+    services = build(settings.with_(http_port=port), registry, **kwargs)
+    app = create_app(services, static) if static else create_app(services)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -19,22 +20,44 @@ from hub.api.problems import api_miss, handle_http_error, handle_hub_error, hand
 from hub.domain.errors import HubError
 from hub.services.container import Services
 
+log = logging.getLogger(__name__)
+
 STATIC = Path(__file__).parent / "static"
+# Files the dashboard cannot draw without; built from npm packages by `make assets`.
+REQUIRED_ASSETS = ("vendor/nhsuk/nhsuk-frontend.min.css", "vendor/uplot/uPlot.esm.js")
+
+ASSETS_MISSING_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Dashboard assets missing</title></head>
+<body style="font: 24px/1.5 Arial, sans-serif; margin: 2em">
+<h1>Dashboard assets missing: run make assets</h1>
+<p>The hub is running, but this installation has no copy of the dashboard's front-end files
+(NHS.UK frontend and uPlot). In a checkout, run <code>make assets</code> (it needs npm) and
+restart the hub; a wheel built with <code>pip wheel .</code> or <code>python -m build</code>
+carries them. The API (<a href="/openapi.json">/openapi.json</a>) works meanwhile.</p>
+</body></html>
+"""
+
+
+def missing_assets(static: Path = STATIC) -> list[str]:
+    """Return the dashboard files this installation lacks."""
+    return [name for name in REQUIRED_ASSETS if not (static / name).is_file()]
 
 
 async def dashboard(request: Request) -> Response:
     """Serve the single-page dashboard for `/` and every deeper page."""
     if request.url.path.startswith("/v1/"):
         raise api_miss(request)
-    return FileResponse(STATIC / "index.html")
+    if not request.app.state.assets_ready:
+        return HTMLResponse(ASSETS_MISSING_PAGE, status_code=503)
+    return FileResponse(request.app.state.static / "index.html")
 
 
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
 
-def create_app(services: Services) -> Starlette:
-    """Return the ASGI app serving `services`."""
+def create_app(services: Services, static: Path = STATIC) -> Starlette:
+    """Return the ASGI app serving `services`, with the dashboard's files from `static`."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -68,7 +91,7 @@ def create_app(services: Services) -> Starlette:
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Mount("/static", StaticFiles(directory=static, check_dir=False), name="static"),
         Route("/", dashboard, methods=["GET"]),
         Route("/{page:path}", dashboard, methods=["GET"]),
     ]
@@ -82,4 +105,9 @@ def create_app(services: Services) -> Starlette:
         },
     )
     app.state.services = services
+    app.state.static = static
+    missing = missing_assets(static)
+    app.state.assets_ready = not missing
+    if missing:
+        log.error("dashboard assets missing (%s): run make assets", ", ".join(missing))
     return app
