@@ -17,8 +17,10 @@ from prometheus_client import CollectorRegistry
 from hub.adapters.body_parsers import parse_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
 from hub.adapters.ops_metrics import OpsCollector
+from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.client import redis_client
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
+from hub.adapters.redis.outbox import RedisOutbox
 from hub.adapters.redis.rejections import RedisRejectionLog
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
@@ -65,8 +67,9 @@ def build(
     state = RedisStateStore(client, settings.key_prefix)
     sink = KafkaProducerSink(settings)
     rejections = RedisRejectionLog(client, settings.key_prefix)
+    accepted = RedisAcceptedLog(client, settings.key_prefix)
     ingest = IngestService(
-        ref, parse_body, sink, DeadLetterProducer(sink), rejections, state, clock
+        ref, parse_body, sink, DeadLetterProducer(sink), rejections, accepted, clock
     )
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
@@ -126,6 +129,7 @@ class WorkerParts:
     sink: KafkaProducerSink
     state: RedisStateStore
     deadletters: DeadLetterSink
+    outbox: RedisOutbox
     rejections: RejectionLog
     live: LivePublisher
     planner: Planner
@@ -149,6 +153,7 @@ def build_worker_parts(
         sink=sink,
         state=RedisStateStore(client, settings.key_prefix),
         deadletters=deadletters or DeadLetterProducer(sink),
+        outbox=RedisOutbox(client, settings.key_prefix),
         rejections=RedisRejectionLog(client, settings.key_prefix),
         live=RedisLivePublisher(client, settings.key_prefix),
         planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),

@@ -63,19 +63,58 @@ class DeadLetterSink(Protocol):
     async def publish(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
+class DeadLetterOutbox(Protocol):
+    """Dead letters decided by committed transactions, waiting to be published (Redis)."""
+
+    async def claim(self, consumer: str, limit: int) -> list[tuple[str, DeadLetter]]:
+        """Return up to `limit` letters (with their entry ids) for `consumer` to publish.
+
+        Letters another consumer claimed and left unfinished for long enough
+        (it died) are handed on too, so every letter is published at least once.
+        """
+        ...
+
+    async def done(self, ids: Sequence[str]) -> None:
+        """Forget letters that were published."""
+        ...
+
+    async def backlog(self) -> int:
+        """Return how many letters wait to be published."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a partition's records are applied: stored with the state they produced.
+
+    `next_offset` is where the next unapplied record may start. `fingerprint`
+    is (offset, timestamp ms) of the last record applied, so a worker can tell
+    the same log from a deleted and re-created one with the same offsets.
+    """
+
+    next_offset: int
+    fingerprint: tuple[int, int] | None = None
+
+
 class StateTransaction(Protocol):
     """One atomic update of the serving state for one partition's batch."""
 
-    async def offset(self) -> int | None:
-        """Return the next offset to apply for this partition, or None if never applied."""
+    async def progress(self) -> Progress | None:
+        """Return how far this partition is applied, or None if nothing was ever applied."""
         ...
 
     async def entities(self) -> dict[tuple[str, str], dict[str, Any] | None]:
         """Return the stored current version of each entity named when the transaction began."""
         ...
 
-    def write(self, plan: StatePlan, next_offset: int) -> None:
-        """Queue the plan's writes and the new offset; they happen at once on exit or not at all."""
+    def write(
+        self, plan: StatePlan, progress: Progress, dead_letters: Sequence[DeadLetter] = ()
+    ) -> None:
+        """Queue the plan's writes, the new progress and dead letters for the outbox.
+
+        They happen at once on exit, or not at all: dead letters are published
+        from the outbox only after the transaction that decided them committed.
+        """
         ...
 
 
@@ -120,6 +159,10 @@ class StateStore(Protocol):
 
     async def offsets(self) -> dict[tuple[str, int], int]:
         """Return the next offset to apply of every partition that has state."""
+        ...
+
+    async def progress(self) -> dict[tuple[str, int], Progress]:
+        """Return how far every partition that has state is applied."""
         ...
 
     async def ping(self) -> bool: ...
@@ -167,6 +210,18 @@ class TokenStore(Protocol):
     async def revoke(self, token_id: str) -> bool: ...
 
 
+class AcceptedLog(Protocol):
+    """The fingerprint of the latest version the hub accepted of each entity (for receipts)."""
+
+    async def fingerprints(self, feed: str, keys: Sequence[str]) -> list[str | None]:
+        """Return each entity's latest accepted fingerprint, or None if none is remembered."""
+        ...
+
+    async def remember(self, feed: str, entries: Sequence[tuple[str, str, int]]) -> None:
+        """Remember (key, fingerprint, forget at ms) for versions Kafka has acknowledged."""
+        ...
+
+
 class LivePublisher(Protocol):
     """Tells API processes which scopes changed, so live streams can refresh."""
 
@@ -185,24 +240,60 @@ class Fetched:
 TopicPartition = tuple[str, int]
 
 
+@dataclass(frozen=True, slots=True)
+class PartitionRead:
+    """What one fetch read from one partition: its records and the offsets they account for.
+
+    `start` is the consumer's position before the fetch and `end` its position
+    after. Kafka returns the first record at or after a position, so offsets in
+    [start, end) that are not among `records` hold nothing to apply (compacted
+    away, transaction markers, aborted records).
+    """
+
+    start: int
+    end: int
+    records: Sequence[Fetched]
+    from_start: bool = False  # `start` is the log's beginning, read because nothing is stored
+
+
+@dataclass(frozen=True, slots=True)
+class PositionLost:
+    """The log no longer holds a record at the partition's position.
+
+    Either records were deleted before they were applied (`position` below
+    `log_start`: retention, DeleteRecords) or the log was deleted and
+    re-created (`reset`: the position is past its end, or a different record
+    sits where the last applied one was).
+    """
+
+    position: int
+    log_start: int
+    log_end: int
+    reset: bool
+
+
 class FeedSource(Protocol):
     """A consumer-group member's view of the feed partitions it holds (Kafka)."""
 
-    async def fetch(self, timeout_ms: int = 500) -> dict[TopicPartition, list[Fetched]]:
-        """Return the next batch of each partition that has messages."""
+    async def fetch(
+        self, timeout_ms: int = 500
+    ) -> dict[TopicPartition, PartitionRead | PositionLost]:
+        """Return what the next fetch found in each partition that has news."""
         ...
 
     async def seek(self, topic: str, partition: int, offset: int | None) -> None:
         """Read a partition from `offset` next; None means from its beginning."""
         ...
 
-    def from_start(self, topic: str, partition: int, first_offset: int) -> bool:
-        """Say whether a batch starting at `first_offset` starts where a rewind went."""
+    def applied(self, topic: str, partition: int) -> None:
+        """Note that state now exists for a partition that was read from its beginning."""
         ...
 
-    def applied(self, topic: str, partition: int) -> None:
-        """Note that state now exists for a partition that was rewound."""
+    def pause(self, topic: str, partition: int) -> None:
+        """Stop fetching a partition (it is backing off after a failure)."""
         ...
+
+    def resume(self, topic: str, partition: int) -> None: ...
 
     def lag(self, applied: Mapping[TopicPartition, int]) -> dict[TopicPartition, int]:
         """Return records not yet applied in each partition held."""
@@ -236,3 +327,19 @@ class WorkerTelemetry(Protocol):
         ...
 
     def set_lag(self, lags: Mapping[TopicPartition, int]) -> None: ...
+
+    def offsets_lost(self, topic: str, partition: int, count: int) -> None:
+        """Count records deleted from the log before they were applied."""
+        ...
+
+    def log_reset(self, topic: str, partition: int) -> None:
+        """Count a log found deleted and re-created."""
+        ...
+
+    def apply_failed(self, topic: str, partition: int, reason: str) -> None:
+        """Count a batch that failed and will be read again after a backoff."""
+        ...
+
+    def outbox_backlog(self, letters: int) -> None:
+        """Show how many dead letters wait to be published."""
+        ...

@@ -1,10 +1,22 @@
 """Apply one partition's batch of feed messages to the serving state, exactly once.
 
-The partition's next offset is stored in Redis in the same transaction as
-the counters the batch changes. A batch is applied only from the stored
-offset onwards, so a batch seen twice (after a crash, a restart or a
-rebalance) changes nothing the second time, and a worker that lost its
+A batch says which offsets it accounts for: from the consumer's position
+before the fetch (`start`) to its position after (`end`). Kafka returns the
+first record at or after the position, so every offset in that range that
+is not among the messages holds no record for us: compacted away, a
+transaction marker, or an aborted transaction's record. Progress is judged
+from that range and the partition's stored progress, never from arithmetic
+on the records' offsets, so gaps are never mistaken for missing records:
+
+    stored < start      records the consumer passed were never applied: read from stored
+    start ≤ stored      apply the messages at or after stored; progress becomes end
+
+The partition's progress is stored in Redis in the same transaction as the
+counters the batch changes, so a batch seen twice (after a crash, a restart
+or a rebalance) changes nothing the second time, and a worker that lost its
 partition cannot write: its transaction fails because the offset moved.
+Dead letters go to an outbox in the same transaction and are published
+from there, so a retried transaction never publishes them twice.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import StateConflict
@@ -22,7 +34,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner, StatePlan, Version
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.domain.windows import LONDON
-from hub.ports import DeadLetter, DeadLetterSink, LivePublisher, RejectionLog, StateStore
+from hub.ports import DeadLetter, LivePublisher, Progress, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +47,28 @@ class Message:
 
     offset: int
     content: Envelope | Undecodable
+    timestamp_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A partition's messages and the range of offsets they account for, [start, end)."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+    messages: Sequence[Message]
+    from_start: bool = False  # `start` is the log's beginning, read because nothing is stored
+
+    @classmethod
+    def of(
+        cls, topic: str, partition: int, messages: Sequence[Message], from_start: bool = False
+    ) -> Batch:
+        """Return a batch that accounts for exactly its messages' offsets (no gaps around)."""
+        return cls(
+            topic, partition, messages[0].offset, messages[-1].offset + 1, messages, from_start
+        )
 
 
 @dataclass
@@ -46,6 +80,7 @@ class Outcome:
     rewind: bool = False  # no state for this partition: read it from the start
     dead_letters: list[DeadLetter] = field(default_factory=list)
     received_at_ms: list[tuple[str, int]] = field(default_factory=list)
+    poisoned: list[str] = field(default_factory=list)  # feeds of records that could not apply
 
 
 class BatchApplier:
@@ -54,113 +89,89 @@ class BatchApplier:
     def __init__(
         self,
         store: StateStore,
-        deadletters: DeadLetterSink,
-        rejections: RejectionLog,
         live: LivePublisher,
         planner: Planner,
         ref: ReferenceData,
         clock_ms: Callable[[], int],
+        record_dead_letters: bool = True,
     ) -> None:
         self._store = store
-        self._deadletters = deadletters
-        self._rejections = rejections
         self._live = live
         self._planner = planner
         self._ref = ref
         self._clock_ms = clock_ms
+        # False for replays: their dead letters were published when first seen.
+        self._record_dead_letters = record_dead_letters
 
-    async def apply(
-        self, topic: str, partition: int, messages: Sequence[Message], from_start: bool
-    ) -> Outcome:
-        """Apply `messages` (consecutive offsets of one partition).
-
-        `from_start` says the consumer has just rewound to the partition's
-        beginning, so a partition with no stored offset may be applied.
-        """
-        versions, letters = self._sort(topic, partition, messages)
-        first, last = messages[0].offset, messages[-1].offset
+    async def apply(self, batch: Batch) -> Outcome:
+        """Apply what `batch` holds beyond the partition's stored progress, atomically."""
+        versions, letters = self._sort(batch)
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
-                return await self._try(topic, partition, versions, first, last, from_start, letters)
+                return await self._try(batch, versions, letters)
             except StateConflict:
                 log.info(
-                    "conflict applying %s[%d] at %d, retry %d", topic, partition, first, attempt
+                    "conflict applying %s[%d] at %d, retry %d",
+                    batch.topic,
+                    batch.partition,
+                    batch.start,
+                    attempt,
                 )
                 await asyncio.sleep(min(0.5, 0.01 * 2**attempt))
-        raise StateConflict(f"{topic}[{partition}] at {first}: gave up after repeated conflicts")
+        where = f"{batch.topic}[{batch.partition}] at {batch.start}"
+        raise StateConflict(f"{where}: gave up after repeated conflicts")
 
     async def _try(
         self,
-        topic: str,
-        partition: int,
+        batch: Batch,
         versions: list[tuple[int, Version]],
-        first: int,
-        last: int,
-        from_start: bool,
         letters: list[tuple[int, DeadLetter]],
     ) -> Outcome:
         keys = sorted({(v.feed.name, v.key) for _, v in versions})
-        async with self._store.transaction(topic, partition, keys) as tx:
-            stored = await tx.offset()
-            if stored is None and not from_start:
+        async with self._store.transaction(batch.topic, batch.partition, keys) as tx:
+            stored = await tx.progress()
+            if stored is None and not batch.from_start:
                 return Outcome(rewind=True)
-            start = first if stored is None else stored
-            if start < first or start > last:
-                return Outcome(seek_to=start)
-            todo = [v for offset, v in versions if offset >= start]
-            # Dead letters only for offsets not applied yet, so a batch read again adds none.
-            due = [letter for offset, letter in letters if offset >= start]
-            await self._dead_letter(due)
-            current = await tx.entities()
-            plan = self._planner.plan(todo, current, self._clock_ms())
-            tx.write(plan, last + 1)
+            done = batch.start if stored is None else stored.next_offset
+            if done < batch.start:
+                return Outcome(seek_to=done)
+            if done >= batch.end:
+                return Outcome()  # applied already (a batch read again)
+            todo = [v for offset, v in versions if offset >= done]
+            plan = self._planner.plan(todo, await tx.entities(), self._clock_ms())
+            due = [letter for offset, letter in letters if offset >= done]
+            due += [self._failed_letter(batch, f.version, f.reason) for f in plan.failed]
+            last = batch.messages[-1]
+            progress = Progress(batch.end, (last.offset, last.timestamp_ms))
+            tx.write(plan, progress, due if self._record_dead_letters else ())
         if plan.scopes:
             await self._live.publish(sorted(plan.scopes))
-        received = [(v.feed.name, v.received_at_ms) for v in todo]
-        return Outcome(plan=plan, dead_letters=due, received_at_ms=received)
-
-    async def _dead_letter(self, letters: list[DeadLetter]) -> None:
-        if letters:
-            await self._deadletters.publish(letters)
-            await self._rejections.record(letters)
-
-    async def skip(
-        self, topic: str, partition: int, message: Message, error: str, from_start: bool
-    ) -> Outcome:
-        """Dead-letter a message that could not be applied, and move the offset past it."""
-        where = f"{topic}:{partition}:{message.offset}"
-        content = message.content
-        letter = DeadLetter(
-            id=where,
-            feed=content.feed.name,
-            org=self._known(getattr(content, "submitter_org", None)),
-            source=f"kafka:{where}",
-            received_at=content.received_at.isoformat(),
-            reason="internal error",
-            errors=(("", f"the hub could not apply this record: {error}"),),
-            original=dict(content.record) if isinstance(content, Envelope) else content.original,
+        return Outcome(
+            plan=plan,
+            dead_letters=due,
+            received_at_ms=[(v.feed.name, v.received_at_ms) for v in todo],
+            poisoned=[f.version.feed.name for f in plan.failed],
         )
+
+    async def skip_to(self, topic: str, partition: int, expected: int, to: int) -> int | None:
+        """Move a partition's progress from `expected` to `to` without applying anything.
+
+        For offsets that hold nothing to apply any more: deleted before they were
+        applied, or a log that was deleted and re-created. Return the progress
+        now stored: `to`, or whatever another worker stored first (None: nothing).
+        """
         async with self._store.transaction(topic, partition, []) as tx:
-            stored = await tx.offset()
-            if stored is None and not from_start:
-                return Outcome(rewind=True)
-            if stored is not None and stored != message.offset:
-                return Outcome(seek_to=stored)
-            await self._dead_letter([letter])  # before the offset moves: never skipped silently
-            tx.write(StatePlan(), message.offset + 1)
-        return Outcome(plan=StatePlan(), dead_letters=[letter])
+            stored = await tx.progress()
+            if stored is not None and stored.next_offset != expected:
+                return stored.next_offset
+            tx.write(StatePlan(), Progress(to))
+        return to
 
-    def _known(self, org: str | None) -> str | None:
-        """Keep an organisation code only if it is one: rejection lists are kept per organisation."""
-        return org if org in self._ref.organisations else None
-
-    def _sort(
-        self, topic: str, partition: int, messages: Sequence[Message]
-    ) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
+    def _sort(self, batch: Batch) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
         versions: list[tuple[int, Version]] = []
         letters: list[tuple[int, DeadLetter]] = []
-        for m in messages:
-            where = f"{topic}:{partition}:{m.offset}"
+        for m in batch.messages:
+            where = f"{batch.topic}:{batch.partition}:{m.offset}"
             content = m.content
             if isinstance(content, Undecodable):
                 letters.append((m.offset, _letter_for_undecodable(where, content)))
@@ -177,7 +188,6 @@ class BatchApplier:
                 letters.append((m.offset, replace(letter, org=self._known(letter.org))))
                 continue
             feed = content.feed
-            event_time = getattr(result, feed.event_time_field)
             versions.append(
                 (
                     m.offset,
@@ -188,11 +198,38 @@ class BatchApplier:
                         canonical=to_canonical(feed, result),
                         received_at_ms=ms(content.received_at),
                         org=getattr(result, feed.org_field),
-                        event_ms=_event_ms(event_time),
+                        event_ms=_event_ms(getattr(result, feed.event_time_field)),
+                        order=_order(content, where, m.offset),
                     ),
                 )
             )
         return versions, letters
+
+    def _failed_letter(self, batch: Batch, v: Version, reason: str) -> DeadLetter:
+        log.error("poison record %s|%s in %s[%d]: %s", v.feed.name, v.key, batch.topic,
+                  batch.partition, reason)  # fmt: skip
+        return DeadLetter(
+            id=f"{batch.topic}:{batch.partition}:{v.order}",
+            feed=v.feed.name,
+            org=self._known(v.org),
+            source=f"kafka:{batch.topic}:{batch.partition}",
+            received_at=datetime.fromtimestamp(v.received_at_ms / 1000, tz=UTC).isoformat(),
+            reason="internal error",
+            errors=(("", f"the hub could not apply this record: {reason}"),),
+            original=dict(v.canonical),
+            key=v.key,
+        )
+
+    def _known(self, org: str | None) -> str | None:
+        """Keep an organisation code only if it is one: rejection lists are kept per organisation."""
+        return org if org in self._ref.organisations else None
+
+
+def _order(content: Envelope, where: str, offset: int) -> str:
+    """Order versions accepted in the same millisecond: by place in a submission, or the log."""
+    if content.submission_id is not None and content.index is not None:
+        return f"{content.submission_id}:{content.index:09d}"
+    return f"~{where.rpartition(':')[0]}:{offset:012d}"
 
 
 def _event_ms(value: datetime | date) -> int:

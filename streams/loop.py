@@ -4,6 +4,11 @@ It uses none of Faust's per-event machinery: a batch is decoded, validated
 and planned as a whole, then written in one Redis transaction (see
 `streams.apply`). Faust supervises this loop in a worker process
 (`streams/host.py`); `hub rebuild` runs the same loop over every partition.
+It depends on ports only (`FeedSource`, `MessageDecoder`, `WorkerTelemetry`);
+`streams.wiring` plugs in Kafka, orjson and Prometheus.
+
+A partition whose batch fails (Redis down, a script error) is read again
+from the same place after a backoff of its own; the others keep flowing.
 """
 
 from __future__ import annotations
@@ -14,10 +19,17 @@ import logging
 import time
 from collections.abc import Callable
 
-from hub.domain.errors import StateConflict, Unavailable
+from hub.domain.errors import Unavailable
 from hub.domain.feeds import feed_for_topic
-from hub.ports import FeedSource, Fetched, MessageDecoder, WorkerTelemetry
-from streams.apply import BatchApplier, Message, Outcome
+from hub.ports import (
+    FeedSource,
+    MessageDecoder,
+    PartitionRead,
+    PositionLost,
+    TopicPartition,
+    WorkerTelemetry,
+)
+from streams.apply import Batch, BatchApplier, Message, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +54,20 @@ class FeedWorker:
         self._decode = decode
         self._prefix = topic_prefix
         self._clock = clock
-        self.applied: dict[tuple[str, int], int] = {}
+        self.applied: dict[TopicPartition, int] = {}
+        self._failures: dict[TopicPartition, int] = {}
+        self._resume_at: dict[TopicPartition, float] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set; outages and failures pause the loop, never end it."""
         failures = 0
         while not stop.is_set():
             try:
-                await self._round(stop)
+                self._resume_due()
+                for tp, found in (await self._consumer.fetch(timeout_ms=500)).items():
+                    await self._partition(tp, found)
                 failures = 0
-            except Exception as exc:  # an outage (Unavailable) or a bug: pause, then read again
+            except Exception as exc:  # the fetch itself failed (Kafka): pause, then read again
                 failures += 1
                 self._metrics.paused(type(exc).__name__)
                 if isinstance(exc, Unavailable):
@@ -60,92 +76,106 @@ class FeedWorker:
                     log.exception("paused after an unexpected error")
                 await _sleep(stop, PAUSE_S[min(failures, len(PAUSE_S)) - 1])
 
-    async def _round(self, stop: asyncio.Event) -> None:
-        batches = list((await self._consumer.fetch(timeout_ms=500)).items())
-        for i, ((topic, partition), fetched) in enumerate(batches):
-            try:
-                await self._partition(topic, partition, fetched)
-            except Exception:
-                # The consumer has already moved past these batches: read them again
-                # (the stored offsets skip whatever part was applied).
-                for (t, p), f in batches[i:]:
-                    await self._consumer.seek(t, p, f[0].offset)
-                raise
+    async def _partition(self, tp: TopicPartition, found: PartitionRead | PositionLost) -> None:
+        try:
+            if isinstance(found, PositionLost):
+                await self._position_lost(tp, found)
+            else:
+                await self._read(tp, found)
+            self._failures.pop(tp, None)
+        except Exception as exc:
+            await self._back_off(tp, found, exc)
 
-    async def _partition(self, topic: str, partition: int, fetched: list[Fetched]) -> None:
+    async def _read(self, tp: TopicPartition, read: PartitionRead) -> None:
+        topic, partition = tp
         feed = feed_for_topic(topic, self._prefix)
         if feed is None:
             return
-        messages = [Message(f.offset, self._decode(feed, f.value, f.timestamp_ms)) for f in fetched]
+        messages = [
+            Message(f.offset, self._decode(feed, f.value, f.timestamp_ms), f.timestamp_ms)
+            for f in read.records
+        ]
+        batch = Batch(topic, partition, read.start, read.end, messages, read.from_start)
         started = time.perf_counter()
-        replay = self._consumer.from_start(topic, partition, messages[0].offset)
-        try:
-            outcomes = [await self._applier.apply(topic, partition, messages, replay)]
-        except (Unavailable, StateConflict) as exc:
-            raise Unavailable(f"{topic}[{partition}] at {fetched[0].offset}: {exc}") from exc
-        except Exception:
-            # A record that breaks the planner must not stop the worker: apply
-            # the batch one message at a time and dead-letter what fails.
-            log.exception(
-                "batch %s[%d] at %d failed; retrying one by one",
-                topic,
-                partition,
-                fetched[0].offset,
-            )
-            outcomes = await self._one_by_one(topic, partition, messages)
-        await self._follow(topic, partition, outcomes[-1], messages[-1].offset)
-        self._count(outcomes, time.perf_counter() - started)
+        outcome = await self._applier.apply(batch)
+        await self._follow(tp, outcome, read.end)
+        self._count(outcome, time.perf_counter() - started)
 
-    async def _one_by_one(
-        self, topic: str, partition: int, messages: list[Message]
-    ) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for m in messages:
-            from_start = self._consumer.from_start(topic, partition, m.offset)
-            try:
-                outcome = await self._applier.apply(topic, partition, [m], from_start)
-            except (Unavailable, StateConflict):
-                raise
-            except Exception as exc:
-                log.exception("poison record at %s[%d]@%d", topic, partition, m.offset)
-                self._metrics.poison(m.content.feed.name)
-                outcome = await self._applier.skip(topic, partition, m, repr(exc), from_start)
-            outcomes.append(outcome)
-            if outcome.rewind or outcome.seek_to is not None:
-                break
-            self._consumer.applied(topic, partition)
-        return outcomes
-
-    async def _follow(self, topic: str, partition: int, outcome: Outcome, last: int) -> None:
+    async def _follow(self, tp: TopicPartition, outcome: Outcome, end: int) -> None:
+        topic, partition = tp
         if outcome.rewind:
             log.info("%s[%d] has no stored state: reading it from the start", topic, partition)
             await self._consumer.seek(topic, partition, None)
-            return
-        if outcome.seek_to is not None:
+        elif outcome.seek_to is not None:
             log.info("%s[%d]: stored offset is %d, moving there", topic, partition, outcome.seek_to)
             await self._consumer.seek(topic, partition, outcome.seek_to)
-            return
-        self._consumer.applied(topic, partition)
-        self.applied[(topic, partition)] = last + 1
+        else:
+            self._consumer.applied(topic, partition)
+            self.applied[tp] = max(self.applied.get(tp, 0), end)
 
-    def _count(self, outcomes: list[Outcome], seconds: float) -> None:
+    async def _position_lost(self, tp: TopicPartition, lost: PositionLost) -> None:
+        topic, partition = tp
+        if lost.reset:
+            log.warning(
+                "%s[%d] was re-created (applied up to %d; the log now holds %d to %d): reading "
+                "it from its beginning, keeping the serving state",
+                topic, partition, lost.position, lost.log_start, lost.log_end,
+            )  # fmt: skip
+            self._metrics.log_reset(topic, partition)
+        else:
+            log.error(
+                "%s[%d]: records %d to %d were deleted before they were applied; they are lost",
+                topic, partition, lost.position, lost.log_start - 1,
+            )  # fmt: skip
+            self._metrics.offsets_lost(topic, partition, max(0, lost.log_start - lost.position))
+        # Another worker may have moved this partition's progress first: follow the store.
+        stored = await self._applier.skip_to(topic, partition, lost.position, lost.log_start)
+        await self._consumer.seek(topic, partition, stored)
+        if stored is not None:
+            self.applied[tp] = stored
+
+    async def _back_off(
+        self, tp: TopicPartition, found: PartitionRead | PositionLost, exc: Exception
+    ) -> None:
+        """Read this partition again from where the failed batch began, after a backoff."""
+        topic, partition = tp
+        failures = self._failures[tp] = self._failures.get(tp, 0) + 1
+        delay = PAUSE_S[min(failures, len(PAUSE_S)) - 1]
+        self._metrics.paused(type(exc).__name__)
+        self._metrics.apply_failed(topic, partition, type(exc).__name__)
+        if isinstance(exc, Unavailable):
+            log.warning("%s[%d] paused %.1fs: %s", topic, partition, delay, exc)
+        else:
+            log.exception("%s[%d] paused %.1fs after an unexpected error", topic, partition, delay)
+        start = found.start if isinstance(found, PartitionRead) else found.position
+        await self._consumer.seek(topic, partition, start)
+        self._consumer.pause(topic, partition)
+        self._resume_at[tp] = time.monotonic() + delay
+
+    def _resume_due(self) -> None:
+        now = time.monotonic()
+        for tp, at in list(self._resume_at.items()):
+            if at <= now:
+                del self._resume_at[tp]
+                self._consumer.resume(*tp)
+
+    def _count(self, outcome: Outcome, seconds: float) -> None:
+        for letter in outcome.dead_letters:
+            self._metrics.dead_lettered(letter.feed, letter.reason)
+        for feed in outcome.poisoned:
+            self._metrics.poison(feed)
+        plan = outcome.plan
+        if plan is None:
+            return
         processed: dict[str, int] = {}
-        visible: list[tuple[str, float]] = []
+        for by_feed in (plan.applied_by_feed, plan.unchanged_by_feed):
+            for feed, n in by_feed.items():
+                processed[feed] = processed.get(feed, 0) + n
         # Replays after Redis lost its state are observed too: until replayed, those records
         # really were invisible, and the slow-visibility alert should say so.
         now = self._clock()
-        for outcome in outcomes:
-            for letter in outcome.dead_letters:
-                self._metrics.dead_lettered(letter.feed, letter.reason)
-            plan = outcome.plan
-            if plan is None:
-                continue
-            for by_feed in (plan.applied_by_feed, plan.unchanged_by_feed):
-                for feed, n in by_feed.items():
-                    processed[feed] = processed.get(feed, 0) + n
-            visible += [(f, max(0.0, now - ms / 1000)) for f, ms in outcome.received_at_ms]
-        if any(outcome.plan is not None for outcome in outcomes):
-            self._metrics.batch_applied(seconds, processed, visible)
+        visible = [(f, max(0.0, now - ms / 1000)) for f, ms in outcome.received_at_ms]
+        self._metrics.batch_applied(seconds, processed, visible)
 
     def update_lag(self) -> None:
         """Refresh the lag gauge of every partition this process holds (and drop the rest)."""

@@ -13,26 +13,19 @@ was at the start, queries switch to it and the old generation is deleted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.kafka.topics import ensure_topics
-from hub.ports import DeadLetter, StateStore
+from hub.ports import StateStore
 from hub.settings import Settings
 from streams.wiring import build_worker
 
 POLL_S = 0.5
 
 Progress = Callable[[int, int], None]
-
-
-class _AlreadyDeadLettered:
-    """Records rejected on first sight are on the dead-letter topic already; a replay adds none."""
-
-    async def publish(self, letters: Sequence[DeadLetter]) -> None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -47,9 +40,7 @@ async def rebuild(
 ) -> RebuildResult:
     """Replay the feed topics into a new, empty generation; report progress as (done, total)."""
     await ensure_topics(settings)
-    worker = build_worker(
-        settings, CollectorRegistry(), group=False, deadletters=_AlreadyDeadLettered()
-    )
+    worker = build_worker(settings, CollectorRegistry(), group=False, replay=True)
     state = worker.parts.state
     try:
         old, new = await state.new_generation()

@@ -7,6 +7,7 @@ workers here, so the tests exercise the production wiring.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,15 +15,17 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.codec import decode_message
-from hub.adapters.kafka.consumer import BatchConsumer
+from hub.adapters.kafka.consumer import BatchConsumer, LogGaps
 from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.telemetry import WorkerMetrics
 from hub.bootstrap import WorkerParts, build_worker_parts, now_ms
-from hub.ports import DeadLetterSink
+from hub.domain.plan import Planner
+from hub.ports import DeadLetterSink, Progress
 from hub.settings import Settings
 from streams.apply import BatchApplier
 from streams.loop import FeedWorker
+from streams.outbox import OutboxPublisher
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Worker:
     consumer: BatchConsumer
     loop: FeedWorker
     metrics: WorkerMetrics
+    publisher: OutboxPublisher | None = None  # None for replays: they record no dead letters
 
     @property
     def settings(self) -> Settings:
@@ -52,7 +56,11 @@ class Worker:
         await self.consumer.start()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await self.loop.run(stop)
+        """Apply batches (and publish dead letters from the outbox) until `stop` is set."""
+        if self.publisher is None:
+            await self.loop.run(stop)
+            return
+        await asyncio.gather(self.loop.run(stop), self.publisher.run(stop))
 
     async def housekeeping(self) -> None:
         """Refresh the lag gauges and copy applied offsets to Kafka for lag tools."""
@@ -69,31 +77,43 @@ def build_worker(
     registry: CollectorRegistry,
     *,
     group: bool = True,
+    replay: bool = False,
     deadletters: DeadLetterSink | None = None,
+    planner: Planner | None = None,
+    gaps: LogGaps | None = None,
     clock_ms: Callable[[], int] = now_ms,
 ) -> Worker:
-    """Wire a worker; `group=False` reads every partition outside the consumer group (replays)."""
+    """Wire a worker.
+
+    `group=False` reads every partition outside the consumer group; `replay`
+    records no dead letters (a replay's were published when first seen).
+    `deadletters`, `planner` and `gaps` replace the dead-letter sink, the
+    planner and the log's gaps (a seam that drops offsets from real fetches,
+    as compaction and transaction markers do on a real cluster) in tests.
+    """
     parts = build_worker_parts(settings, deadletters=deadletters)
     applier = BatchApplier(
         store=parts.state,
-        deadletters=parts.deadletters,
-        rejections=parts.rejections,
         live=parts.live,
-        planner=parts.planner,
+        planner=planner or parts.planner,
         ref=parts.ref,
         clock_ms=clock_ms,
+        record_dead_letters=not replay,
     )
     metrics = WorkerMetrics(registry)
     holder: list[FeedWorker] = []
 
-    async def stored(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], int | None]:
+    async def stored(partitions: list[tuple[str, int]]) -> dict[tuple[str, int], Progress | None]:
         # The offsets that count are the ones stored in Redis with the state they produced.
-        offsets = await parts.state.offsets()
-        found = {tp: offsets.get(tp) for tp in partitions}
-        holder[0].applied.update({tp: o for tp, o in found.items() if o is not None})
+        progress = await parts.state.progress()
+        found = {tp: progress.get(tp) for tp in partitions}
+        holder[0].applied.update({tp: p.next_offset for tp, p in found.items() if p is not None})
         return found
 
-    consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group)
+    consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group, gaps=gaps)
     loop = FeedWorker(consumer, applier, metrics, decode_message, settings.topic_prefix)
     holder.append(loop)
-    return Worker(parts, applier, consumer, loop, metrics)
+    publisher = OutboxPublisher(
+        parts.outbox, parts.deadletters, parts.rejections, metrics, f"worker-{uuid.uuid4().hex[:8]}"
+    )
+    return Worker(parts, applier, consumer, loop, metrics, None if replay else publisher)

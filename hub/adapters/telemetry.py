@@ -61,6 +61,29 @@ class WorkerMetrics:
             ["feed"],
             registry=registry,
         )
+        self._lost = Counter(
+            "hub_offsets_lost",
+            "Records deleted from a feed topic before any worker applied them",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self._resets = Counter(
+            "hub_log_resets",
+            "Feed partitions found deleted and re-created (read again from their beginning)",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self._failed = Counter(
+            "hub_worker_apply_failures",
+            "Partition batches that failed to apply and are read again after a backoff",
+            ["topic", "partition", "reason"],
+            registry=registry,
+        )
+        self._backlog = Gauge(
+            "hub_deadletter_outbox_records",
+            "Dead letters decided but not yet published to the dead-letter topic",
+            registry=registry,
+        )
         self._lag_partitions: set[tuple[str, int]] = set()
 
     def paused(self, reason: str) -> None:
@@ -85,6 +108,18 @@ class WorkerMetrics:
                 self.processed.labels(feed=feed).inc(n)
         for feed, seconds_visible in visible_after_s:
             self.visible.labels(feed=feed).observe(seconds_visible)
+
+    def offsets_lost(self, topic: str, partition: int, count: int) -> None:
+        self._lost.labels(topic=topic, partition=str(partition)).inc(count)
+
+    def log_reset(self, topic: str, partition: int) -> None:
+        self._resets.labels(topic=topic, partition=str(partition)).inc()
+
+    def apply_failed(self, topic: str, partition: int, reason: str) -> None:
+        self._failed.labels(topic=topic, partition=str(partition), reason=reason).inc()
+
+    def outbox_backlog(self, letters: int) -> None:
+        self._backlog.set(letters)
 
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Publish the lag of the partitions this worker holds now, and only those.

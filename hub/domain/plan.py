@@ -1,7 +1,8 @@
 """Turn a batch of record versions into one set of counter changes (a StatePlan).
 
 A new version of an entity retracts the contribution of the version it
-replaces and adds its own; an identical version changes nothing. Changes are
+replaces (exactly as stored with it) and adds its own; an identical version
+changes nothing, and an older one (accepted before the one held) is stale. Changes are
 summed per Redis hash and field before anything is written, so a batch of a
 thousand records becomes a few thousand increments, not a hundred thousand.
 """
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from hub.domain.feeds import Feed, FeedKind
-from hub.domain.metrics import Contribution, Params, contribution
+from hub.domain.metrics import Contribution, Params, contribution, placement
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical
@@ -33,7 +34,13 @@ SITREP_AMENDABLE_MS = (SITREP_AMENDMENT_DAYS + 1) * DAY_MS  # the window, plus t
 
 @dataclass(frozen=True, slots=True)
 class Version:
-    """One accepted version of an entity, ready to apply."""
+    """One accepted version of an entity, ready to apply.
+
+    Versions of one entity are ordered by when the hub accepted them
+    (`received_at_ms`), then by `order` (position in its submission, or in the
+    log for records produced straight to a topic), so the latest accepted
+    version wins whatever partition, batch or worker it reaches first.
+    """
 
     feed: Feed
     key: str
@@ -42,6 +49,57 @@ class Version:
     received_at_ms: int
     org: str
     event_ms: int
+    order: str = ""
+
+    @property
+    def rank(self) -> tuple[int, str]:
+        return (self.received_at_ms, self.order)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """An entity's applied version as stored: the record and exactly what it added.
+
+    `scopes` and `params` are the ones its contribution was computed with, so
+    replacing it subtracts exactly that, even after reference data (a trust
+    merger, a site moved) or a setting (the hours-lost baseline) has changed.
+    """
+
+    canonical: dict[str, Any]
+    scopes: tuple[str, ...] | None  # None: stored before scopes were kept (recompute)
+    params: Params | None
+    rank: tuple[int, str]
+
+    def to_doc(self) -> dict[str, Any]:
+        """Return the JSON-ready form stored in Redis."""
+        doc: dict[str, Any] = {"v": self.canonical, "t": self.rank[0], "o": self.rank[1]}
+        if self.scopes is not None:
+            doc["s"] = list(self.scopes)
+        if self.params is not None:
+            doc["p"] = asdict(self.params)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Applied:
+        """Read a stored version; a bare canonical record is a version stored by an older hub."""
+        if "v" not in doc:
+            return cls(dict(doc), None, None, (0, ""))
+        params = doc.get("p")
+        scopes = doc.get("s")
+        return cls(
+            dict(doc["v"]),
+            None if scopes is None else tuple(scopes),
+            None if params is None else Params(**params),
+            (int(doc.get("t", 0)), str(doc.get("o", ""))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A version that could not be planned, and why (it becomes a dead letter)."""
+
+    version: Version
+    reason: str
 
 
 @dataclass
@@ -58,6 +116,8 @@ class StatePlan:
     scopes: set[str] = field(default_factory=set)
     applied: int = 0
     unchanged: int = 0
+    stale: int = 0
+    failed: list[Failed] = field(default_factory=list)
     applied_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     unchanged_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     live_buckets: dict[int, list[Bucket]] = field(default_factory=dict, repr=False)
@@ -73,32 +133,63 @@ class Planner:
     def plan(
         self,
         versions: list[Version],
-        current: Mapping[tuple[str, str], dict[str, Any] | None],
+        current: Mapping[tuple[str, str], Mapping[str, Any] | None],
         now_ms: int,
     ) -> StatePlan:
-        """Return the writes that apply `versions` in order on top of `current`."""
+        """Return the writes that apply `versions` on top of `current` (stored docs).
+
+        A version older than the one held is stale and changes nothing; one
+        identical to it is unchanged. A version whose contribution cannot be
+        computed is listed in `failed` and changes nothing either: the rest of
+        the batch still applies.
+        """
         plan = StatePlan()
         # The version each entity holds as the batch proceeds: stored, or set earlier in it.
-        held: dict[tuple[str, str], tuple[Record, dict[str, Any]] | None] = {}
+        held: dict[tuple[str, str], Applied | None] = {}
         for v in versions:
             ident = (v.feed.name, v.key)
             _note_freshness(plan, v)
             if ident not in held:
                 stored = current.get(ident)
-                held[ident] = None if stored is None else (from_canonical(v.feed, stored), stored)
+                held[ident] = None if stored is None else Applied.from_doc(stored)
             old = held[ident]
-            if old is not None and old[1] == v.canonical:
+            if old is not None and old.canonical == v.canonical:
                 plan.unchanged += 1
                 plan.unchanged_by_feed[v.feed.name] += 1
+                if v.rank > old.rank:  # the same record accepted again: the latest acceptance
+                    renewed = held[ident] = replace(old, rank=v.rank)
+                    plan.entities[ident] = (renewed.to_doc(), _entity_expiry(v, now_ms))
                 continue
-            if old is not None:
-                self._add(plan, contribution(old[0], self._ref, self._params), -1, now_ms, v.key)
-            self._add(plan, contribution(v.record, self._ref, self._params), +1, now_ms, v.key)
-            held[ident] = (v.record, v.canonical)
-            plan.entities[ident] = (v.canonical, _entity_expiry(v, now_ms))
+            if old is not None and v.rank < old.rank:
+                plan.stale += 1
+                continue
+            try:
+                changes, new = self._replace(v, old)
+            except Exception as exc:  # a poison record: dead-letter it, apply the others
+                plan.failed.append(Failed(v, f"{type(exc).__name__}: {exc}"))
+                continue
+            for change, sign in changes:
+                self._add(plan, change, sign, now_ms, v.key)
+            held[ident] = new
+            plan.entities[ident] = (new.to_doc(), _entity_expiry(v, now_ms))
             plan.applied += 1
             plan.applied_by_feed[v.feed.name] += 1
         return plan
+
+    def _replace(
+        self, v: Version, old: Applied | None
+    ) -> tuple[list[tuple[Contribution, int]], Applied]:
+        """Return the contributions to subtract and add, computed before any is applied."""
+        changes: list[tuple[Contribution, int]] = []
+        if old is not None:
+            record = from_canonical(v.feed, old.canonical)
+            scopes = old.scopes if old.scopes is not None else placement(record, self._ref)
+            changes.append((contribution(record, scopes, old.params or self._params), -1))
+        scopes = placement(v.record, self._ref)
+        changes.append((contribution(v.record, scopes, self._params), +1))
+        for change, _ in changes:
+            _check_exact(change)
+        return changes, Applied(v.canonical, scopes, self._params, v.rank)
 
     def _add(self, plan: StatePlan, c: Contribution, sign: int, now_ms: int, member: str) -> None:
         live = plan.live_buckets
@@ -128,10 +219,26 @@ class Planner:
             plan.scopes.add(p.scope)
 
 
+EXACT = 2**53  # counters travel to Redis as JSON numbers (doubles): larger ones would round
+
+
+def _check_exact(c: Contribution) -> None:
+    """Refuse a contribution with an amount that could not be applied exactly."""
+    for amount in [t.amount for t in c.tallies] + [d.amount for d in c.day_tallies]:
+        if not -EXACT <= amount <= EXACT:
+            raise ValueError(f"an amount of {amount} is beyond the exact range ±2^53")
+
+
 def _note_freshness(plan: StatePlan, v: Version) -> None:
     ident = (v.feed.name, v.org)
     plan.received[ident] = max(plan.received.get(ident, 0), v.received_at_ms)
     plan.events[ident] = max(plan.events.get(ident, 0), v.event_ms)
+
+
+def amendable_until_ms(feed: Feed, event_ms: int) -> int:
+    """Return when a record of `feed` about `event_ms` can no longer be replaced (plus a day)."""
+    window = SITREP_AMENDABLE_MS if feed.kind is FeedKind.SITREP else EVENT_AMENDABLE_MS
+    return event_ms + window + DAY_MS
 
 
 def _entity_expiry(v: Version, now_ms: int) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,3 +58,13 @@ class Receipt:
             "unchanged": self.unchanged,
             "rejected": [r.to_dict() for r in self.rejected],
         }
+
+
+def fingerprint(canonical: Mapping[str, Any]) -> str:
+    """Return a short digest that equal canonical records share, in every process.
+
+    Receipts count a record `unchanged` when its fingerprint equals that of the
+    latest version of its entity the hub accepted (from any API process).
+    """
+    text = repr(sorted(canonical.items()))
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()

@@ -9,18 +9,22 @@ the version already held changes nothing.
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from hub.domain.errors import FieldError, NotFound
+from hub.domain.errors import FieldError, NotFound, StateUnavailable
 from hub.domain.feeds import FEEDS, Feed
+from hub.domain.metrics import ms
 from hub.domain.orgs import ReferenceData
-from hub.domain.receipts import Receipt, Rejection
+from hub.domain.plan import amendable_until_ms
+from hub.domain.receipts import Receipt, Rejection, fingerprint
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.ports import (
+    AcceptedLog,
     AcceptedRecord,
     BodyParser,
     DeadLetter,
@@ -28,8 +32,9 @@ from hub.ports import (
     ParsedItem,
     RecordSink,
     RejectionLog,
-    StateStore,
 )
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1_000
 HELD = 10 * CHUNK
@@ -50,7 +55,7 @@ class IngestService:
         sink: RecordSink,
         deadletters: DeadLetterSink,
         rejections: RejectionLog,
-        state: StateStore,
+        accepted: AcceptedLog,
         clock: Callable[[], datetime],
     ) -> None:
         self._ref = ref
@@ -58,7 +63,7 @@ class IngestService:
         self._sink = sink
         self._deadletters = deadletters
         self._rejections = rejections
-        self._state = state
+        self._accepted = accepted
         self._clock = clock
 
     async def submit(self, feed: Feed, org: str, content_type: str | None, body: bytes) -> Receipt:
@@ -66,7 +71,7 @@ class IngestService:
         items = self._parse(feed, content_type, body)
         now = self._clock()
         receipt = Receipt(submission_id=f"sub_{secrets.token_hex(8)}", feed=feed.name)
-        held: dict[str, int | None] = {}
+        held: dict[str, str | None] = {}
         for chunk in _chunks(items, CHUNK):
             await self._chunk(feed, org, now, chunk, receipt, held)
         return receipt
@@ -78,9 +83,10 @@ class IngestService:
         now: datetime,
         chunk: list[ParsedItem],
         receipt: Receipt,
-        held: dict[str, int | None],
+        held: dict[str, str | None],
     ) -> None:
         accepted: list[AcceptedRecord] = []
+        until: list[int] = []
         letters: list[DeadLetter] = []
         rejected: list[Rejection] = []
         for item in chunk:
@@ -91,6 +97,7 @@ class IngestService:
                 rejected.append(Rejection(item.index, errors, item.line, key))
                 letters.append(_letter(feed, org, now, receipt.submission_id, item, errors, key))
                 continue
+            until.append(amendable_until_ms(feed, _event_ms(feed, record)))
             accepted.append(
                 AcceptedRecord(
                     feed,
@@ -102,8 +109,10 @@ class IngestService:
                     item.index,
                 )
             )
-        receipt.unchanged += await self._count_unchanged(feed, accepted, held)
+        marks = [fingerprint(r.canonical) for r in accepted]
+        receipt.unchanged += await self._count_unchanged(feed, accepted, marks, held)
         await self._sink.publish(accepted)
+        await self._remember(feed, accepted, marks, until)
         if letters:
             await self._deadletters.publish(letters)
             await self._rejections.record(letters)
@@ -122,34 +131,47 @@ class IngestService:
         return (), result
 
     async def _count_unchanged(
-        self, feed: Feed, accepted: list[AcceptedRecord], held: dict[str, int | None]
+        self,
+        feed: Feed,
+        accepted: list[AcceptedRecord],
+        marks: list[str],
+        held: dict[str, str | None],
     ) -> int:
-        """Count records identical to the version the hub holds (or this body sent just before)."""
+        """Count records identical to the latest accepted version (or this body's, just before)."""
         # `held` keeps a fingerprint per key, not the record, and only for the
         # latest HELD keys: a 10 MiB body has ~100k keys, and keeping them all
         # would cost more than the body. A key repeated further apart than that
-        # is compared with what Redis holds; the count is for the receipt only.
+        # is compared with what Redis remembers; the count is for the receipt only.
         for old in list(islice(held, max(0, len(held) + len(accepted) - HELD))):
             del held[old]
         unseen = sorted({r.key for r in accepted if r.key not in held})
         if unseen:
-            stored = await self._state.current_versions([(feed.name, k) for k in unseen])
             held.update(
-                (k, None if v is None else _fingerprint(v))
-                for k, v in zip(unseen, stored, strict=True)
+                zip(unseen, await self._accepted.fingerprints(feed.name, unseen), strict=True)
             )
         unchanged = 0
-        for r in accepted:
-            mark = _fingerprint(r.canonical)
+        for r, mark in zip(accepted, marks, strict=True):
             if held.get(r.key) == mark:
                 unchanged += 1
             held[r.key] = mark
         return unchanged
 
+    async def _remember(
+        self, feed: Feed, accepted: list[AcceptedRecord], marks: list[str], until: list[int]
+    ) -> None:
+        """Remember what Kafka acknowledged, for later receipts; never fail the receipt for it."""
+        entries = [(r.key, m, u) for r, m, u in zip(accepted, marks, until, strict=True)]
+        try:
+            await self._accepted.remember(feed.name, entries)
+        except StateUnavailable as exc:
+            log.warning("accepted versions not remembered (receipts may miss `unchanged`): %s", exc)
 
-def _fingerprint(canonical: Mapping[str, Any]) -> int:
-    """Return a hash that equal canonical records share (fields in any order)."""
-    return hash(frozenset(canonical.items()))
+
+def _event_ms(feed: Feed, record: Any) -> int:
+    value = getattr(record, feed.event_time_field)
+    if isinstance(value, datetime):
+        return ms(value)
+    return ms(datetime(value.year, value.month, value.day, tzinfo=UTC))
 
 
 def _chunks(items: Iterable[ParsedItem], size: int) -> Iterator[list[ParsedItem]]:

@@ -3,7 +3,6 @@ resume and every record is applied exactly once."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from hub.adapters.embedded import ManagedProcess, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
-from tests.harness import running_api, running_worker, wait_until
+from tests.harness import caught_up, running_api, running_worker, wait_until
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -81,17 +80,18 @@ async def test_workers_pause_while_redis_is_down_and_resume_without_loss(
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.headers["retry-after"]
             await produce(settings, range(300, 600))  # Kafka still takes records
-            await asyncio.sleep(8)  # the worker tries, times out and pauses
+
+            async def paused() -> bool:  # the worker tried, timed out and backed off
+                return bool(worker.registry.get_sample_value(
+                    "hub_worker_pauses_total", {"service": "StateUnavailable"}
+                ))  # fmt: skip
+
+            await wait_until(paused, timeout=60)
         finally:
             own_valkey.resume()
 
-        await wait_until(lambda: _is(completed, 600), timeout=90)
-        await asyncio.sleep(3)  # nothing further arrives: each record counted once
-        assert await completed() == 600
-        paused = worker.registry.get_sample_value(
-            "hub_worker_pauses_total", {"service": "Unavailable"}
-        )
-        assert paused is not None and paused >= 1
+        await caught_up(settings)  # every record in the topic is applied: nothing more to come
+        assert await completed() == 600  # each counted once
 
 
 async def _is(read: Any, want: int) -> bool:

@@ -12,6 +12,7 @@ both (buckets, gauges, entities) must hold the same values.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,16 +23,19 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from hub.adapters.reference_files import load_reference_data
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import StateConflict
 from hub.domain.feeds import AMBULANCE_HANDOVER
+from hub.domain.metrics import Params
 from hub.domain.metrics import handover as handover_metrics
-from hub.domain.plan import StatePlan
+from hub.domain.plan import Applied, Planner, StatePlan, Version
 from hub.domain.windows import buckets_of
-from hub.ports import DeadLetter
+from hub.ports import DeadLetter, Progress
 from hub.settings import Settings
-from streams.apply import Message, Outcome
+from streams.apply import Batch, Message, Outcome
 from streams.wiring import Worker, build_worker
+from tests.conftest import CONFIG
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -65,7 +69,23 @@ class Hub:
     async def apply(
         self, messages: Sequence[Message], partition: int = 0, from_start: bool = True
     ) -> Outcome:
-        return await self.parts.applier.apply(self.topic, partition, messages, from_start)
+        return await self.parts.applier.apply(
+            Batch.of(self.topic, partition, messages, from_start)
+        )
+
+    async def apply_read(
+        self, start: int, end: int, messages: Sequence[Message], from_start: bool = False
+    ) -> Outcome:
+        """Apply what a fetch from position `start` found, its position after being `end`."""
+        return await self.parts.applier.apply(
+            Batch(self.topic, 0, start, end, messages, from_start)
+        )
+
+    async def publish_dead_letters(self) -> None:
+        """Publish what the outbox holds, as the worker's publisher task does."""
+        assert self.parts.publisher is not None
+        while await self.parts.publisher.publish_some():
+            pass
 
     async def stored_offset(self, partition: int = 0) -> int | None:
         return (await self.parts.state.offsets()).get((self.topic, partition))
@@ -74,15 +94,28 @@ class Hub:
 HubFactory = Callable[..., Awaitable[Hub]]
 
 
+class PoisonPlanner(Planner):
+    """The production planner, except that one entity's contribution raises (a poison record)."""
+
+    def __init__(self, poison_key: str) -> None:
+        super().__init__(load_reference_data(CONFIG), Params())
+        self._poison = poison_key
+
+    def _replace(self, v: Version, old: Applied | None) -> Any:
+        if v.key == self._poison:
+            raise RuntimeError("the planner broke")
+        return super()._replace(v, old)
+
+
 @pytest.fixture
 async def hub_factory(settings_factory: Any) -> AsyncIterator[HubFactory]:
     """Return a factory of Hubs: a new key prefix each call, or the settings given to share one."""
     made: list[Hub] = []
 
-    async def make(settings: Settings | None = None) -> Hub:
+    async def make(settings: Settings | None = None, planner: Planner | None = None) -> Hub:
         chosen: Settings = settings or settings_factory()
         letters = RecordingDeadLetters()
-        worker = build_worker(chosen, CollectorRegistry(), deadletters=letters)
+        worker = build_worker(chosen, CollectorRegistry(), deadletters=letters, planner=planner)
         hub = Hub(chosen, worker, letters)
         made.append(hub)
         return hub
@@ -158,8 +191,12 @@ async def snapshot(client: aioredis.Redis, hub: Hub) -> dict[str, Any]:
     async for name in client.scan_iter(match=f"{prefix}:*", count=1000):
         kind = await client.type(name)
         value: Any
-        if kind == "hash":
+        if kind == "hash" and name.endswith(":fp"):  # partition fingerprints, "offset:stamp"
+            value = await client.hgetall(name)
+        elif kind == "hash":
             value = {f: int(v) for f, v in (await client.hgetall(name)).items() if int(v)}
+        elif kind == "stream":
+            value = await client.xlen(name)
         elif kind == "zset":
             scored = await client.zrange(name, 0, -1, withscores=True)
             value = dict(cast(list[tuple[str, float]], scored))
@@ -173,8 +210,16 @@ async def snapshot(client: aioredis.Redis, hub: Hub) -> dict[str, Any]:
 
 
 def serving(snap: dict[str, Any]) -> dict[str, Any]:
-    """Keep the serving keys (`:g{n}:b:…`, `z:`, `e:`), dropping offsets and freshness."""
-    return {k: v for k, v in snap.items() if kind_of(k) in SERVING}
+    """Keep the serving keys (`:g{n}:b:…`, `z:`, `e:`), dropping offsets and freshness.
+
+    A stored version's rank (`t`, `o`: when and where it was accepted) is left out of
+    the comparison: it says which version wins, not what the version contributes.
+    """
+    out = {k: v for k, v in snap.items() if kind_of(k) in SERVING}
+    for k, v in out.items():
+        if kind_of(k) == "e":
+            out[k] = {f: x for f, x in json.loads(v).items() if f not in {"t", "o"}}
+    return out
 
 
 def kind_of(key: str) -> str:
@@ -210,7 +255,7 @@ async def test_a_batch_applied_twice_changes_nothing_the_second_time(
 
     again = await hub.apply(batch(now_ms, 0, 9))
 
-    assert (again.plan, again.seek_to, again.rewind) == (None, 10, False)
+    assert (again.plan, again.seek_to, again.rewind) == (None, None, False)
     assert await snapshot(redis_client, hub) == before
     assert await hub.stored_offset() == 10
 
@@ -233,12 +278,11 @@ async def test_a_batch_overlapping_an_applied_one_applies_only_the_new_part(
 @pytest.mark.parametrize(
     ("applied", "next_batch", "seek_to"),
     [
-        ((0, 4), (8, 9), 5),  # a gap: 5…7 were never applied
+        ((0, 4), (8, 9), 5),  # the consumer was at 8: 5…7 were passed and never applied
         ((0, 4), (6, 6), 5),
-        ((0, 9), (2, 4), 10),  # wholly before the stored offset
     ],
 )
-async def test_a_batch_that_does_not_start_at_or_span_the_stored_offset_asks_to_seek_there(
+async def test_a_batch_read_from_past_the_stored_offset_asks_to_seek_back_to_it(
     hub_factory: HubFactory,
     redis_client: aioredis.Redis,
     now_ms: int,
@@ -254,6 +298,47 @@ async def test_a_batch_that_does_not_start_at_or_span_the_stored_offset_asks_to_
 
     assert (outcome.seek_to, outcome.plan, outcome.rewind) == (seek_to, None, False)
     assert await snapshot(redis_client, hub) == before
+
+
+async def test_a_batch_wholly_before_the_stored_offset_changes_nothing_and_seeks_nowhere(
+    hub_factory: HubFactory, redis_client: aioredis.Redis, now_ms: int
+) -> None:
+    hub = await hub_factory()
+    await hub.apply(batch(now_ms, 0, 9))
+    before = await snapshot(redis_client, hub)
+
+    outcome = await hub.apply(batch(now_ms, 2, 4), from_start=False)
+
+    assert (outcome.seek_to, outcome.plan, outcome.rewind) == (None, None, False)
+    assert await snapshot(redis_client, hub) == before
+
+
+async def test_a_batch_read_across_a_gap_applies_what_is_there_and_moves_past_the_gap(
+    hub_factory: HubFactory, redis_client: aioredis.Redis, now_ms: int
+) -> None:
+    # Offsets 5…7 were compacted away (or are transaction markers): the consumer, at 5,
+    # got 8 and 9, and its position after the fetch is 12 (10 and 11 are markers too).
+    hub = await hub_factory()
+    await hub.apply(batch(now_ms, 0, 4))
+    everything = batch(now_ms, 0, 9)
+
+    outcome = await hub.apply_read(5, 12, everything[8:])
+
+    assert outcome.plan is not None and outcome.plan.applied == 2
+    assert (outcome.seek_to, outcome.rewind) == (None, False)
+    assert await hub.stored_offset() == 12
+    reference = await applied_once(hub_factory, everything[:5] + everything[8:])
+    assert serving(await snapshot(redis_client, hub)) == reference
+
+
+async def test_a_compacted_log_read_from_its_start_applies_from_its_first_record(
+    hub_factory: HubFactory, now_ms: int
+) -> None:
+    # Offset 0 was superseded and compacted away: the first record is at 3.
+    hub = await hub_factory()
+    outcome = await hub.apply_read(0, 10, batch(now_ms, 0, 9)[3:], from_start=True)
+    assert outcome.plan is not None and outcome.plan.applied == 7
+    assert await hub.stored_offset() == 10
 
 
 async def test_a_partition_with_no_stored_state_asks_to_be_read_from_the_start(
@@ -306,9 +391,9 @@ async def test_a_transaction_fails_if_another_writer_moved_its_partitions_offset
     state = hub.parts.state
     with pytest.raises(StateConflict):
         async with state.transaction(hub.topic, 0, []) as tx:
-            assert await tx.offset() is None
+            assert await tx.progress() is None
             await hub.apply(batch(now_ms, 0, 4))  # another worker took the partition
-            tx.write(StatePlan(), 1)
+            tx.write(StatePlan(), Progress(1))
     assert await hub.stored_offset() == 5
 
 
@@ -321,37 +406,42 @@ async def test_a_transaction_fails_if_another_partition_changed_an_entity_it_rea
         async with hub.parts.state.transaction(hub.topic, 1, [(FEED, "RX9|H-1")]) as tx:
             assert await tx.entities() == {(FEED, "RX9|H-1"): None}
             await hub.apply(keyed_badly, partition=0)  # the same entity, on another partition
-            tx.write(StatePlan(), 1)
+            tx.write(StatePlan(), Progress(1))
     assert await hub.stored_offset(partition=1) is None
 
 
-async def test_two_partitions_updating_the_same_entities_leave_one_versions_contribution(
-    hub_factory: HubFactory, redis_client: aioredis.Redis, now_ms: int
+@pytest.mark.parametrize("newer_first", [False, True])
+async def test_two_partitions_updating_the_same_entities_leave_the_latest_accepted_version(
+    hub_factory: HubFactory, redis_client: aioredis.Redis, now_ms: int, newer_first: bool
 ) -> None:
     # A trust producer keying by something other than the entity key sends two versions
-    # of each handover to two partitions; they are applied concurrently.
+    # of each handover to two partitions, the second a second later; whichever partition
+    # is applied first, the version accepted last wins, counted once.
     hub = await hub_factory()
-    quick = [handover(now_ms, n, 60, 10) for n in range(40)]
-    slow = [handover(now_ms, n, 60, 45) for n in range(40)]
+    first = [handover(now_ms, n, 60, 10) for n in range(40)]
+    second = [handover(now_ms, n, 60, 45) for n in range(40)]
+    older = messages(now_ms, first, via_api=False)
+    newer = messages(now_ms + 1_000, second, via_api=False)
 
-    await asyncio.gather(
-        hub.apply(messages(now_ms, quick, via_api=False), partition=0),
-        hub.apply(messages(now_ms, slow, via_api=False), partition=1),
-    )
+    if newer_first:
+        await hub.apply(newer, partition=1)
+        stale = await hub.apply(older, partition=0)
+        assert stale.plan is not None and (stale.plan.applied, stale.plan.stale) == (0, 40)
+    else:
+        await asyncio.gather(hub.apply(older, partition=0), hub.apply(newer, partition=1))
 
     held = await hub.parts.state.current_versions([(FEED, f"RX9|H-{n}") for n in range(40)])
-    winners = [
-        quick[n] if handed_over(v) == handed_over(quick[n]) else slow[n] for n, v in enumerate(held)
-    ]
-    reference = await applied_once(hub_factory, messages(now_ms, winners, via_api=False))
+    assert all(handed_over(v) == handed_over(second[n]) for n, v in enumerate(held))
+    reference = await applied_once(hub_factory, newer)
     assert serving(await snapshot(redis_client, hub)) == reference
     minute = buckets_of(now_ms - 60 * MINUTE_MS)[0]
     (counters,) = await hub.parts.state.read_buckets([("national", minute)])
     assert counters[handover_metrics.ARRIVALS] == 40  # not 80
 
 
-def handed_over(record: dict[str, Any] | None) -> datetime:
-    assert record is not None
+def handed_over(stored: dict[str, Any] | None) -> datetime:
+    assert stored is not None
+    record = stored.get("v", stored)  # a stored version, or a record as sent
     return datetime.fromisoformat(record["handover_at"])
 
 
@@ -417,55 +507,38 @@ async def test_a_worker_that_missed_the_switch_writes_into_the_new_generation(
 # --- poison and invalid messages ----------------------------------------------------------
 
 
-async def test_skipping_a_poison_message_dead_letters_it_and_moves_the_offset_past_it(
+async def test_a_record_the_planner_cannot_apply_is_dead_lettered_once_and_the_rest_applied(
     hub_factory: HubFactory, redis_client: aioredis.Redis, now_ms: int
 ) -> None:
-    hub = await hub_factory()
+    hub = await hub_factory(planner=PoisonPlanner(poison_key="RX9|H-3"))
     msgs = batch(now_ms, 0, 5)
-    await hub.apply(msgs[:3])
-    before = serving(await snapshot(redis_client, hub))
 
-    outcome = await hub.parts.applier.skip(hub.topic, 0, msgs[3], "KeyError('boom')", False)
+    outcome = await hub.apply(msgs)
+    again = await hub.apply(msgs)  # read again (a crash before the consumer moved on)
 
-    assert hub.letters.letters == outcome.dead_letters
-    (letter,) = hub.letters.letters
-    assert letter.id == f"{hub.topic}:0:3"
-    assert (letter.feed, letter.org, letter.reason) == (FEED, "RX9", "internal error")
-    assert "KeyError('boom')" in letter.errors[0][1]
-    assert isinstance(msgs[3].content, Envelope)
-    assert letter.original == msgs[3].content.record
-    assert await hub.stored_offset() == 4
-    assert serving(await snapshot(redis_client, hub)) == before
-    after = await hub.apply(msgs[4:], from_start=False)  # the worker carries on after it
-    assert after.plan is not None and after.plan.applied == 2
+    assert outcome.plan is not None and (outcome.plan.applied, len(outcome.plan.failed)) == (5, 1)
+    assert again.plan is None  # nothing left to apply: the poison record is not retried
+    assert await hub.stored_offset() == 6
+    await hub.publish_dead_letters()
+    (letter,) = hub.letters.letters  # once, although the batch was read twice
+    assert (letter.feed, letter.org, letter.reason, letter.key) == (
+        FEED, "RX9", "internal error", "RX9|H-3"
+    )  # fmt: skip
+    assert "RuntimeError: the planner broke" in letter.errors[0][1]
+    reference = await applied_once(hub_factory, msgs[:3] + msgs[4:])
+    assert serving(await snapshot(redis_client, hub)) == reference
 
 
-@pytest.mark.parametrize(
-    ("stored_batch", "offset", "expected"),
-    [
-        (None, 0, "rewind"),  # no state and not from the start
-        ((0, 2), 5, "seek_to 3"),  # not the next message to apply
-    ],
-)
-async def test_skipping_a_message_that_is_not_next_moves_nothing(
-    hub_factory: HubFactory,
-    now_ms: int,
-    stored_batch: tuple[int, int] | None,
-    offset: int,
-    expected: str,
+async def test_skip_to_moves_the_offset_only_from_where_it_expects_it(
+    hub_factory: HubFactory, now_ms: int
 ) -> None:
     hub = await hub_factory()
-    if stored_batch:
-        await hub.apply(batch(now_ms, *stored_batch))
-    stored = await hub.stored_offset()
+    await hub.apply(batch(now_ms, 0, 4))
 
-    outcome = await hub.parts.applier.skip(
-        hub.topic, 0, batch(now_ms, 0, offset)[offset], "x", False
-    )
-
-    said = "rewind" if outcome.rewind else f"seek_to {outcome.seek_to}"
-    assert said == expected
-    assert await hub.stored_offset() == stored
+    assert await hub.parts.applier.skip_to(hub.topic, 0, expected=3, to=9) == 5  # not at 3
+    assert await hub.stored_offset() == 5
+    assert await hub.parts.applier.skip_to(hub.topic, 0, expected=5, to=9) == 9
+    assert await hub.stored_offset() == 9
 
 
 async def test_undecodable_and_invalid_messages_are_dead_lettered_and_the_rest_applied(
@@ -480,6 +553,7 @@ async def test_undecodable_and_invalid_messages_are_dead_lettered_and_the_rest_a
     msgs = [good[0], unreadable, invalid, Message(3, good[1].content)]
 
     outcome = await hub.apply(msgs)
+    await hub.publish_dead_letters()
 
     assert outcome.plan is not None and outcome.plan.applied == 2
     assert [(d.id, d.reason) for d in hub.letters.letters] == [

@@ -1,45 +1,73 @@
-"""A batch consumer over aiokafka that starts each partition where Redis says."""
+"""A batch consumer over aiokafka that starts each partition where Redis says.
+
+It reports every fetch as a `PartitionRead`: the records and the range of
+offsets they account for, from the consumer's position before the fetch to
+its position after. Positions move only by seeks and by reads it reports, so
+that range is exact even when the log has gaps (compaction, transaction
+markers, aborted records), which Kafka skips without returning anything.
+
+A position the log no longer holds is reported as `PositionLost`, never
+papered over: records deleted before they were applied (a moved log start)
+or a log that was deleted and re-created (the stored position past its end,
+or a different record where the last applied one was).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 
 from hub.adapters.kafka.options import client_options
 from hub.domain.errors import BrokerUnavailable
-from hub.ports import Fetched
+from hub.ports import Fetched, PartitionRead, PositionLost, Progress
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 
+TP = tuple[str, int]
+OnAssigned = Callable[[list[TP]], Awaitable[dict[TP, Progress | None]]]
 
-OnAssigned = Callable[[list[tuple[str, int]]], Awaitable[dict[tuple[str, int], int | None]]]
+
+class LogGaps(Protocol):
+    """Offsets a real cluster's log would lack: a seam for tests, as Tansu's logs have none."""
+
+    def missing(self, topic: str, partition: int, offset: int) -> bool:
+        """Say whether the record at `offset` is gone (compacted, a marker, aborted)."""
+        ...
+
+    def log_start(self, topic: str, partition: int) -> int:
+        """Return the first offset the log still holds (0 unless records were deleted)."""
+        ...
 
 
 class BatchConsumer:
-    """A consumer-group member that reads in batches and starts where Redis says.
-
-    On assignment it asks `on_assigned` for each partition's stored next
-    offset and seeks there (or to the beginning when there is none), because
-    the offsets that count are the ones committed atomically with the state.
-    """
+    """A consumer-group member (or, for replays, a reader of every partition) in batches."""
 
     def __init__(
-        self, settings: Settings, topics: list[str], on_assigned: OnAssigned, group: bool = True
+        self,
+        settings: Settings,
+        topics: list[str],
+        on_assigned: OnAssigned,
+        group: bool = True,
+        gaps: LogGaps | None = None,
     ) -> None:
         self._settings = settings
         self._topics = topics
         self._on_assigned = on_assigned
         self._group = group  # False: read every partition, outside any consumer group (replays)
+        self._gaps = gaps
         self._consumer: AIOKafkaConsumer | None = None
-        # Partitions read from their beginning because Redis holds no offset for them, with
-        # that beginning: only a batch starting exactly there may be applied without one.
-        self.rewound: dict[tuple[str, int], int] = {}
+        self._position: dict[TP, int] = {}  # where the next reported read starts
+        self._verify: dict[TP, tuple[int, int, int]] = {}  # fingerprint offset, stamp, stored
+        self._lost: dict[TP, PositionLost] = {}  # found at assignment, reported by fetch
+        # Partitions read from their beginning because Redis holds nothing for them, with
+        # that beginning: only a batch starting exactly there may be applied without state.
+        self.rewound: dict[TP, int] = {}
 
     async def start(self) -> None:
         s = self._settings
@@ -47,7 +75,9 @@ class BatchConsumer:
             **client_options(s),
             group_id=s.consumer_group if self._group else None,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            # Never move a position silently: a position out of range is reported, not reset.
+            auto_offset_reset="none",
+            isolation_level="read_committed",
             session_timeout_ms=s.session_timeout_ms,
             heartbeat_interval_ms=max(100, s.session_timeout_ms // 5),
             rebalance_timeout_ms=max(s.session_timeout_ms, 10_000),
@@ -76,65 +106,168 @@ class BatchConsumer:
         consumer.assign(tps)
         await self._assigned(tps)
 
-    async def end_offsets(self) -> dict[tuple[str, int], int]:
+    async def end_offsets(self) -> dict[TP, int]:
         """Return the next offset to be written in each assigned partition."""
         consumer = self._require()
         ends = await consumer.end_offsets(list(consumer.assignment()))
         return {(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
 
-    async def beginning_offsets(self) -> dict[tuple[str, int], int]:
-        consumer = self._require()
-        starts = await consumer.beginning_offsets(list(consumer.assignment()))
-        return {(tp.topic, tp.partition): int(o) for tp, o in starts.items()}
+    async def beginning_offsets(self) -> dict[TP, int]:
+        """Return the first offset each assigned partition still holds."""
+        return await self._starts(list(self._require().assignment()))
+
+    async def _starts(self, tps: list[TopicPartition]) -> dict[TP, int]:
+        if not tps:
+            return {}
+        starts = await self._require().beginning_offsets(tps)
+        out = {(tp.topic, tp.partition): int(o) for tp, o in starts.items()}
+        if self._gaps is not None:
+            out = {k: max(v, self._gaps.log_start(*k)) for k, v in out.items()}
+        return out
 
     async def _assigned(self, tps: list[TopicPartition]) -> None:
         stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])
         consumer = self._require()
-        fresh = [tp for tp in tps if stored.get((tp.topic, tp.partition)) is None]
-        starts = await consumer.beginning_offsets(fresh) if fresh else {}
+        starts = await self._starts(tps)
+        ends = await consumer.end_offsets(tps) if tps else {}
         for tp in tps:
-            offset = stored.get((tp.topic, tp.partition))
-            if offset is None:
-                consumer.seek(tp, starts[tp])
-                self.rewound[(tp.topic, tp.partition)] = int(starts[tp])
+            key = (tp.topic, tp.partition)
+            self._verify.pop(key, None)
+            self._lost.pop(key, None)
+            progress = stored.get(key)
+            if progress is None:
+                self._seek(tp, starts[key])
+                self.rewound[key] = starts[key]
+                continue
+            self.rewound.pop(key, None)
+            offset, end = progress.next_offset, int(ends[tp])
+            if offset > end:  # the log is shorter than what was applied from it: re-created
+                self._lost[key] = PositionLost(offset, starts[key], end, reset=True)
+                self._seek(tp, offset)
+            elif progress.fingerprint is not None and starts[key] <= progress.fingerprint[0]:
+                # Read the last applied record again, to check it is still the same one.
+                at, stamp = progress.fingerprint
+                self._verify[key] = (at, stamp, offset)
+                self._seek(tp, at)
             else:
-                consumer.seek(tp, offset)
-                self.rewound.pop((tp.topic, tp.partition), None)
+                self._seek(tp, offset)
 
-    def from_start(self, topic: str, partition: int, first_offset: int) -> bool:
-        """Say whether a batch starting at `first_offset` starts where a rewind went."""
-        return self.rewound.get((topic, partition)) == first_offset
+    def _revoked(self, tps: list[TopicPartition]) -> None:
+        for tp in tps:
+            key = (tp.topic, tp.partition)
+            for held in (self._position, self._verify, self._lost, self.rewound):
+                held.pop(key, None)
 
-    async def fetch(self, timeout_ms: int = 500) -> dict[tuple[str, int], list[Fetched]]:
-        """Return the next batch, by partition."""
+    async def fetch(self, timeout_ms: int = 500) -> dict[TP, PartitionRead | PositionLost]:
+        """Return what the next fetch found, by partition (see the module docstring)."""
         consumer = self._require()
-        batches = await consumer.getmany(
-            timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
-        )
-        return {
-            (tp.topic, tp.partition): [Fetched(m.offset, m.value, m.timestamp) for m in messages]
-            for tp, messages in batches.items()
-            if messages
-        }
+        out: dict[TP, PartitionRead | PositionLost] = dict(self._lost)
+        self._lost.clear()
+        out.update(await self._below_log_start())
+        try:
+            batches = await consumer.getmany(
+                timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
+            )
+        except OffsetOutOfRangeError as exc:
+            return out | await self._out_of_range(exc.args[0] if exc.args else {})
+        except NoOffsetForPartitionError as exc:
+            # aiokafka looked for a committed offset before our seek landed: seek again.
+            for tp in exc.args:
+                if isinstance(tp, TopicPartition) and (tp.topic, tp.partition) in self._position:
+                    self._seek(tp, self._position[(tp.topic, tp.partition)])
+            return out
+        for tp, messages in batches.items():
+            key = (tp.topic, tp.partition)
+            if key in out or not messages:
+                continue
+            read = await self._read(tp, messages)
+            if read is not None:
+                out[key] = read
+        return out
+
+    async def _read(
+        self, tp: TopicPartition, messages: list[Any]
+    ) -> PartitionRead | PositionLost | None:
+        key = (tp.topic, tp.partition)
+        records = [Fetched(m.offset, m.value, m.timestamp) for m in messages]
+        if self._gaps is not None:
+            records = [
+                r for r in records if not self._gaps.missing(tp.topic, tp.partition, r.offset)
+            ]
+        check = self._verify.pop(key, None)
+        if check is not None and _replaced(records, check[0], check[1]):
+            lost = PositionLost(check[2], *await self._bounds(tp), reset=True)
+            self._seek(tp, check[2])
+            return lost
+        if not records:
+            return None  # nothing to report: the next read accounts for these offsets too
+        start = self._position.get(key, records[0].offset)
+        end = max(int(await self._require().position(tp)), records[-1].offset + 1)
+        self._position[key] = end
+        return PartitionRead(start, end, records, from_start=self.rewound.get(key) == start)
+
+    async def _below_log_start(self) -> dict[TP, PositionLost]:
+        """Report positions the test seam's moved log start has left behind (as Kafka would)."""
+        if self._gaps is None:
+            return {}
+        out: dict[TP, PositionLost] = {}
+        for (topic, partition), position in list(self._position.items()):
+            start = self._gaps.log_start(topic, partition)
+            if position < start:
+                tp = TopicPartition(topic, partition)
+                out[(topic, partition)] = PositionLost(
+                    position, *await self._bounds(tp), reset=False
+                )
+                self._seek(tp, position)  # drop whatever was fetched from there
+        return out
+
+    async def _out_of_range(
+        self, positions: Mapping[TopicPartition, int]
+    ) -> dict[TP, PositionLost]:
+        out: dict[TP, PositionLost] = {}
+        for tp, position in positions.items():
+            start, end = await self._bounds(tp)
+            out[(tp.topic, tp.partition)] = PositionLost(
+                int(position), start, end, int(position) > end
+            )
+            self._seek(tp, int(position))
+        return out
+
+    async def _bounds(self, tp: TopicPartition) -> tuple[int, int]:
+        start = (await self._starts([tp]))[(tp.topic, tp.partition)]
+        end = (await self._require().end_offsets([tp]))[tp]
+        return start, int(end)
 
     async def seek(self, topic: str, partition: int, offset: int | None) -> None:
         """Read a partition from `offset` next; None means from its beginning."""
-        consumer = self._require()
         tp = TopicPartition(topic, partition)
-        if tp not in consumer.assignment():
+        if tp not in self._require().assignment():
             return
         if offset is None:
-            start = int((await consumer.beginning_offsets([tp]))[tp])
-            consumer.seek(tp, start)
-            self.rewound[(topic, partition)] = start
-        else:
-            consumer.seek(tp, offset)
+            offset = (await self._starts([tp]))[(topic, partition)]
+            self.rewound[(topic, partition)] = offset
+        self._seek(tp, offset)
+
+    def _seek(self, tp: TopicPartition, offset: int) -> None:
+        self._require().seek(tp, offset)
+        self._position[(tp.topic, tp.partition)] = offset
+        self._verify.pop((tp.topic, tp.partition), None)
 
     def applied(self, topic: str, partition: int) -> None:
         """Note that state now exists for a partition we rewound."""
         self.rewound.pop((topic, partition), None)
 
-    async def commit(self, offsets: dict[tuple[str, int], int]) -> None:
+    def pause(self, topic: str, partition: int) -> None:
+        tp = TopicPartition(topic, partition)
+        if tp in self._require().assignment():
+            self._require().pause(tp)
+
+    def resume(self, topic: str, partition: int) -> None:
+        tp = TopicPartition(topic, partition)
+        if tp in self._require().assignment():
+            self._require().resume(tp)
+
+    async def commit(self, offsets: dict[TP, int]) -> None:
         """Copy applied offsets to Kafka, for lag tools; correctness never depends on it."""
         consumer = self._require()
         mine = consumer.assignment()
@@ -148,10 +281,10 @@ class BatchConsumer:
         except KafkaError as exc:
             log.info("offset commit skipped (%r); the next one will catch up", exc)
 
-    def lag(self, applied: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+    def lag(self, applied: Mapping[TP, int]) -> dict[TP, int]:
         """Return records not yet applied for each assigned partition with a known end."""
         consumer = self._require()
-        out: dict[tuple[str, int], int] = {}
+        out: dict[TP, int] = {}
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:
@@ -177,10 +310,16 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked: %s", sorted((tp.topic, tp.partition) for tp in revoked))
+        self._owner._revoked(list(revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
         await self._owner._assigned(list(assigned))
+
+
+def _replaced(records: list[Fetched], offset: int, stamp: int) -> bool:
+    """Say whether another record now sits at `offset` than the one applied (stamped `stamp`)."""
+    return bool(records) and records[0].offset == offset and records[0].timestamp_ms != stamp
 
 
 async def _quietly(awaitable: Awaitable[Any], timeout: float = 5.0) -> None:

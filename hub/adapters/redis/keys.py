@@ -8,6 +8,8 @@ one has caught up with the log:
 
     off:{topic}:{partition}      next offset to apply (string)
     offsets                      the names of those offset keys (set)
+    fp                           per partition, "offset:timestamp" of the last record applied
+                                 (hash), to tell a re-created log from the one applied
     e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
     b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
     z:{gauge}:{scope}            entities counting in a "now" gauge, scored by start (sorted set)
@@ -16,7 +18,10 @@ one has caught up with the log:
     fr:{feed} / fe:{feed}        last received / last event instant per organisation (sorted set)
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
-(`rej:{org}`) and the live-update channel (`live`).
+(`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
+append to and workers drain to Kafka), the fingerprints of the latest
+accepted version of each entity (`acc:{feed}:{key}`, for receipts) and the
+live-update channel (`live`).
 """
 
 from __future__ import annotations
@@ -62,6 +67,10 @@ class Keys:
         """The set of every partition's offset key, so offsets are read without a SCAN."""
         return f"{self._g}offsets"
 
+    @property
+    def fingerprints(self) -> str:
+        return f"{self._g}fp"
+
     def entity(self, feed: str, key: str) -> str:
         return f"{self._g}e:{feed}:{key}"
 
@@ -91,6 +100,13 @@ class Keys:
 
     def rejections(self, org: str) -> str:
         return f"{self.prefix}:rej:{org}"
+
+    @property
+    def outbox(self) -> str:
+        return f"{self.prefix}:outbox"
+
+    def accepted(self, feed: str, key: str) -> str:
+        return f"{self.prefix}:acc:{feed}:{key}"
 
     @property
     def live(self) -> str:

@@ -26,26 +26,46 @@ from hub.adapters.redis.keys import Keys
 from hub.domain.errors import StateConflict, StateUnavailable
 from hub.domain.plan import StatePlan
 from hub.domain.windows import Bucket
+from hub.ports import DeadLetter, Progress
 
 _GEN_CACHE_S = 1.0
 
 
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class _Transaction:
-    def __init__(self, offset: int | None, entities: dict[tuple[str, str], dict[str, Any] | None]):
-        self._offset = offset
+    def __init__(
+        self, progress: Progress | None, entities: dict[tuple[str, str], dict[str, Any] | None]
+    ) -> None:
+        self._progress = progress
         self._entities = entities
         self.plan: StatePlan | None = None
-        self.next_offset = 0
+        self.next: Progress | None = None
+        self.letters: Sequence[DeadLetter] = ()
 
-    async def offset(self) -> int | None:
-        return self._offset
+    async def progress(self) -> Progress | None:
+        return self._progress
 
     async def entities(self) -> dict[tuple[str, str], dict[str, Any] | None]:
         return self._entities
 
-    def write(self, plan: StatePlan, next_offset: int) -> None:
+    def write(
+        self, plan: StatePlan, progress: Progress, dead_letters: Sequence[DeadLetter] = ()
+    ) -> None:
         self.plan = plan
-        self.next_offset = next_offset
+        self.next = progress
+        self.letters = dead_letters
+
+
+def _progress(offset: Any, fingerprint: Any) -> Progress | None:
+    if offset is None:
+        return None
+    if fingerprint is None:
+        return Progress(int(offset))
+    at, _, stamp = fingerprint.partition(":")
+    return Progress(int(offset), (int(at), int(stamp)))
 
 
 class RedisStateStore:
@@ -87,17 +107,18 @@ class RedisStateStore:
                     if int(values[0] or 0) != keys.generation:
                         await self._current(fresh=True)
                         raise StateConflict("the serving state was rebuilt; starting again")
+                    stamp = await pipe.hget(keys.fingerprints, f"{topic}:{partition}")
                     tx = _Transaction(
-                        None if values[1] is None else int(values[1]),
+                        _progress(values[1], stamp),
                         {
                             ek: (None if v is None else loads(v))
                             for ek, v in zip(entity_keys, values[2:], strict=True)
                         },
                     )
                     yield tx
-                    if tx.plan is not None:
-                        payload = plan_payload(  # may refuse: before MULTI, so nothing is sent
-                            keys, tx.plan, off_key, tx.next_offset, int(time.time() * 1000)
+                    if tx.next is not None and tx.plan is not None:
+                        payload = plan_payload(
+                            keys, tx.plan, topic, partition, tx.next, tx.letters, now_ms()
                         )
                         _multi(pipe)
                         pipe.eval(APPLY_PLAN, 0, payload)
@@ -174,6 +195,17 @@ class RedisStateStore:
         pipe.zrange(k.events(feed), 0, -1, withscores=True)
         received, events = await guarded(pipe.execute())
         return dict(received), dict(events)
+
+    async def progress(self) -> dict[tuple[str, int], Progress]:
+        offsets = await self.offsets()
+        if not offsets:
+            return {}
+        k = self._keys
+        stamps = await guarded(self._r.hgetall(k.fingerprints))
+        return {
+            tp: _progress(str(o), stamps.get(f"{tp[0]}:{tp[1]}")) or Progress(o)
+            for tp, o in offsets.items()
+        }
 
     async def offsets(self) -> dict[tuple[str, int], int]:
         k = await guarded(self._current(fresh=True))

@@ -10,7 +10,7 @@ its RAG lines. This package assembles the families.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from hub.domain.metrics import (
     acute_sitrep,
@@ -59,17 +59,18 @@ __all__ = [
     "build_catalogue",
     "contribution",
     "ms",
+    "placement",
 ]
 
 _FAMILIES = (handover, incidents, nhs111, ed, acute_sitrep, ambulance_sitrep)
 
-_CONTRIBUTE: dict[type, Callable[..., Contribution]] = {
-    AmbulanceHandover: handover.contribute,
-    AmbulanceIncident: incidents.contribute,
-    Nhs111Interval: nhs111.contribute,
-    EdAttendance: ed.contribute,
-    AcuteSitrep: acute_sitrep.contribute,
-    AmbulanceSitrep: ambulance_sitrep.contribute,
+_BY_TYPE: dict[type, Any] = {
+    AmbulanceHandover: handover,
+    AmbulanceIncident: incidents,
+    Nhs111Interval: nhs111,
+    EdAttendance: ed,
+    AcuteSitrep: acute_sitrep,
+    AmbulanceSitrep: ambulance_sitrep,
 }
 
 GAUGE_HORIZON_MS: dict[str, int] = handover.GAUGE_HORIZON_MS | ed.GAUGE_HORIZON_MS
@@ -92,6 +93,16 @@ Example:
 """
 
 
-def contribution(record: Record, ref: ReferenceData, params: Params) -> Contribution:
-    """Return what `record` adds to the serving state."""
-    return _CONTRIBUTE[type(record)](record, ref, params)
+def placement(record: Record, ref: ReferenceData) -> tuple[str, ...]:
+    """Return the scopes `record` counts in, by today's reference data.
+
+    Stored with each applied version, so that replacing it later subtracts from
+    the scopes it was added to, even if reference data has changed since.
+    """
+    return tuple(_BY_TYPE[type(record)].placement(record, ref))
+
+
+def contribution(record: Record, scopes: tuple[str, ...], params: Params) -> Contribution:
+    """Return what `record` adds to each of `scopes`, by `params`."""
+    result: Contribution = _BY_TYPE[type(record)].contribute(record, scopes, params)
+    return result

@@ -16,7 +16,7 @@ from hub.domain.metrics.base import (
     pct,
     sitrep,
 )
-from hub.domain.metrics.sitreps import SUBMITTED, day_tallies
+from hub.domain.metrics.sitreps import SUBMITTED, day_tallies, scopes_of
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import AcuteSitrep
 
@@ -49,10 +49,14 @@ def opel_counter(level: int) -> str:
     return f"opel.{level}"
 
 
-def contribute(r: AcuteSitrep, ref: ReferenceData, p: Params) -> Contribution:
+def placement(r: AcuteSitrep, ref: ReferenceData) -> tuple[str, ...]:
+    return scopes_of(r.trust, ref)
+
+
+def contribute(r: AcuteSitrep, scopes: tuple[str, ...], p: Params) -> Contribution:
     counters = [(name, getattr(r, name)) for name in SUMMED]
     counters += [(opel_counter(r.opel_level), 1), (SUBMITTED, 1)]
-    return Contribution(day_tallies=tuple(day_tallies(FEED, r.date, r.trust, counters, ref)))
+    return Contribution(day_tallies=tuple(day_tallies(FEED, r.date, scopes, counters)))
 
 
 def opel_counts(c: Counters) -> Value:

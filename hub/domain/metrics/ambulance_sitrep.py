@@ -17,7 +17,7 @@ from hub.domain.metrics.base import (
     sitrep,
     thousandths,
 )
-from hub.domain.metrics.sitreps import SUBMITTED, day_tallies
+from hub.domain.metrics.sitreps import SUBMITTED, day_tallies, scopes_of
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import AmbulanceSitrep
 
@@ -48,15 +48,17 @@ def weighted(attr: str) -> str:
     return f"{attr}.wmilli"
 
 
-def contribute(r: AmbulanceSitrep, ref: ReferenceData, p: Params) -> Contribution:
+def placement(r: AmbulanceSitrep, ref: ReferenceData) -> tuple[str, ...]:
+    return scopes_of(r.ambulance_trust, ref)
+
+
+def contribute(r: AmbulanceSitrep, scopes: tuple[str, ...], p: Params) -> Contribution:
     counters = [(name, getattr(r, name)) for name in COUNTS]
     counters.append((HOURS_LOST, thousandths(r.hours_lost)))
     for attr, weight_attr in WEIGHTED.items():
         counters.append((weighted(attr), thousandths(getattr(r, attr) * getattr(r, weight_attr))))
     counters.append((SUBMITTED, 1))
-    return Contribution(
-        day_tallies=tuple(day_tallies(FEED, r.date, r.ambulance_trust, counters, ref))
-    )
+    return Contribution(day_tallies=tuple(day_tallies(FEED, r.date, scopes, counters)))
 
 
 def metrics() -> list[Metric]:

@@ -32,14 +32,18 @@ IN_DEPARTMENT = "ed.in"
 GAUGE_HORIZON_MS = {IN_DEPARTMENT: 48 * HOUR_MS}
 
 
-def contribute(r: EdAttendance, ref: ReferenceData, p: Params) -> Contribution:
-    """Return what an attendance adds: to its site, trust, region and England."""
-    scopes = (
+def placement(r: EdAttendance, ref: ReferenceData) -> tuple[str, ...]:
+    """Return the scopes an attendance counts in: its site, trust, region and England."""
+    return (
         site_scope(r.site),
         org_scope(r.trust),
         region_scope(ref.region_of_org(r.trust)),
         NATIONAL,
     )
+
+
+def contribute(r: EdAttendance, scopes: tuple[str, ...], p: Params) -> Contribution:
+    """Return what an attendance adds to each of its scopes."""
     arrived = ms(r.arrived_at)
     counters_at: list[tuple[str, int, int]] = [(ARRIVALS, arrived, 1)]
     if r.arrival_mode == "ambulance":

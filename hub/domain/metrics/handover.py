@@ -38,21 +38,24 @@ GAUGE_HORIZON_MS = {WAITING: 24 * HOUR_MS}
 _HEADLINE_OVER = {30: ("1h", "24h"), 60: ("1h", "24h")}
 
 
-def contribute(r: AmbulanceHandover, ref: ReferenceData, p: Params) -> Contribution:
-    """Return what a handover adds: to its site, both trusts, its region and England."""
-    trust = ref.sites[r.site].trust
+def placement(r: AmbulanceHandover, ref: ReferenceData) -> tuple[str, ...]:
+    """Return the scopes a handover counts in: its site, both trusts, its region and England."""
     # dict.fromkeys: an Isle of Wight crew at its own hospital counts once for R1F, not twice.
-    scopes = tuple(
+    return tuple(
         dict.fromkeys(
             (
                 site_scope(r.site),
-                org_scope(trust),
+                org_scope(ref.sites[r.site].trust),
                 org_scope(r.ambulance_trust),
                 region_scope(ref.region_of_site(r.site)),
                 NATIONAL,
             )
         )
     )
+
+
+def contribute(r: AmbulanceHandover, scopes: tuple[str, ...], p: Params) -> Contribution:
+    """Return what a handover adds to each of its scopes."""
     arrived = ms(r.arrived_at)
     tallies = [Tally(s, ARRIVALS, arrived, 1) for s in scopes]
     presences: list[Presence] = []

@@ -40,13 +40,14 @@ def sketch_field(category: str, bucket: str) -> str:
     return f"inc.{category}{_SKETCH_INFIX}{bucket}"
 
 
-def contribute(r: AmbulanceIncident, ref: ReferenceData, p: Params) -> Contribution:
-    """Return what an incident adds: to its ambulance service, its region and England."""
-    scopes = (
-        org_scope(r.ambulance_trust),
-        region_scope(ref.region_of_org(r.ambulance_trust)),
-        NATIONAL,
-    )
+def placement(r: AmbulanceIncident, ref: ReferenceData) -> tuple[str, ...]:
+    """Return the scopes an incident counts in: its ambulance service, its region and England."""
+    org = r.ambulance_trust
+    return (org_scope(org), region_scope(ref.region_of_org(org)), NATIONAL)
+
+
+def contribute(r: AmbulanceIncident, scopes: tuple[str, ...], p: Params) -> Contribution:
+    """Return what an incident adds to each of its scopes."""
     start = ms(r.clock_start_at)
     cat = r.category.lower()
     counters = [(COUNT, 1), (per_category(cat, "n"), 1)]

@@ -36,9 +36,13 @@ _SUMMED = (
 )
 
 
-def contribute(r: Nhs111Interval, ref: ReferenceData, p: Params) -> Contribution:
-    """Return what an interval adds: to its provider, its region and England."""
-    scopes = (org_scope(r.provider), region_scope(ref.region_of_org(r.provider)), NATIONAL)
+def placement(r: Nhs111Interval, ref: ReferenceData) -> tuple[str, ...]:
+    """Return the scopes an interval counts in: its provider, its region and England."""
+    return (org_scope(r.provider), region_scope(ref.region_of_org(r.provider)), NATIONAL)
+
+
+def contribute(r: Nhs111Interval, scopes: tuple[str, ...], p: Params) -> Contribution:
+    """Return what an interval adds to each of its scopes."""
     start = ms(r.interval_start)
     counters = [(name, getattr(r, attr)) for attr, name in FIELDS.items()]
     return Contribution(

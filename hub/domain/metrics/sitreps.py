@@ -12,11 +12,16 @@ from hub.domain.scopes import NATIONAL, org_scope, region_scope
 SUBMITTED = "n"  # organisations that submitted the date: coverage's numerator
 
 
+def scopes_of(org: str, ref: ReferenceData) -> tuple[str, ...]:
+    """Return the scopes a return counts in: its organisation, its region and England."""
+    return (org_scope(org), region_scope(ref.region_of_org(org)), NATIONAL)
+
+
 def day_tallies(
-    feed: str, day: date, org: str, counters: list[tuple[str, int]], ref: ReferenceData
+    feed: str, day: date, scopes: tuple[str, ...], counters: list[tuple[str, int]]
 ) -> Iterator[DayTally]:
-    """Yield a return's counters for its organisation, its region and England."""
-    for scope in (org_scope(org), region_scope(ref.region_of_org(org)), NATIONAL):
+    """Yield a return's counters for each of its scopes."""
+    for scope in scopes:
         for name, n in counters:
             if n:
                 yield DayTally(feed, day, scope, name, n)
