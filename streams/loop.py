@@ -63,9 +63,7 @@ class FeedWorker:
         failures = 0
         while not stop.is_set():
             try:
-                self._resume_due()
-                for tp, found in (await self._consumer.fetch(timeout_ms=500)).items():
-                    await self._partition(tp, found)
+                await self.step()
                 failures = 0
             except Exception as exc:  # the fetch itself failed (Kafka): pause, then read again
                 failures += 1
@@ -75,6 +73,14 @@ class FeedWorker:
                 else:
                     log.exception("paused after an unexpected error")
                 await _sleep(stop, PAUSE_S[min(failures, len(PAUSE_S)) - 1])
+
+    async def step(self, timeout_ms: int = 500) -> int:
+        """Run one round: fetch once, apply what came; return how many partitions had news."""
+        self._resume_due()
+        found = await self._consumer.fetch(timeout_ms=timeout_ms)
+        for tp, news in found.items():
+            await self._partition(tp, news)
+        return len(found)
 
     async def _partition(self, tp: TopicPartition, found: PartitionRead | PositionLost) -> None:
         try:
