@@ -1,6 +1,6 @@
 """The metric catalogue of SPEC §4, one module per family of metrics.
 
-Each family module (`handover`, `incidents`, `nhs111`, `ed`, `acute_sitrep`,
+Each family module (`handover`, `incidents`, `nhs111`, `ed`, `ed_flow`, `acute_sitrep`,
 `ambulance_sitrep`) holds everything about its metrics: the integer counters
 its records add to, `contribute` (what one record adds), and `metrics()` (each
 metric's id, kind, unit, scopes, formula and Prometheus headline windows).
@@ -16,6 +16,7 @@ from hub.domain.metrics import (
     acute_sitrep,
     ambulance_sitrep,
     ed,
+    ed_flow,
     handover,
     incidents,
     nhs111,
@@ -61,18 +62,29 @@ __all__ = [
     "ms",
 ]
 
-_FAMILIES = (handover, incidents, nhs111, ed, acute_sitrep, ambulance_sitrep)
+_FAMILIES = (handover, incidents, nhs111, ed, ed_flow, acute_sitrep, ambulance_sitrep)
+
+
+def _attendance(r: EdAttendance, ref: ReferenceData, params: Params) -> Contribution:
+    """Return an attendance's core ED contribution together with its optional flow fields'."""
+    core, flow = ed.contribute(r, ref, params), ed_flow.contribute(r, ref, params)
+    return Contribution(
+        core.tallies + flow.tallies, core.day_tallies, core.presences + flow.presences
+    )
+
 
 _CONTRIBUTE: dict[type, Callable[..., Contribution]] = {
     AmbulanceHandover: handover.contribute,
     AmbulanceIncident: incidents.contribute,
     Nhs111Interval: nhs111.contribute,
-    EdAttendance: ed.contribute,
+    EdAttendance: _attendance,
     AcuteSitrep: acute_sitrep.contribute,
     AmbulanceSitrep: ambulance_sitrep.contribute,
 }
 
-GAUGE_HORIZON_MS: dict[str, int] = handover.GAUGE_HORIZON_MS | ed.GAUGE_HORIZON_MS
+GAUGE_HORIZON_MS: dict[str, int] = (
+    handover.GAUGE_HORIZON_MS | ed.GAUGE_HORIZON_MS | ed_flow.GAUGE_HORIZON_MS
+)
 """How far back a gauge looks: handovers waiting from the last 24 h, ED patients from 48 h."""
 
 
