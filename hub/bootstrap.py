@@ -16,8 +16,10 @@ from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.opel_file import load_opel
 from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis.client import redis_client
+from hub.adapters.redis.forecasts import RedisForecastStore
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
 from hub.adapters.redis.rejections import RedisRejectionLog
 from hub.adapters.redis.state import RedisStateStore
@@ -31,8 +33,11 @@ from hub.domain.rag import Threshold
 from hub.ports import DeadLetterSink, LivePublisher, RejectionLog
 from hub.services.alerts import AlertsService
 from hub.services.container import Services
+from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.league import LeagueService
+from hub.services.opel import OpelService
 from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
 from hub.services.series import SeriesService
@@ -75,6 +80,8 @@ def build(
     query = QueryService(ref, state, thresholds, clock_ms)
     freshness = FreshnessService(ref, state, clock)
     series = SeriesService(ref, state, thresholds, clock_ms)
+    opel_config, capacity = load_opel(settings.config_dir)
+    forecasts = RedisForecastStore(client, settings.key_prefix)
 
     async def close() -> None:
         await sink.close()
@@ -92,6 +99,9 @@ def build(
         freshness=freshness,
         series=series,
         alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms),
+        opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
+        league=LeagueService(ref, state, clock_ms),
+        forecasts=ForecastService(ref, state, forecasts, clock_ms),
         rejections=rejections,
         ingest_metrics=IngestMetrics(registry),
         registry=registry,

@@ -6,7 +6,6 @@ import pytest
 
 from hub.domain.feeds import FEEDS
 from hub.domain.validation import Invalid, validate
-
 from tests.unit.test_metric_ed import FEED, attendance
 from tests.unit.test_metric_state import NOW, MemoryHub, ago
 

@@ -16,7 +16,8 @@ one has caught up with the log:
     fr:{feed} / fe:{feed}        last received / last event instant per organisation (sorted set)
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
-(`rej:{org}`) and the live-update channel (`live`).
+(`rej:{org}`), forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`)
+and the live-update channel (`live`).
 """
 
 from __future__ import annotations
