@@ -64,13 +64,14 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         fanout = stream.LiveFanout(services.live_notices)
         app.state.fanout = fanout
         fanout.start()
-        if services.ops is not None:
-            services.ops.start()
+        background = [s for s in (services.ops, services.opel_levels) if s is not None]
+        for task in background:
+            task.start()
         try:
             yield
         finally:
-            if services.ops is not None:
-                await services.ops.stop()
+            for task in background:
+                await task.stop()
             await fanout.stop()
             await services.close()
 

@@ -89,6 +89,14 @@ class OpelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OpelLevels:
+    """Computed levels by (trust, region), and when they were computed (seconds)."""
+
+    taken_at_s: float
+    levels: tuple[tuple[str, str, int], ...]  # trusts without a computed level are left out
+
+
+@dataclass(frozen=True, slots=True)
 class Scored:
     """One parameter's value and what it scored (points None when the value is missing)."""
 

@@ -113,10 +113,12 @@ def start_hub(
             spawn(f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
         )
     stack.children.append(spawn("api", _python("serve"), run_dir, env, settings.http_port))
+    stack.children.append(spawn("forecaster", _python("forecast"), run_dir, env))
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:
-        argv = _python("simulate", "--url", url, "--days", "1", "--speed", "0")
+        # Three days: forecasts need a day of history, and a backtest two more to be honest.
+        argv = _python("simulate", "--url", url, "--days", "3", "--speed", "0")
         stack.children.append(spawn("simulator", argv, run_dir, env))
     return url
 

@@ -15,6 +15,7 @@ from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
 from hub.services.league import LeagueService
 from hub.services.opel import OpelService
+from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
 from hub.services.series import SeriesService
@@ -51,3 +52,5 @@ class Services:
     close: Callable[[], Awaitable[None]]
     # Refreshes what /metrics exports from Redis; the API's lifespan starts and stops it.
     ops: OpsSnapshotService | None = None
+    # Refreshes the computed OPEL levels /metrics exports; started and stopped with `ops`.
+    opel_levels: OpelSnapshotService | None = None
