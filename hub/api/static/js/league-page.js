@@ -92,7 +92,8 @@ export class LeaguePage {
     }
     const units = [...b.units].sort((a, c) => a.denominator - c.denominator);
     const top = Math.max(...units.map((u) => u.denominator)) * 1.2;
-    const xs = [...new Set([...b.curve.map((c) => c.denominator), ...units.map((u) => u.denominator)])].sort((a, c) => a - c).filter((x) => x <= top);
+    const lowest = units[0].denominator / 5;
+    const xs = [...new Set([...b.curve.map((c) => c.denominator), ...units.map((u) => u.denominator)])].sort((a, c) => a - c).filter((x) => x <= top && x >= lowest);
     const at = (z, sign) => xs.map((n) => limitAt(b.target, b.overdispersion.tau2, n, sign * z));
     const value = xs.map((n) => { const u = units.find((x) => x.denominator === n); return u ? u.value : null; });
     const dashed = (label, stroke, dash) => ({ label, stroke, width: 1.5, dash, points: { show: false } });
