@@ -117,8 +117,7 @@ def start_hub(
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:
-        # Three days: forecasts need a day of history, and a backtest two more to be honest.
-        argv = _python("simulate", "--url", url, "--days", "3", "--speed", "0")
+        argv = _python("simulate", "--url", url, "--days", "1", "--speed", "0")
         stack.children.append(spawn("simulator", argv, run_dir, env))
     return url
 
