@@ -7,7 +7,7 @@ what a stream worker needs. Nothing is built at import time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,9 +16,12 @@ from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.opel_file import load_opel
+from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.client import redis_client
+from hub.adapters.redis.forecasts import RedisForecastStore
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
 from hub.adapters.redis.outbox import RedisOutbox
 from hub.adapters.redis.rejections import RedisRejectionLog
@@ -33,8 +36,12 @@ from hub.domain.rag import Threshold
 from hub.ports import DeadLetterSink, LivePublisher, RejectionLog
 from hub.services.alerts import AlertsService
 from hub.services.container import Services
+from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.league import LeagueService
+from hub.services.opel import OpelService
+from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
 from hub.services.series import SeriesService
@@ -78,6 +85,8 @@ def build(
     query = QueryService(ref, state, thresholds, clock_ms)
     freshness = FreshnessService(ref, state, clock)
     series = SeriesService(ref, state, thresholds, clock_ms)
+    opel_config, capacity = load_opel(settings.config_dir)
+    forecasts = RedisForecastStore(client, settings.key_prefix)
 
     async def close() -> None:
         await sink.close()
@@ -95,6 +104,9 @@ def build(
         freshness=freshness,
         series=series,
         alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms),
+        opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
+        league=LeagueService(ref, state, clock_ms),
+        forecasts=ForecastService(ref, state, forecasts, clock_ms),
         rejections=rejections,
         ingest_metrics=IngestMetrics(registry),
         registry=registry,
@@ -102,7 +114,31 @@ def build(
         close=close,
     )
     services.ops = wire_ops_metrics(services, registry, clock)
+    services.opel_levels = wire_opel_metrics(services, registry, clock)
     return services
+
+
+OPEL_REFRESH_S = 60.0
+
+
+def wire_opel_metrics(
+    services: Services, registry: CollectorRegistry, clock: Callable[[], datetime]
+) -> OpelSnapshotService:
+    """Export each acute trust's computed OPEL level, refreshed every minute."""
+    levels = OpelSnapshotService(services.opel, lambda: clock().timestamp(), OPEL_REFRESH_S)
+    registry.register(OpelCollector(levels.latest, lambda: clock().timestamp(), 4 * OPEL_REFRESH_S))
+    return levels
+
+
+def build_forecaster(
+    settings: Settings, clock_ms: Callable[[], int] = now_ms
+) -> tuple[ForecastService, Callable[[], Awaitable[None]]]:
+    """Wire the forecaster (`hub forecast`): the hourly history in, forecasts out, both Redis."""
+    ref, _ = load_config(settings)
+    client = redis_client(settings)
+    state = RedisStateStore(client, settings.key_prefix)
+    service = ForecastService(ref, state, RedisForecastStore(client, settings.key_prefix), clock_ms)
+    return service, client.aclose
 
 
 def wire_ops_metrics(

@@ -343,3 +343,15 @@ class WorkerTelemetry(Protocol):
     def outbox_backlog(self, letters: int) -> None:
         """Show how many dead letters wait to be published."""
         ...
+
+
+class ForecastStore(Protocol):
+    """The forecaster's latest forecasts, one document per (metric, scope)."""
+
+    async def put(self, docs: Mapping[tuple[str, str], Mapping[str, Any]], ttl_s: int) -> None:
+        """Replace the stored forecast of each (metric, scope); each expires after `ttl_s`."""
+        ...
+
+    async def get(self, metric: str, scope: str) -> dict[str, Any] | None:
+        """Return the stored forecast of (metric, scope), or None if there is none."""
+        ...

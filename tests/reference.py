@@ -173,6 +173,31 @@ def _ed_departures(eds: list[Rec]) -> Metrics:
     }
 
 
+def nearest_rank(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q * len(ordered) - 1e-9)) - 1]
+
+
+def _ed_seen(eds: list[Rec]) -> Metrics:
+    waits = [_minutes(e, "arrived_at", "seen_at") for e in eds]
+    return {"ed.seen": len(eds), "ed.time_to_treatment_median_minutes": nearest_rank(waits, 0.5)}
+
+
+def _ed_flow_now(eds: list[Rec], now: int) -> Metrics:
+    """The optional-field gauges: patients in A&E now whose record reports an area."""
+    inside = [
+        e for e in eds
+        if e.get("ed_area") and not e.get("departed_at") and ms(e["arrived_at"]) >= now - 48 * HOUR_MS
+    ]  # fmt: skip
+    return {
+        "ed.flow_reported_now": len(inside),
+        "ed.majors_resus_now": sum(e["ed_area"] in ("majors", "resus") for e in inside),
+        "ed.referred_now": sum(bool(e.get("referred_at")) for e in inside),
+    }
+
+
 def _waiting(
     records: list[Rec], now: int, horizon_h: int, started: str, ended: str, name: str
 ) -> Metrics:
@@ -252,6 +277,7 @@ def _family(
     if feed == "ed-attendance":
         out = _windows(rs, now, "arrived_at", _ed_arrivals)
         out |= _windows(rs, now, "departed_at", _ed_departures)
+        out |= _windows(rs, now, "seen_at", _ed_seen) | _ed_flow_now(rs, now)
         return out | _waiting(rs, now, 48, "arrived_at", "departed_at", "ed.in_department")
     return _sitreps(feed, rs, scope, ref)
 

@@ -56,5 +56,3 @@ def kind_of(key: str) -> str:
     """Return the kind of a generation's key: `:g0:b:m:1:national` → `b`; others → ``."""
     parts = key.split(":")
     return parts[2] if len(parts) > 2 and parts[1].startswith("g") else ""
-
-

@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hub.api import admin, health, ingest, query, stream
+from hub.api import admin, health, ingest, intel, query, stream
 from hub.api.openapi import openapi_document
 from hub.api.problems import api_miss, handle_http_error, handle_hub_error, handle_unexpected
 from hub.domain.errors import HubError
@@ -64,13 +64,14 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         fanout = stream.LiveFanout(services.live_notices)
         app.state.fanout = fanout
         fanout.start()
-        if services.ops is not None:
-            services.ops.start()
+        background = [s for s in (services.ops, services.opel_levels) if s is not None]
+        for task in background:
+            task.start()
         try:
             yield
         finally:
-            if services.ops is not None:
-                await services.ops.stop()
+            for task in background:
+                await task.stop()
             await fanout.stop()
             await services.close()
 
@@ -87,6 +88,11 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         Route("/v1/alerts", query.alerts, methods=["GET"]),
         Route("/v1/catalogue", query.catalogue, methods=["GET"]),
         Route("/v1/stream", stream.stream, methods=["GET"]),
+        Route("/v1/opel/org/{code:str}", intel.opel_org, methods=["GET"]),
+        Route("/v1/opel/region/{code:str}", intel.opel_summary, methods=["GET"]),
+        Route("/v1/opel/national", intel.opel_summary, methods=["GET"]),
+        Route("/v1/league", intel.league, methods=["GET"]),
+        Route("/v1/forecast", intel.forecast, methods=["GET"]),
         Route("/healthz", health.healthz, methods=["GET"]),
         Route("/readyz", health.readyz, methods=["GET"]),
         Route("/metrics", health.metrics, methods=["GET"]),

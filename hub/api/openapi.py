@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.api.openapi_intel import intel_paths
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
@@ -247,7 +248,13 @@ def openapi_document() -> dict[str, Any]:
             "description": "Ingest for trusts, queries for the control room. Errors are "
             "application/problem+json with a sentence saying what to change.",
         },
-        "paths": {**_ingest_paths(), **_admin_paths(), **_query_paths(), **_ops_paths()},
+        "paths": {
+            **_ingest_paths(),
+            **_admin_paths(),
+            **_query_paths(),
+            **intel_paths(_read, _param, _problem, _json),
+            **_ops_paths(),
+        },
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

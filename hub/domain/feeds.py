@@ -196,6 +196,27 @@ ED_ATTENDANCE = Feed(
         FieldSpec("arrived_at", FieldType.TIMESTAMP),
         FieldSpec("decision_to_admit_at", FieldType.TIMESTAMP, required=False),
         FieldSpec("departed_at", FieldType.TIMESTAMP, required=False),
+        # Optional flow fields (issue 14, for OPEL): a trust that does not send them has those
+        # OPEL parameters shown as missing, never as zero.
+        FieldSpec(
+            "seen_at",
+            FieldType.TIMESTAMP,
+            required=False,
+            description="first seen for treatment by a clinician (ECDS seen-for-treatment time)",
+        ),
+        FieldSpec(
+            "ed_area",
+            FieldType.CHOICE,
+            required=False,
+            choices=("resus", "majors", "minors", "other"),
+            description="the ED area the patient is in (or left from)",
+        ),
+        FieldSpec(
+            "referred_at",
+            FieldType.TIMESTAMP,
+            required=False,
+            description="referred to a specialty (ECDS referred-to-service time)",
+        ),
     ),
 )
 

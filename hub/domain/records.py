@@ -13,6 +13,7 @@ from typing import Literal, TypeAlias
 Category = Literal["C1", "C2", "C3", "C4"]
 Outcome = Literal["hear_and_treat", "see_and_treat", "see_and_convey"]
 ArrivalMode = Literal["ambulance", "walk_in", "other"]
+EdArea = Literal["resus", "majors", "minors", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,9 @@ class EdAttendance:
     arrived_at: datetime
     decision_to_admit_at: datetime | None = None
     departed_at: datetime | None = None
+    seen_at: datetime | None = None
+    ed_area: EdArea | None = None
+    referred_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

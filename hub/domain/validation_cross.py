@@ -116,6 +116,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
         partial(_order, "decision_to_admit_at", "arrived_at"),
         partial(_order, "departed_at", "decision_to_admit_at"),
         _departed_after_arrival,
+        partial(_order, "seen_at", "arrived_at"),
+        partial(_order, "referred_at", "arrived_at"),
     ),
     "acute-sitrep": (_ga_beds,),
 }

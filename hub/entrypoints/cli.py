@@ -40,6 +40,18 @@ def up(port: int, workers: int, no_simulator: bool) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Refresh the forecasts once and exit.")
+def forecast(once: bool) -> None:
+    """Run the forecaster: the next 24 hours of arrivals, refreshed every hour."""
+    from hub.entrypoints.forecaster import run_forecaster
+
+    settings = settings_from_env()
+    require_services(settings)
+    configure_logging(settings.log_level)
+    asyncio.run(run_forecaster(settings, once))
+
+
+@main.command()
 def serve() -> None:
     """Run the HTTP service (ingest, query API, dashboard)."""
     import uvicorn

@@ -113,6 +113,7 @@ def start_hub(
             spawn(f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
         )
     stack.children.append(spawn("api", _python("serve"), run_dir, env, settings.http_port))
+    stack.children.append(spawn("forecaster", _python("forecast"), run_dir, env))
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:

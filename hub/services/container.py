@@ -10,8 +10,12 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.ports import RejectionLog, StateStore
 from hub.services.alerts import AlertsService
+from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.league import LeagueService
+from hub.services.opel import OpelService
+from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
 from hub.services.series import SeriesService
@@ -38,6 +42,9 @@ class Services:
     freshness: FreshnessService
     series: SeriesService
     alerts: AlertsService
+    opel: OpelService
+    league: LeagueService
+    forecasts: ForecastService
     rejections: RejectionLog
     ingest_metrics: Any  # IngestMetrics: counters the HTTP edge increments
     registry: Any  # the prometheus CollectorRegistry this process exposes
@@ -45,3 +52,5 @@ class Services:
     close: Callable[[], Awaitable[None]]
     # Refreshes what /metrics exports from Redis; the API's lifespan starts and stops it.
     ops: OpsSnapshotService | None = None
+    # Refreshes the computed OPEL levels /metrics exports; started and stopped with `ops`.
+    opel_levels: OpelSnapshotService | None = None

@@ -34,6 +34,12 @@ HOME = (1.9, 0.45, 30.0)
 TYPE_3_STAY = (1.1, 0.5, 8.0)
 TO_DECISION = (3.3, 0.55, 24.0)
 DECISION_TO_BED = (3.0, 1.2, 40.0)
+TO_TREATMENT = (0.8, 0.7, 8.0)  # arrival → seen for treatment, hours
+# The optional flow fields (issue 14): most trusts send them, some do not, so OPEL shows
+# both computed and missing parameters. Areas of type 1 attendances, by arrival mode.
+SENDS_FLOW = 0.8
+RESUS = {"ambulance": 0.15, "walk_in": 0.02, "other": 0.05}
+MAJORS = {"ambulance": 0.7, "walk_in": 0.35, "other": 0.5}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,8 @@ class _Site:
     code: str
     trust: str
     weight: float
+    pressure: float  # stretches stays: trusts differ beyond chance (the league's over-dispersion)
+    flow: bool  # sends seen_at, ed_area and referred_at
 
 
 class EdSimulator:
@@ -62,7 +70,16 @@ class EdSimulator:
         self._scale = scale
         sizes = {s: seeded(0, "ed-size", s).uniform(0.6, 1.4) for s in sorted(ref.sites)}
         total = sum(sizes.values())
-        self._sites = [_Site(s, ref.sites[s].trust, w / total) for s, w in sizes.items()]
+        self._sites = [
+            _Site(
+                s,
+                ref.sites[s].trust,
+                w / total,
+                seeded(0, "ed-pressure", ref.sites[s].trust).uniform(0.7, 1.5),
+                seeded(0, "ed-flow", ref.sites[s].trust).random() < SENDS_FLOW,
+            )
+            for s, w in sizes.items()
+        ]
         self._count = 0
 
     def advance(self, start_ms: int, end_ms: int) -> list[Push]:
@@ -102,18 +119,44 @@ class EdSimulator:
             "decision_to_admit_at": None,
             "departed_at": None,
         }
+        if site.flow:
+            record["ed_area"] = _area(rng, mode) if department == "1" else "minors"
         pushes = [Push(arrived, self.feed, site.trust, record)]
+        seen = arrived + int(_hours(rng, TO_TREATMENT) * site.pressure)
         if department == "1" and rng.random() < ADMITTED[mode]:
-            decided = arrived + _hours(rng, TO_DECISION)
-            record = {**record, "decision_to_admit_at": iso(decided)}
+            decided = max(seen, arrived + int(_hours(rng, TO_DECISION) * site.pressure))
+            referred = (
+                {"referred_at": iso(max(seen, decided - 45 * MINUTE_MS))} if site.flow else {}
+            )
+            record = {**record, "decision_to_admit_at": iso(decided), **referred}
             pushes.append(Push(decided, self.feed, site.trust, record))
-            departed = decided + _hours(rng, DECISION_TO_BED)
+            departed = decided + int(_hours(rng, DECISION_TO_BED) * site.pressure)
         else:
-            departed = arrived + _hours(rng, HOME if department == "1" else TYPE_3_STAY)
+            stay = _hours(rng, HOME if department == "1" else TYPE_3_STAY)
+            departed = max(seen, arrived + int(stay * site.pressure))
         pushes.append(
             Push(departed, self.feed, site.trust, {**record, "departed_at": iso(departed)})
         )
-        return pushes
+        return _with_seen(pushes, seen) if site.flow else pushes
+
+
+def _with_seen(pushes: list[Push], seen: int) -> list[Push]:
+    """Add the seen-for-treatment version, and carry `seen_at` in every later one."""
+    first, *later = pushes
+    stamp = {"seen_at": iso(seen)}
+    seen_version = Push(seen, first.feed, first.org, {**first.record, **stamp})
+    return [
+        first,
+        seen_version,
+        *(Push(p.due_ms, p.feed, p.org, {**p.record, **stamp}) for p in later),
+    ]
+
+
+def _area(rng: random.Random, mode: str) -> str:
+    draw = rng.random()
+    if draw < RESUS[mode]:
+        return "resus"
+    return "majors" if draw < RESUS[mode] + MAJORS[mode] else "minors"
 
 
 def _mode(rng: random.Random) -> str:

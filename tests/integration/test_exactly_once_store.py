@@ -69,9 +69,7 @@ class Hub:
     async def apply(
         self, messages: Sequence[Message], partition: int = 0, from_start: bool = True
     ) -> Outcome:
-        return await self.parts.applier.apply(
-            Batch.of(self.topic, partition, messages, from_start)
-        )
+        return await self.parts.applier.apply(Batch.of(self.topic, partition, messages, from_start))
 
     async def apply_read(
         self, start: int, end: int, messages: Sequence[Message], from_start: bool = False

@@ -75,7 +75,9 @@ def test_every_third_party_image_is_pinned_to_a_version() -> None:
 
 def test_the_hub_image_is_built_from_the_project_dockerfile() -> None:
     built = {n: s for n, s in SERVICES.items() if "build" in s}
-    assert set(built) == set(hub_services("serve") + hub_services("worker"))
+    assert set(built) == set(
+        hub_services("serve") + hub_services("worker") + hub_services("forecast")
+    )
     for spec in built.values():
         assert spec["image"] == built["api"]["image"]
         assert (ROOT / spec["build"]["context"] / spec["build"]["dockerfile"]).is_file()

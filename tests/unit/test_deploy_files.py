@@ -23,6 +23,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
+from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.telemetry import IngestMetrics, WorkerMetrics
 from hub.domain.metrics import HEADLINES
@@ -76,7 +77,8 @@ def exported_sample_names() -> set[str]:
     WorkerMetrics(worker)
     IngestMetrics(api)
     described = OpsCollector(lambda: None, {}, lambda: 0.0, 60.0).describe()
-    families: Iterator[Metric] = chain(worker.collect(), api.collect(), described)
+    opel = OpelCollector(lambda: None, lambda: 0.0, 60.0).describe()
+    families: Iterator[Metric] = chain(worker.collect(), api.collect(), described, opel)
     return {f.name + s for f in families for s in SAMPLE_SUFFIXES.get(f.type, ("",))}
 
 

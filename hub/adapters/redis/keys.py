@@ -20,8 +20,9 @@ one has caught up with the log:
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
 append to and workers drain to Kafka), the fingerprints of the latest
-accepted version of each entity (`acc:{feed}:{key}`, for receipts) and the
-live-update channel (`live`).
+accepted version of each entity (`acc:{feed}:{key}`, for receipts),
+forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`)
+and the live-update channel (`live`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The metric catalogue of SPEC §4, one module per family of metrics.
 
-Each family module (`handover`, `incidents`, `nhs111`, `ed`, `acute_sitrep`,
+Each family module (`handover`, `incidents`, `nhs111`, `ed`, `ed_flow`, `acute_sitrep`,
 `ambulance_sitrep`) holds everything about its metrics: the integer counters
 its records add to, `contribute` (what one record adds), and `metrics()` (each
 metric's id, kind, unit, scopes, formula and Prometheus headline windows).
@@ -16,6 +16,7 @@ from hub.domain.metrics import (
     acute_sitrep,
     ambulance_sitrep,
     ed,
+    ed_flow,
     handover,
     incidents,
     nhs111,
@@ -62,18 +63,34 @@ __all__ = [
     "placement",
 ]
 
-_FAMILIES = (handover, incidents, nhs111, ed, acute_sitrep, ambulance_sitrep)
+_FAMILIES = (handover, incidents, nhs111, ed, ed_flow, acute_sitrep, ambulance_sitrep)
+
+
+class _Attendances:
+    """ED attendances: the core ED family's scopes, and its contribution plus the flow fields'."""
+
+    placement = staticmethod(ed.placement)
+
+    @staticmethod
+    def contribute(r: EdAttendance, scopes: tuple[str, ...], params: Params) -> Contribution:
+        core, flow = ed.contribute(r, scopes, params), ed_flow.contribute(r, scopes, params)
+        return Contribution(
+            core.tallies + flow.tallies, core.day_tallies, core.presences + flow.presences
+        )
+
 
 _BY_TYPE: dict[type, Any] = {
     AmbulanceHandover: handover,
     AmbulanceIncident: incidents,
     Nhs111Interval: nhs111,
-    EdAttendance: ed,
+    EdAttendance: _Attendances,
     AcuteSitrep: acute_sitrep,
     AmbulanceSitrep: ambulance_sitrep,
 }
 
-GAUGE_HORIZON_MS: dict[str, int] = handover.GAUGE_HORIZON_MS | ed.GAUGE_HORIZON_MS
+GAUGE_HORIZON_MS: dict[str, int] = (
+    handover.GAUGE_HORIZON_MS | ed.GAUGE_HORIZON_MS | ed_flow.GAUGE_HORIZON_MS
+)
 """How far back a gauge looks: handovers waiting from the last 24 h, ED patients from 48 h."""
 
 

@@ -3,6 +3,8 @@
 import { initAll } from "/static/vendor/nhsuk/nhsuk-frontend.min.js";
 import { loadReference } from "./api.js";
 import { el, timeText } from "./format.js";
+import { LeaguePage } from "./league-page.js";
+import { OpelPage } from "./opel-page.js";
 import { ScopePage } from "./scope-page.js";
 import { TrendPage } from "./trend-page.js";
 import { Wall } from "./wall.js";
@@ -87,13 +89,16 @@ function withWall(href) {
   return url.pathname + url.search;
 }
 
-/** Work out the page from the path: /, /region/X, /org/X, /site/X or /trend/METRIC/SCOPE. */
+/** Work out the page from the path: /, /region/X, /org/X, /site/X, /trend/METRIC/SCOPE,
+ * /opel/org/X or /league/METRIC. */
 function route(pathname) {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
   if (!parts.length) return { page: "scope", scope: { type: "national", code: null } };
   if (parts.length === 2 && ["region", "org", "site"].includes(parts[0])) {
     return { page: "scope", scope: { type: parts[0], code: parts[1] } };
   }
+  if (parts.length === 3 && parts[0] === "opel" && parts[1] === "org") return { page: "opel", code: parts[2] };
+  if (parts.length === 2 && parts[0] === "league") return { page: "league", metric: parts[1] };
   if (parts[0] === "trend" && parts.length >= 3) {
     const rest = parts.slice(2);
     const scope = rest[0] === "national" ? { type: "national", code: null } : { type: rest[0], code: rest[1] };
@@ -123,6 +128,8 @@ async function render({ focus = false } = {}) {
   let page = null;
   if (r && r.page === "scope") page = new ScopePage(r.scope, ref, ctx);
   if (r && r.page === "trend") page = new TrendPage(r.metric, r.scope, ref, ctx, params);
+  if (r && r.page === "opel") page = new OpelPage(r.code, ref, ctx);
+  if (r && r.page === "league") page = new LeaguePage(r.metric, ref, ctx, params);
   if (!page || !page.render(main())) {
     if (page) page.destroy();
     notFound();

@@ -3,6 +3,7 @@ import { scopeKey } from "./api.js";
 import { AlertsPanel } from "./alerts.js";
 import { el } from "./format.js";
 import { FreshnessBoard } from "./freshness.js";
+import { opelTile } from "./intel.js";
 import { LiveStream } from "./live.js";
 import { MembersTable } from "./members.js";
 import { Tiles, tilesFor } from "./tiles.js";
@@ -83,6 +84,11 @@ export class ScopePage {
     this.alerts = new AlertsPanel(this.key);
     this.freshness = new FreshnessBoard(this.scope, this.ref);
     this.tables = memberTables(this.scope, this.ref).map(([t, kind, rows]) => new MembersTable(t, kind, rows));
+    if (this.scope.type === "org" && (this.ref.orgs[this.scope.code].roles || []).includes("acute")) {
+      this.opel = opelTile(this.scope.code);
+      this.tiles.element.prepend(this.opel.root);
+      this.opel.refresh();
+    }
     const side = el("div", "hub-columns");
     side.append(section("alerts", "Active alerts", this.alerts.element),
       section("freshness", "Feed freshness", this.freshness.element));
@@ -125,6 +131,7 @@ export class ScopePage {
 
   refreshPanels() {
     this.panelsAt = Date.now();
+    if (this.opel) this.opel.refresh();
     this.alerts.refresh().catch(() => this.alerts.element.replaceChildren(el("p", "", "Alerts unavailable.")));
     this.freshness.refresh().catch(() => this.freshness.element.replaceChildren(el("p", "", "Freshness unavailable.")));
   }

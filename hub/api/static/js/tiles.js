@@ -1,6 +1,7 @@
 // KPI tiles: value, RAG in words and colour, a 24-hour trend and the SPC variation icon.
 import { judgedWindow, metricInfo, series } from "./api.js";
 import { el, formatValue, ragBadge, windowWords } from "./format.js";
+import { forecastOf, FORECAST_METRICS, nextHoursText } from "./intel.js";
 import { labelledIcon, variationIcon, variationWords } from "./spc.js";
 
 // [metric, label, window when the metric has no RAG line of its own]
@@ -19,6 +20,7 @@ const AMBULANCE = [
 ];
 const ED = [
   ["ed.four_hour_pct", "A&E patients seen within 4 hours"],
+  ["ed.arrivals", "A&E attendances", "24h"],
   ["ed.in_department_now", "Patients in A&E now"],
   ["ed.longest_wait_minutes", "Longest current time in A&E"],
   ["ed.dta_over_12h", "12-hour waits from decision to admit"],
@@ -115,8 +117,9 @@ export class Tiles {
     const rag = el("p", "hub-tile__rag");
     const trend = el("div", "hub-tile__trend");
     const spc = el("p", "hub-tile__spc");
-    root.append(heading, period, value, rag, trend, spc);
-    return { root, period, value, rag, trend, spc };
+    const forecast = el("p", "hub-tile__forecast");
+    root.append(heading, period, value, rag, trend, spc, forecast);
+    return { root, period, value, rag, trend, spc, forecast };
   }
 
   fill(tile, id, entry, fallback) {
@@ -143,6 +146,9 @@ export class Tiles {
       if (info.kind === "gauge") {
         tile.trend.replaceChildren(el("p", "hub-tile__note", "A count now: no history is kept"));
         return;
+      }
+      if (FORECAST_METRICS.includes(id)) {
+        forecastOf(id, this.scopeKey).then((f) => { tile.forecast.textContent = f ? nextHoursText(f) : ""; });
       }
       const params = info.kind === "sitrep" ? { resolution: "day", from: isoDaysAgo(14) } : {};
       try {

@@ -1,6 +1,7 @@
 // A trend page: a metric's XmR chart in one scope, with its icons, lines and data table.
 import { metricInfo, scopeKey, series } from "./api.js";
 import { el, formatValue, timeText } from "./format.js";
+import { accuracyText, forecastChart, forecastOf } from "./intel.js";
 import { LiveStream } from "./live.js";
 import { describeScope } from "./scope-page.js";
 import { assuranceIcon, assuranceWords, labelledIcon, variationIcon, variationWords, xmrChart } from "./spc.js";
@@ -40,11 +41,12 @@ export class TrendPage {
     this.lines = el("dl", "nhsuk-summary-list hub-trend__lines");
     this.chartBox = el("div", "hub-trend__chart");
     this.table = el("div", "hub-trend__table");
+    this.forecastBox = el("section", "hub-trend__forecast");
     const about = el("p", "nhsuk-body-s hub-trend__about",
       "Points beyond a process limit, 7 in a row on one side of the mean, 7 rising or falling, or 2 of 3 near a limit are special causes: "
       + "orange for concern, blue for improvement, purple where neither applies. The red dashed line is the target. "
       + "The period still under way is drawn hollow and is not judged.");
-    main.append(this.periods(), this.icons, this.chartBox, this.lines, about, this.table);
+    main.append(this.periods(), this.icons, this.chartBox, this.forecastBox, this.lines, about, this.table);
     this.live = new LiveStream(`/v1/stream?scope=${encodeURIComponent(this.key)}`, {
       onMetrics: () => { if (Date.now() - this.fetchedAt > REFRESH_MS) this.refresh(); this.ctx.ready(); },
       onStatus: (s) => this.ctx.setStatus(s),
@@ -90,6 +92,23 @@ export class TrendPage {
     this.renderLines();
     this.renderTable();
     this.draw();
+    if (this.resolution === "hour") this.forecast = await forecastOf(this.metric, this.key);
+    this.drawForecast();
+  }
+
+  drawForecast() {
+    if (this.forecastChart) this.forecastChart.destroy();
+    this.forecastChart = null;
+    if (!this.forecast || this.resolution !== "hour") {
+      this.forecastBox.replaceChildren();
+      return;
+    }
+    const chart = el("div", "hub-trend__forecast-chart");
+    const title = el("h2", "hub-section__title", "Next 24 hours: forecast with 80% and 95% ranges");
+    this.forecastBox.replaceChildren(title, chart, el("p", "nhsuk-body-s hub-trend__accuracy", accuracyText(this.forecast)));
+    this.forecastBox.dataset.method = this.forecast.method;
+    const width = Math.max(300, this.chartBox.clientWidth || 800);
+    this.forecastChart = forecastChart(chart, this.forecast, this.body.points, width);
   }
 
   draw() {
@@ -154,6 +173,7 @@ export class TrendPage {
   destroy() {
     if (this.live) this.live.stop();
     if (this.chart) this.chart.destroy();
+    if (this.forecastChart) this.forecastChart.destroy();
     window.removeEventListener("resize", this.onResize);
   }
 }

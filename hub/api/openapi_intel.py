@@ -1,0 +1,204 @@
+"""The OpenAPI description of the intelligence endpoints: OPEL, the league and forecasts.
+
+Kept apart from `openapi.py` so each stays one screenful; `openapi.py` hands
+in its helpers for control-room reads, parameters and problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hub.domain.day_windows import ROLLING_OR_DAY
+from hub.domain.league import LEAGUE_METRICS
+from hub.services.forecasts import FORECAST_METRICS
+
+Op = Callable[..., dict[str, Any]]
+NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
+SCOPE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "code": {"type": ["string", "null"]},
+        "name": {"type": "string"},
+    },
+    "required": ["type", "code", "name"],
+}
+DECLARED: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {
+        "level": {"type": "integer", "minimum": 1, "maximum": 4},
+        "date": {"type": "string", "format": "date"},
+    },
+    "required": ["level", "date"],
+}
+PARAMETER: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "value": NUMBER_OR_NULL,
+        "unit": {"type": "string"},
+        "window": {"type": "string"},
+        "band": {"type": ["string", "null"]},
+        "points": {"type": ["integer", "null"], "minimum": 1, "maximum": 4},
+        "weight": {"type": "number"},
+        "next_band_at": NUMBER_OR_NULL,
+        "stale": {"type": "boolean"},
+    },
+    "required": ["name", "value", "unit", "window", "band", "points", "next_band_at", "stale"],
+}
+OPEL_ORG: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "framework": {"type": "string"},
+        "scope": SCOPE,
+        "score": NUMBER_OR_NULL,
+        "level": {"type": ["integer", "null"], "minimum": 1, "maximum": 4},
+        "computed_at": {"type": "string"},
+        "parameters": {"type": "array", "items": PARAMETER},
+        "declared": DECLARED,
+    },
+    "required": ["framework", "score", "level", "computed_at", "parameters", "declared"],
+}
+COUNTS: dict[str, Any] = {
+    "type": "object",
+    "properties": {k: {"type": "integer"} for k in ("1", "2", "3", "4", "none")},
+    "required": ["1", "2", "3", "4", "none"],
+}
+OPEL_SUMMARY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "framework": {"type": "string"},
+        "scope": SCOPE,
+        "computed": COUNTS,
+        "declared": COUNTS,
+        "organisations": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["framework", "scope", "computed", "declared", "organisations"],
+}
+LIMITS: dict[str, Any] = {
+    "type": "object",
+    "properties": {k: NUMBER_OR_NULL for k in ("lower95", "upper95", "lower998", "upper998")},
+    "required": ["lower95", "upper95", "lower998", "upper998"],
+}
+LEAGUE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "metric": {"type": "string"},
+        "window": {"type": "string"},
+        "target": NUMBER_OR_NULL,
+        "overdispersion": {
+            "type": "object",
+            "properties": {"phi": NUMBER_OR_NULL, "tau2": {"type": "number"}},
+            "required": ["phi", "tau2"],
+        },
+        "units": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "value": {"type": "number"},
+                    "numerator": {"type": "integer"},
+                    "denominator": {"type": "integer"},
+                    "z": {"type": "number"},
+                    "limits": LIMITS,
+                    "flag": {"type": "string", "enum": ["above", "below", "within"]},
+                },
+                "required": [
+                    "code",
+                    "name",
+                    "value",
+                    "numerator",
+                    "denominator",
+                    "z",
+                    "limits",
+                    "flag",
+                ],
+            },
+        },
+        "curve": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["metric", "window", "target", "overdispersion", "units"],
+}
+BAND = {
+    k: {"type": "number", "minimum": 0}
+    for k in ("mean", "lower80", "upper80", "lower95", "upper95")
+}
+ACCURACY: dict[str, Any] = {
+    "type": ["object", "null"],
+    "properties": {
+        "mase": NUMBER_OR_NULL,
+        "coverage80": {"type": "number", "minimum": 0, "maximum": 1},
+        "evaluated_hours": {"type": "integer"},
+    },
+    "required": ["mase", "coverage80", "evaluated_hours"],
+}
+FORECAST: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "method": {"type": "string", "enum": ["ets_ana", "seasonal_naive"]},
+        "baseline": {"type": "object"},
+        "generated_at": {"type": "string"},
+        "points": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"start": {"type": "string"}, "end": {"type": "string"}, **BAND},
+                "required": ["start", "end", *BAND],
+            },
+        },
+        "totals": {"type": "array", "items": {"type": "object"}},
+        "accuracy": ACCURACY,
+    },
+    "required": ["method", "baseline", "generated_at", "points", "accuracy"],
+}
+
+
+def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
+    """Return the paths of `/v1/opel/...`, `/v1/league` and `/v1/forecast`."""
+    bad = {"400": problem("A bad parameter: the field named says why")}
+    code = param("code", "path", {"type": "string"})
+    scope = {"type": "string", "pattern": r"^(national|(region|org)/[A-Za-z0-9]+)$"}
+    league = [
+        param("metric", "query", {"type": "string", "enum": list(LEAGUE_METRICS)}, required=True),
+        param("window", "query", {"type": "string", "enum": list(ROLLING_OR_DAY)}),
+        param("kind", "query", {"type": "string", "enum": ["acute", "ambulance", "nhs111"]}),
+    ]
+    forecast = [
+        param("metric", "query", {"type": "string", "enum": list(FORECAST_METRICS)}, required=True),
+        param("scope", "query", scope | {"default": "national"}),
+    ]
+    paths = {
+        "/v1/opel/org/{code}": read(
+            "A trust's computed OPEL score and level, each parameter explained, beside its "
+            "declared level",
+            [code],
+            **{"404": problem("Not an acute trust")},
+        ),
+        "/v1/opel/region/{code}": read(
+            "Counts of computed and declared OPEL levels in a region",
+            [code],
+            **{"404": problem("Unknown region")},
+        ),
+        "/v1/opel/national": read("Counts of computed and declared OPEL levels in England"),
+        "/v1/league": read("A proportion across organisations on a funnel plot", league, **bad),
+        "/v1/forecast": read(
+            "The next 24 hours of arrivals with 80%/95% intervals and measured accuracy",
+            forecast,
+            **bad,
+            **{"404": problem("Unknown scope, or no forecast yet")},
+        ),
+    }
+    bodies = {
+        "/v1/opel/org/{code}": OPEL_ORG,
+        "/v1/opel/region/{code}": OPEL_SUMMARY,
+        "/v1/opel/national": OPEL_SUMMARY,
+        "/v1/league": LEAGUE,
+        "/v1/forecast": FORECAST,
+    }
+    for path, schema in bodies.items():
+        paths[path]["get"]["responses"]["200"] = json("OK", schema)
+    return paths

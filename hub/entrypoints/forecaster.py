@@ -1,0 +1,50 @@
+"""`hub forecast`: the forecaster, its own process, refreshing every forecast each hour.
+
+Why a process and not a timer in a worker or the API: fitting and backtesting
+some 250 series is seconds of pure-Python CPU, which would stall an API
+event loop (and its SSE streams) or a worker's consume loop for as long.
+One forecaster per deployment is enough; its writes replace whole documents,
+so two running by mistake are harmless. It refreshes at start, then just
+after each hour turns (once that hour's counts are complete), and a minute
+later when a refresh found nothing yet (a hub still filling up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from hub.bootstrap import build_forecaster
+from hub.domain.errors import Unavailable
+from hub.settings import Settings
+
+log = logging.getLogger(__name__)
+
+AFTER_THE_HOUR_S = 90  # let the last records of the hour be applied first
+RETRY_S = 60
+
+
+def seconds_to_next_run(now_s: float) -> float:
+    """Return how long to wait until just after the next hour turns."""
+    return 3600 - (now_s % 3600) + AFTER_THE_HOUR_S
+
+
+async def run_forecaster(settings: Settings, once: bool = False) -> None:
+    """Refresh the forecasts now and then hourly (once: just now) until cancelled."""
+    service, close = build_forecaster(settings)
+    try:
+        while True:
+            written = 0
+            started = time.monotonic()
+            try:
+                written = await service.refresh()
+                log.info("forecast refresh took %.1f s", time.monotonic() - started)
+            except Unavailable as exc:
+                log.warning("forecasts not refreshed: %s", exc)
+            if once:
+                return
+            wait = RETRY_S if written == 0 else seconds_to_next_run(time.time())
+            await asyncio.sleep(wait)
+    finally:
+        await close()
