@@ -37,6 +37,7 @@ class Worker:
     consumer: BatchConsumer
     loop: FeedWorker
     metrics: WorkerMetrics
+    registry: CollectorRegistry
     publisher: OutboxPublisher | None = None  # None for replays: they record no dead letters
 
     @property
@@ -116,4 +117,4 @@ def build_worker(
     publisher = OutboxPublisher(
         parts.outbox, parts.deadletters, parts.rejections, metrics, f"worker-{uuid.uuid4().hex[:8]}"
     )
-    return Worker(parts, applier, consumer, loop, metrics, None if replay else publisher)
+    return Worker(parts, applier, consumer, loop, metrics, registry, None if replay else publisher)

@@ -114,24 +114,28 @@ async def wait_until(predicate, timeout: float = 30.0, interval: float = 0.2):  
 async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
     """Wait until the workers have applied every message now in the feed topics.
 
-    Compares each partition's end offset in Kafka with the next offset stored in Redis,
-    so a test asserts on figures only once nothing it pushed is still in flight.
+    Compares each partition's end in Kafka with the progress stored in Redis, so
+    a test asserts on figures only once nothing it pushed is still in flight.
     """
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
+    from hub.adapters.kafka.ends import log_ends
     from hub.adapters.redis.client import redis_client
     from hub.adapters.redis.state import RedisStateStore
 
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
-    client = redis_client(settings)
     try:
         tps = [
-            TopicPartition(t, p)
+            (t, p)
             for t in feed_topics(settings)
             for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
         ]
-        ends = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
+    ends = await log_ends(settings, tps)  # not ListOffsets: Tansu answers it short
+    client = redis_client(settings)
+    try:
         state = RedisStateStore(client, settings.key_prefix)
 
         async def done() -> bool:
@@ -140,7 +144,6 @@ async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
 
         await wait_until(done, timeout=timeout, interval=0.2)
     finally:
-        await consumer.stop()
         await client.aclose()
 
 

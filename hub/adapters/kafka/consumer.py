@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 
+from hub.adapters.kafka.ends import log_ends
 from hub.adapters.kafka.options import client_options
 from hub.domain.errors import BrokerUnavailable
 from hub.ports import Fetched, PartitionRead, PositionLost, Progress
@@ -107,10 +108,9 @@ class BatchConsumer:
         await self._assigned(tps)
 
     async def end_offsets(self) -> dict[TP, int]:
-        """Return the next offset to be written in each assigned partition."""
-        consumer = self._require()
-        ends = await consumer.end_offsets(list(consumer.assignment()))
-        return {(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
+        """Return where each assigned partition's log ends (see `ends.log_ends`)."""
+        assigned = [(tp.topic, tp.partition) for tp in self._require().assignment()]
+        return await log_ends(self._settings, assigned)
 
     async def beginning_offsets(self) -> dict[TP, int]:
         """Return the first offset each assigned partition still holds."""
@@ -127,28 +127,29 @@ class BatchConsumer:
 
     async def _assigned(self, tps: list[TopicPartition]) -> None:
         stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])
-        consumer = self._require()
         starts = await self._starts(tps)
-        ends = await consumer.end_offsets(tps) if tps else {}
+        ends = await log_ends(self._settings, [(tp.topic, tp.partition) for tp in tps])
         for tp in tps:
             key = (tp.topic, tp.partition)
             self._verify.pop(key, None)
-            self._lost.pop(key, None)
             progress = stored.get(key)
             if progress is None:
                 self._seek(tp, starts[key])
                 self.rewound[key] = starts[key]
                 continue
             self.rewound.pop(key, None)
-            offset, end = progress.next_offset, int(ends[tp])
-            if offset > end:  # the log is shorter than what was applied from it: re-created
-                self._lost[key] = PositionLost(offset, starts[key], end, reset=True)
+            # A log shorter than what was applied from it was re-created (Tansu does not
+            # answer a fetch past the end with OffsetOutOfRange); one re-created longer has
+            # another record where ours was, so read the last applied one again to check.
+            offset = progress.next_offset
+            self._lost.pop(key, None)
+            if offset > ends[key]:
+                self._lost[key] = PositionLost(offset, starts[key], ends[key], reset=True)
                 self._seek(tp, offset)
             elif progress.fingerprint is not None and starts[key] <= progress.fingerprint[0]:
-                # Read the last applied record again, to check it is still the same one.
                 at, stamp = progress.fingerprint
-                self._verify[key] = (at, stamp, offset)
                 self._seek(tp, at)
+                self._verify[key] = (at, stamp, offset)
             else:
                 self._seek(tp, offset)
 
@@ -234,9 +235,10 @@ class BatchConsumer:
         return out
 
     async def _bounds(self, tp: TopicPartition) -> tuple[int, int]:
-        start = (await self._starts([tp]))[(tp.topic, tp.partition)]
-        end = (await self._require().end_offsets([tp]))[tp]
-        return start, int(end)
+        key = (tp.topic, tp.partition)
+        start = (await self._starts([tp]))[key]
+        end = (await log_ends(self._settings, [key]))[key]
+        return start, end
 
     async def seek(self, topic: str, partition: int, offset: int | None) -> None:
         """Read a partition from `offset` next; None means from its beginning."""
