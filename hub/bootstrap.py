@@ -22,6 +22,7 @@ from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.client import redis_client
 from hub.adapters.redis.forecasts import RedisForecastStore
+from hub.adapters.redis.generations import RedisGenerations
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
 from hub.adapters.redis.outbox import RedisOutbox
 from hub.adapters.redis.rejections import RedisRejectionLog
@@ -164,6 +165,7 @@ class WorkerParts:
     redis: aioredis.Redis
     sink: KafkaProducerSink
     state: RedisStateStore
+    generations: RedisGenerations
     deadletters: DeadLetterSink
     outbox: RedisOutbox
     rejections: RejectionLog
@@ -188,6 +190,7 @@ def build_worker_parts(
         redis=client,
         sink=sink,
         state=RedisStateStore(client, settings.key_prefix),
+        generations=RedisGenerations(client, settings.key_prefix),
         deadletters=deadletters or DeadLetterProducer(sink),
         outbox=RedisOutbox(client, settings.key_prefix),
         rejections=RedisRejectionLog(client, settings.key_prefix),

@@ -40,6 +40,9 @@ class Settings:
     redis_url: str = ""  # empty: `hub up` starts the embedded Valkey
     topic_prefix: str = "uec."
     partitions: int = 6
+    topic_replication: int = 3  # capped at the number of brokers
+    topic_min_insync: int = 2  # capped at the replication factor
+    allow_topic_retention: bool = False  # accept feed topics that delete history
     consumer_group: str = "uec-hub-workers"
     session_timeout_ms: int = 10_000
     fetch_max_wait_ms: int = 100

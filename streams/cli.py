@@ -58,22 +58,47 @@ def worker() -> None:
 
 
 @main.command()
-def rebuild() -> None:
-    """Recompute all serving state in Redis from the Kafka log, with progress."""
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Stop after this many seconds if not caught up (default: no limit); run again to go on.",
+)
+@click.option("--abort", "abort_", is_flag=True, help="Give up an unfinished rebuild.")
+def rebuild(timeout: float | None, abort_: bool) -> None:
+    """Recompute all serving state in Redis from the Kafka log, with progress.
+
+    A rebuild that stops (Ctrl-C, a crash, --timeout) continues where it
+    stopped when run again; queries keep reading the last complete state.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from streams.rebuild import RebuildUnfinished, abort
     from streams.rebuild import rebuild as run_rebuild
 
     settings = _settings("WARNING")
+    if abort_:
+        abandoned = asyncio.run(abort(settings))
+        click.echo(
+            "no rebuild to abort" if abandoned is None
+            else f"aborted the rebuild of generation {abandoned}; serving the previous one"
+        )  # fmt: skip
+        return
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns) as bar:
-        task = bar.add_task("replaying the feed topics", total=None)
+    try:
+        with Progress(*columns) as bar:
+            task = bar.add_task("replaying the feed topics", total=None)
 
-        def show(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            def show(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
 
-        result = asyncio.run(run_rebuild(settings, show))
+            result = asyncio.run(run_rebuild(settings, show, timeout))
+    except RebuildUnfinished as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.echo("interrupted: run `hub rebuild` again to continue, or `hub rebuild --abort`")
+        sys.exit(130)
     click.echo(
-        f"rebuilt generation {result.generation} from {result.records} records; "
-        f"removed {result.dropped_keys} keys of the previous generation"
+        f"{'continued and ' if result.resumed else ''}rebuilt generation {result.generation} "
+        f"from {result.records} records; removed {result.dropped_keys} keys of the previous one"
     )

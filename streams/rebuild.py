@@ -8,6 +8,10 @@ offsets make sure each record is applied once, whoever applies it. Queries
 keep reading the last complete generation meanwhile (its figures pause rather
 than empty); when the new generation has caught up with the log's end as it
 was at the start, queries switch to it and the old generation is deleted.
+
+A rebuild that stops (a crash, Ctrl-C, `--timeout`) leaves its generation and
+stored offsets: running `hub rebuild` again continues it where it stopped.
+`hub rebuild --abort` gives it up and returns everyone to the old generation.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.kafka.topics import ensure_topics
-from hub.ports import StateStore
+from hub.adapters.redis.generations import RedisGenerations
+from hub.adapters.redis.state import RedisStateStore
+from hub.bootstrap import build_worker_parts
 from hub.settings import Settings
 from streams.wiring import build_worker
 
 POLL_S = 0.5
 
 Progress = Callable[[int, int], None]
+TP = tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -33,52 +40,75 @@ class RebuildResult:
     records: int
     generation: int
     dropped_keys: int
+    resumed: bool
+
+
+class RebuildUnfinished(Exception):
+    """The rebuild stopped before it caught up; its generation is kept for the next run."""
 
 
 async def rebuild(
-    settings: Settings, progress: Progress, timeout_s: float = 3600.0
+    settings: Settings, progress: Progress, timeout_s: float | None = None
 ) -> RebuildResult:
-    """Replay the feed topics into a new, empty generation; report progress as (done, total)."""
+    """Replay the feed topics into a new (or the unfinished) generation; report (done, total)."""
     await ensure_topics(settings)
     worker = build_worker(settings, CollectorRegistry(), group=False, replay=True)
-    state = worker.parts.state
+    generations = worker.parts.generations
     try:
-        old, new = await state.new_generation()
+        old, new, resumed = await generations.begin()
         await worker.start()
         starts = await worker.consumer.beginning_offsets()
         ends = await worker.consumer.end_offsets()
-        total = sum(ends[tp] - starts[tp] for tp in ends)
+        total = sum(max(0, ends[tp] - starts[tp]) for tp in ends)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
+        catching_up = _until_caught_up(worker.state, generations, starts, ends, progress, task)
         try:
-            await asyncio.wait_for(
-                _until_caught_up(state, starts, ends, total, progress, task), timeout_s
-            )
+            await asyncio.wait_for(catching_up, timeout_s)
+        except TimeoutError as exc:
+            raise RebuildUnfinished(
+                f"not caught up within {timeout_s:.0f}s: run `hub rebuild` again to continue "
+                f"generation {new}, or `hub rebuild --abort` to give it up"
+            ) from exc
         finally:
             stop.set()
             await task
-        await state.promote()
-        # Drop the generation queries read until now, and any left by a rebuild that stopped.
-        dropped = sum([await state.drop_generation(g) for g in range(old, new)])
-        return RebuildResult(total, new, dropped)
+        await generations.promote()
+        # Drop the generation queries read until now, and any an aborted rebuild left.
+        dropped = sum([await generations.drop(g) for g in range(old, new)])
+        return RebuildResult(total, new, dropped, resumed)
     finally:
         await worker.close()
 
 
+async def abort(settings: Settings) -> int | None:
+    """Give up an unfinished rebuild: everyone reads and writes the old generation again."""
+    parts = build_worker_parts(settings)
+    try:
+        abandoned = await parts.generations.abort()
+        if abandoned is not None:
+            await parts.generations.drop(abandoned)
+        return abandoned
+    finally:
+        await parts.close()
+
+
 async def _until_caught_up(
-    state: StateStore,
-    starts: dict[tuple[str, int], int],
-    ends: dict[tuple[str, int], int],
-    total: int,
+    state: RedisStateStore,
+    generations: RedisGenerations,
+    starts: dict[TP, int],
+    ends: dict[TP, int],
     progress: Progress,
     task: asyncio.Task[None],
 ) -> None:
+    total = sum(max(0, ends[tp] - starts[tp]) for tp in ends)
     while True:
         if task.done():
             task.result()  # the loop ended early: raise its error
         offsets = await state.offsets()
-        done = sum(min(offsets.get(tp, starts[tp]), ends[tp]) - starts[tp] for tp in ends)
+        done = sum(max(0, min(offsets.get(tp, starts[tp]), ends[tp]) - starts[tp]) for tp in ends)
         progress(done, total)
+        await generations.report(done, total)
         if done >= total:
             return
         await asyncio.sleep(POLL_S)

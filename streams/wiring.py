@@ -7,6 +7,7 @@ workers here, so the tests exercise the production wiring.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +21,15 @@ from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.telemetry import WorkerMetrics
 from hub.bootstrap import WorkerParts, build_worker_parts, now_ms
+from hub.domain.errors import StateUnavailable
 from hub.domain.plan import Planner
 from hub.ports import DeadLetterSink, Progress
 from hub.settings import Settings
 from streams.apply import BatchApplier
 from streams.loop import FeedWorker
 from streams.outbox import OutboxPublisher
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,7 +57,11 @@ class Worker:
         return self.parts.redis
 
     async def start(self) -> None:
-        """Join the consumer group (or take every partition, outside a group)."""
+        """Check Redis can serve, then join the consumer group (or take every partition)."""
+        try:
+            await self.parts.state.check_server()  # too old: refuse now, in one line
+        except StateUnavailable as exc:  # unreachable: checked again before the first batch
+            log.warning("Redis not checked at start: %s", exc)
         await self.consumer.start()
 
     async def run(self, stop: asyncio.Event) -> None:

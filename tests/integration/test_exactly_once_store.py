@@ -403,21 +403,21 @@ async def test_a_new_generation_starts_empty_and_dropping_the_old_one_removes_it
 ) -> None:
     hub = await hub_factory()
     await hub.apply(batch(now_ms, 0, 9))
-    state = hub.parts.state
+    state, generations = hub.parts.state, hub.parts.parts.generations
     old_keys = [k for k in await snapshot(redis_client, hub) if k.startswith(":g0:")]
     before = await national_today(hub, now_ms)
 
-    assert await state.new_generation() == (0, 1)
+    assert await generations.begin() == (0, 1, False)
 
     assert await state.offsets() == {}  # workers write the new, empty generation
     assert await state.current_versions([(FEED, "RX9|H-1")]) == [None]
     assert await national_today(hub, now_ms) == before  # queries still read the complete one
     assert (await hub.apply(batch(now_ms, 0, 9), from_start=False)).rewind
     await hub.apply(batch(now_ms, 0, 9), from_start=True)  # the rebuild replays the log
-    await state.promote()
+    await generations.promote()
     assert await national_today(hub, now_ms) == before  # the same figures, from generation 1
 
-    assert await state.drop_generation(0) == len(old_keys)
+    assert await generations.drop(0) == len(old_keys)
     remaining = await snapshot(redis_client, hub)
     assert not [k for k in remaining if k.startswith(":g0:")]
     assert sorted(k.replace(":g1:", ":g0:", 1) for k in remaining if k != ":gen") == sorted(
@@ -431,10 +431,13 @@ async def test_a_rebuild_that_stopped_leaves_queries_on_the_last_complete_genera
     hub = await hub_factory()
     await hub.apply(batch(now_ms, 0, 9))
     before = await national_today(hub, now_ms)
-    state = hub.parts.state
+    generations = hub.parts.parts.generations
 
-    assert await state.new_generation() == (0, 1)  # a rebuild starts, then dies
-    assert await state.new_generation() == (0, 2)  # the next one still serves generation 0
+    assert await generations.begin() == (0, 1, False)  # a rebuild starts, then dies
+    assert await generations.begin() == (0, 1, True)  # the next run continues generation 1
+    assert await national_today(hub, now_ms) == before  # queries still read generation 0
+    assert await generations.abort() == 1
+    assert (await generations.state()).writing == 0
     assert await national_today(hub, now_ms) == before
 
 
@@ -445,7 +448,7 @@ async def test_a_worker_that_missed_the_switch_writes_into_the_new_generation(
     worker = await hub_factory(rebuilder.settings)
     await worker.apply(batch(now_ms, 0, 4))  # its store now remembers generation 0
 
-    await rebuilder.parts.state.new_generation()
+    await rebuilder.parts.parts.generations.begin()
     outcome = await worker.apply(batch(now_ms, 0, 4), from_start=True)
 
     assert outcome.plan is not None and outcome.plan.applied == 5

@@ -53,6 +53,11 @@ class Keys:
         return f"{self.prefix}:serving"
 
     @property
+    def rebuild(self) -> str:
+        """A running rebuild's progress (hash: done, total, at)."""
+        return f"{self.prefix}:rebuild"
+
+    @property
     def generation_pattern(self) -> str:
         return f"{self._g}*"
 

@@ -23,7 +23,7 @@ from hub.adapters.codec import loads
 from hub.adapters.redis.apply_script import APPLY_PLAN, plan_payload
 from hub.adapters.redis.errors import guarded, translated
 from hub.adapters.redis.keys import Keys
-from hub.domain.errors import StateConflict, StateUnavailable
+from hub.domain.errors import ConfigError, StateConflict, StateUnavailable
 from hub.domain.plan import StatePlan
 from hub.domain.windows import Bucket
 from hub.ports import DeadLetter, Progress
@@ -76,6 +76,21 @@ class RedisStateStore:
         self._keys = Keys(prefix)
         self._serving = self._keys
         self._gen_read_at = 0.0
+        self._server_checked = False
+
+    async def check_server(self) -> None:
+        """Refuse, in one clear line, a Redis too old for the apply script's guarantees."""
+        if self._server_checked:
+            return
+        info = await guarded(self._r.info("server"))
+        version = str(info.get("redis_version", "0"))
+        if _version(version) < MIN_REDIS:
+            raise ConfigError(
+                f"Redis {version} cannot run the hub: it needs Redis 7.0 or later (or Valkey "
+                "7.2+) for all-or-nothing apply scripts (#!lua flags, 7.0) and SET PXAT, "
+                "ZADD GT and XAUTOCLAIM (6.2)"
+            )
+        self._server_checked = True
 
     async def _current(self, fresh: bool = False) -> Keys:
         """Return the keys of the generation workers write (and the one queries read)."""
@@ -98,6 +113,7 @@ class RedisStateStore:
     ) -> AsyncIterator[_Transaction]:
         try:
             async with translated("Redis cannot take the batch now"):
+                await self.check_server()
                 keys = await self._current()
                 names = [keys.entity(f, k) for f, k in entity_keys]
                 off_key = keys.offset(topic, partition)
@@ -222,43 +238,18 @@ class RedisStateStore:
                 out[(topic, int(partition))] = int(value)
         return out
 
-    async def new_generation(self) -> tuple[int, int]:
-        """Start an empty generation for workers to write; queries keep reading the last
-        complete one until `promote`. Return (that complete generation, the new one)."""
-        gen, serving = await guarded(self._r.mget(self._keys.gen, self._keys.serving))
-        # After a rebuild that did not finish, the serving generation is still the complete one.
-        complete = int(serving) if serving is not None else int(gen or 0)
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.serving, complete)
-            pipe.incr(self._keys.gen)
-            _, new = await guarded(pipe.execute())
-        await self._current(fresh=True)
-        return complete, int(new)
-
-    async def promote(self) -> None:
-        """Let queries read the generation workers write (the end of a rebuild)."""
-        await guarded(self._r.delete(self._keys.serving))
-        await self._current(fresh=True)
-
-    async def drop_generation(self, generation: int) -> int:
-        """Delete every key of an old generation; return how many."""
-        pattern = self._keys.at(generation).generation_pattern
-        dropped = 0
-        batch: list[str] = []
-        async for name in self._r.scan_iter(match=pattern, count=2000):
-            batch.append(name)
-            if len(batch) >= 1000:
-                dropped += int(await self._r.unlink(*batch))
-                batch.clear()
-        if batch:
-            dropped += int(await self._r.unlink(*batch))
-        return dropped
-
     async def ping(self) -> bool:
         try:
             return bool(await guarded(self._r.ping()))
         except StateUnavailable:
             return False
+
+
+MIN_REDIS = (7, 0)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
 
 
 def _multi(pipe: Pipeline) -> None:
