@@ -34,7 +34,7 @@ from hub.domain.metrics import CATALOGUE, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
-from hub.ports import DeadLetterSink, LivePublisher, RejectionLog
+from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
 from hub.services.alerts import AlertsService
 from hub.services.container import Services
 from hub.services.forecasts import ForecastService
@@ -114,7 +114,8 @@ def build(
         live_notices=lambda: changed_scopes(client, settings.key_prefix),
         close=close,
     )
-    services.ops = wire_ops_metrics(services, registry, clock)
+    generations = RedisGenerations(client, settings.key_prefix)
+    services.ops = wire_ops_metrics(services, registry, clock, generations)
     services.opel_levels = wire_opel_metrics(services, registry, clock)
     return services
 
@@ -143,11 +144,16 @@ def build_forecaster(
 
 
 def wire_ops_metrics(
-    services: Services, registry: CollectorRegistry, clock: Callable[[], datetime]
+    services: Services,
+    registry: CollectorRegistry,
+    clock: Callable[[], datetime],
+    generations: GenerationReader | None = None,
 ) -> OpsSnapshotService:
     """Export the Redis-held headline values and freshness through a scrape-time collector."""
     interval = services.settings.ops_refresh_s
-    ops = OpsSnapshotService(services.ref, services.query, services.freshness, clock, interval)
+    ops = OpsSnapshotService(
+        services.ref, services.query, services.freshness, clock, interval, generations
+    )
     # Older than a few refreshes means Redis is not answering: export nothing rather than old values.
     max_age = max(60.0, 4 * interval)
     registry.register(

@@ -222,6 +222,27 @@ class AcceptedLog(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class GenerationState:
+    """Which generation workers write and queries read, and how far a rebuild has come."""
+
+    writing: int
+    serving: int
+    done: int | None = None  # records replayed, while a rebuild runs
+    total: int | None = None
+    updated_at_s: float | None = None
+
+    @property
+    def rebuilding(self) -> bool:
+        return self.writing != self.serving
+
+
+class GenerationReader(Protocol):
+    async def state(self) -> GenerationState:
+        """Return the generations written and served, and a running rebuild's progress."""
+        ...
+
+
 class LivePublisher(Protocol):
     """Tells API processes which scopes changed, so live streams can refresh."""
 

@@ -47,7 +47,7 @@ class OpsCollector(Collector):
         return _families()
 
     def collect(self) -> Iterable[Metric]:
-        value, threshold, received, stale, orgs, taken = _families()
+        value, threshold, received, stale, orgs, taken, generation, progress = _families()
         for metric, t in sorted(self._thresholds.items()):
             threshold.add_metric([metric, "green"], t.green)
             if t.red is not None:
@@ -58,7 +58,8 @@ class OpsCollector(Collector):
             if self._clock() - snapshot.taken_at_s <= self._max_age_s:
                 _add_values(snapshot, value)
                 _add_freshness(snapshot, received, stale, orgs)
-        return [value, threshold, received, stale, orgs, taken]
+                _add_generations(snapshot, generation, progress)
+        return [value, threshold, received, stale, orgs, taken, generation, progress]
 
 
 def _families() -> list[GaugeMetricFamily]:
@@ -92,6 +93,15 @@ def _families() -> list[GaugeMetricFamily]:
             "hub_ops_snapshot_timestamp_seconds",
             "When the exported headline values and freshness were read from Redis",
         ),
+        GaugeMetricFamily(
+            "hub_generation",
+            "Generation of serving state workers write (writing) and queries read (serving)",
+            labels=["role"],
+        ),
+        GaugeMetricFamily(
+            "hub_rebuild_progress_ratio",
+            "Share of the feed log a running `hub rebuild` has replayed (absent when none runs)",
+        ),
     ]
 
 
@@ -116,3 +126,14 @@ def _add_freshness(
     for feed, by_status in sorted(counts.items()):
         for status, n in by_status.items():
             orgs.add_metric([feed, status], n)
+
+
+def _add_generations(
+    snapshot: OpsSnapshot, generation: GaugeMetricFamily, progress: GaugeMetricFamily
+) -> None:
+    if snapshot.writing is None or snapshot.serving is None:
+        return
+    generation.add_metric(["writing"], snapshot.writing)
+    generation.add_metric(["serving"], snapshot.serving)
+    if snapshot.rebuild_ratio is not None:
+        progress.add_metric([], snapshot.rebuild_ratio)

@@ -46,6 +46,9 @@ class OpsSnapshot:
     taken_at_s: float
     values: tuple[UecValue, ...]
     feeds: tuple[FeedState, ...]
+    writing: int | None = None  # the generation workers write
+    serving: int | None = None  # the one queries read (differs while a rebuild runs)
+    rebuild_ratio: float | None = None  # a running rebuild's progress, 0–1
 
 
 def headline_scopes(ref: ReferenceData) -> list[ScopeRef]:

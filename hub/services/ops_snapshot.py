@@ -15,11 +15,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from hub.domain.errors import Unavailable
 from hub.domain.headlines import FeedState, OpsSnapshot, headline_scopes, headline_values
 from hub.domain.orgs import ReferenceData
+from hub.ports import GenerationReader
 from hub.services.freshness import FreshnessService
 from hub.services.query import QueryService
 
@@ -36,12 +38,14 @@ class OpsSnapshotService:
         freshness: FreshnessService,
         clock: Callable[[], datetime],
         interval_s: float,
+        generations: GenerationReader | None = None,
     ) -> None:
         self._scopes = headline_scopes(ref)
         self._query = query
         self._freshness = freshness
         self._clock = clock
         self._interval_s = interval_s
+        self._generations = generations
         self._latest: OpsSnapshot | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -59,8 +63,15 @@ class OpsSnapshotService:
             for feed, section in board["feeds"].items()
             for row in section["organisations"]
         )
-        self._latest = OpsSnapshot(now.timestamp(), tuple(headline_values(bodies)), feeds)
-        return self._latest
+        snapshot = OpsSnapshot(now.timestamp(), tuple(headline_values(bodies)), feeds)
+        if self._generations is not None:
+            g = await self._generations.state()
+            ratio = None
+            if g.rebuilding:
+                ratio = 0.0 if not g.total else min(1.0, (g.done or 0) / g.total)
+            snapshot = replace(snapshot, writing=g.writing, serving=g.serving, rebuild_ratio=ratio)
+        self._latest = snapshot
+        return snapshot
 
     def start(self) -> None:
         """Start refreshing in the background (the first refresh happens at once)."""

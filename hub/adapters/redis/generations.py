@@ -15,30 +15,17 @@ the generation again and replays from that generation's stored offsets.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
 from hub.adapters.redis.errors import guarded
 from hub.adapters.redis.keys import Keys
-
-
-@dataclass(frozen=True, slots=True)
-class GenerationState:
-    """Which generation workers write and queries read, and how far a rebuild has come."""
-
-    writing: int
-    serving: int
-    done: int | None = None  # records replayed, while a rebuild runs
-    total: int | None = None
-    updated_at_s: float | None = None
-
-    @property
-    def rebuilding(self) -> bool:
-        return self.writing != self.serving
+from hub.ports import GenerationState
 
 
 class RedisGenerations:
+    """Implements the GenerationReader port, and the rebuild's moves between generations."""
+
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self._r = client
         self._keys = Keys(prefix)
