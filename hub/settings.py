@@ -63,6 +63,7 @@ class Settings:
     ops_refresh_s: float = 15.0  # how often the API re-reads the values it exports to Prometheus
     log_level: str = "INFO"
     hours_lost_baseline_minutes: int = 15
+    data_dir: str = ".hub-data"  # `hub up`: where the embedded Valkey keeps its append-only file
     config_dir: Path = field(default_factory=default_config_dir)
 
     @classmethod

@@ -30,13 +30,20 @@ def main() -> None:
 @click.option("--port", default=8080, show_default=True, help="HTTP port of the dashboard and API.")
 @click.option("--workers", default=2, show_default=True, help="Stream worker processes.")
 @click.option("--no-simulator", is_flag=True, help="Do not start simulated feeds.")
-def up(port: int, workers: int, no_simulator: bool) -> None:
-    """Run the whole hub on this machine (embedded broker and Redis unless configured)."""
+@click.option(
+    "--ephemeral", is_flag=True, help="Keep nothing: no data directory (HUB_DATA_DIR) is used."
+)
+def up(port: int, workers: int, no_simulator: bool, ephemeral: bool) -> None:
+    """Run the whole hub on this machine (embedded broker and Redis unless configured).
+
+    The embedded Redis keeps its state in HUB_DATA_DIR (default ./.hub-data), so a
+    restart shows the same figures; --ephemeral keeps nothing.
+    """
     from hub.entrypoints.supervisor import up as run_up
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
-    run_up(settings, port, workers, simulator=not no_simulator)
+    run_up(settings, port, workers, simulator=not no_simulator, ephemeral=ephemeral)
 
 
 @main.command()

@@ -8,6 +8,8 @@ simulator as child processes. Ctrl-C (or SIGTERM) stops them all.
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import secrets
 import signal
 import sys
@@ -16,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -37,19 +41,44 @@ class Stack:
             child.stop()
 
 
+_KEPT = """
+                 Redis state (figures, tokens, offsets) is kept there across restarts. The
+                 embedded broker keeps its log in memory only: after a restart workers read
+                 its new log from the beginning and keep the figures. Production runs real
+                 Kafka (docker-compose.yml, deploy/README.md)."""
+
+
+def redact_url(url: str) -> str:
+    """Return a URL with any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _python(*args: str) -> list[str]:
     return [sys.executable, "-m", "hub", *args]
 
 
-def embed(settings: Settings, run_dir: Path, stack: Stack) -> Settings:
-    """Start the embedded broker and Valkey where no real ones are configured."""
+def embed(
+    settings: Settings, run_dir: Path, stack: Stack, data_dir: Path | None = None
+) -> Settings:
+    """Start the embedded broker and Valkey where no real ones are configured.
+
+    With `data_dir`, Valkey keeps an append-only file there, so the figures, tokens
+    and stored offsets outlive a restart. The broker keeps its log in memory only:
+    after a restart its topics are new, and workers read them from their beginning.
+    """
     if not settings.kafka_bootstrap:
         tansu = start_tansu(run_dir)
         stack.children.append(tansu)
         # A new consumer group's first join waits about half the session timeout on Tansu.
         settings = settings.with_(kafka_bootstrap=tansu.address, session_timeout_ms=6_000)
     if not settings.redis_url:
-        valkey = start_valkey(run_dir)
+        if data_dir is not None:
+            (data_dir / "valkey").mkdir(parents=True, exist_ok=True)
+        valkey = start_valkey(data_dir / "valkey" if data_dir else run_dir, persist=bool(data_dir))
         stack.children.append(valkey)
         settings = settings.with_(redis_url=valkey.address)
     return settings
@@ -71,9 +100,18 @@ def wait_ready(url: str, children: list[ManagedProcess], timeout: float = READY_
 
 
 def up(
-    settings: Settings, port: int, workers: int, simulator: bool, run_dir: Path | None = None
+    settings: Settings,
+    port: int,
+    workers: int,
+    simulator: bool,
+    run_dir: Path | None = None,
+    ephemeral: bool = False,
 ) -> None:
-    """Run the whole hub until interrupted."""
+    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral."""
+    data_dir = None if ephemeral else Path(settings.data_dir).resolve()
+    if data_dir is not None:
+        run_dir = run_dir or data_dir / "logs"
+        hold_data_dir(data_dir)
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="uec-hub-"))
     stack = Stack()
     stopping = False
@@ -84,13 +122,14 @@ def up(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        settings = embed(settings, run_dir, stack)
+        settings = embed(settings, run_dir, stack, data_dir)
         settings = settings.with_(
             admin_token=settings.admin_token or secrets.token_urlsafe(24), http_port=port
         )
         asyncio.run(ensure_topics(settings))
-        url = start_hub(settings, workers, simulator, run_dir, stack)
-        _announce(url, settings, stack, run_dir)
+        days = simulated_days(data_dir)
+        url = start_hub(settings, workers, simulator and days, run_dir, stack)
+        _announce(url, settings, stack, run_dir, data_dir)
         while not stopping and _all_alive(stack):
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -98,13 +137,59 @@ def up(
     finally:
         print("\nStopping…", flush=True)
         stack.stop()
+        if data_dir is not None:
+            (data_dir / STOPPED_AT).write_text(f"{time.time():.0f}\n", encoding="utf-8")
         signal.signal(signal.SIGTERM, previous)
 
 
+STOPPED_AT = "stopped-at"
+
+
+def simulated_days(data_dir: Path | None) -> float:
+    """Return how far back the simulator starts: a day, or since this data last stopped.
+
+    A restart fills the gap since the last run, as feeds catch up after an outage,
+    rather than pushing a second copy of a day the kept figures already hold.
+    """
+    marker = None if data_dir is None else data_dir / STOPPED_AT
+    if marker is None or not marker.exists():
+        return 1.0
+    try:
+        stopped = float(marker.read_text(encoding="utf-8").strip())
+    except ValueError:
+        return 1.0
+    return max(1 / 1440, min(1.0, (time.time() - stopped) / 86_400))
+
+
+def hold_data_dir(data_dir: Path) -> None:
+    """Take the data directory for this process, or say which `hub up` already holds it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = (data_dir / "hub-up.pid").open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        raise SystemExit(
+            f"another `hub up` (PID {lock.read().strip() or '?'}) is using {data_dir}: stop it, "
+            "or set HUB_DATA_DIR to another directory, or use `hub up --ephemeral`"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    _HELD.append(lock)  # the lock lasts as long as this process
+
+
+_HELD: list[Any] = []
+
+
 def start_hub(
-    settings: Settings, workers: int, simulator: bool, run_dir: Path, stack: Stack
+    settings: Settings, workers: int, simulator: float, run_dir: Path, stack: Stack
 ) -> str:
-    """Start the workers, the HTTP service and the simulator; return the hub's URL once ready."""
+    """Start the workers, the HTTP service and the simulator; return the hub's URL once ready.
+
+    `simulator` is how many days back simulated feeds start (0: no simulator).
+    """
     env = settings.env()
     for i in range(workers):
         metrics_port = free_port()
@@ -117,7 +202,7 @@ def start_hub(
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:
-        argv = _python("simulate", "--url", url, "--days", "1", "--speed", "0")
+        argv = _python("simulate", "--url", url, "--days", f"{simulator:.4f}", "--speed", "0")
         stack.children.append(spawn("simulator", argv, run_dir, env))
     return url
 
@@ -129,7 +214,9 @@ def _all_alive(stack: Stack) -> bool:
     return not dead
 
 
-def _announce(url: str, settings: Settings, stack: Stack, run_dir: Path) -> None:
+def _announce(
+    url: str, settings: Settings, stack: Stack, run_dir: Path, data_dir: Path | None
+) -> None:
     workers = [c for c in stack.children if c.name.startswith("worker")]
     print(
         f"""
@@ -139,9 +226,10 @@ UEC Operational Data Hub is running.
   API            {url}/v1/metrics/national   (description: {url}/openapi.json)
   Admin token    {settings.admin_token}
   Kafka          {settings.kafka_bootstrap}
-  Redis          {settings.redis_url}
+  Redis          {redact_url(settings.redis_url)}
   Metrics        {url}/metrics{"".join(f"  http://{settings.http_host}:{w.port}/metrics" for w in workers)}
   Logs           {run_dir}
+  Data           {data_dir or "none kept (--ephemeral)"}{_KEPT if data_dir else ""}
 
 Press Ctrl-C to stop everything.
 """,

@@ -1,0 +1,98 @@
+"""`hub up` keeps what it showed: stopped with Ctrl-C and started again on the same data
+directory, it shows the same figures, accepts the same tokens, and applies new records —
+although its embedded broker's log (memory-only) starts empty the second time."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_hub_up import read_until
+from tests.harness import free_port
+
+pytestmark = [pytest.mark.timeout(420), pytest.mark.slow]
+
+
+@contextmanager
+def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, str]]:
+    """Run `hub up` without the simulator; yield its URL and admin token; Ctrl-C it after."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_DATA_DIR"] = str(data_dir)
+    port = free_port()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hub", "up", "--port", str(port), "--workers", "1",
+             "--no-simulator"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+    try:
+        text, found = read_until(log, process, r"Dashboard\s+(http://\S+)", timeout=150)
+        token = re.search(r"Admin token\s+(\S+)", text)
+        assert token is not None
+        yield found.group(1).rstrip("/"), token.group(1)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def handovers(first: int, count: int) -> list[dict[str, Any]]:
+    now = time.time()
+    iso = lambda s: datetime.fromtimestamp(s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    return [
+        {"handover_id": f"R-{n}", "ambulance_trust": "RX9", "site": "RWEAA",
+         "arrived_at": iso(now - 3_600), "handover_at": iso(now - 3_000)}
+        for n in range(first, first + count)
+    ]  # fmt: skip
+
+
+def completed(url: str) -> int:
+    body = httpx.get(f"{url}/v1/metrics/org/RX9", timeout=10).json()
+    return int(body["metrics"]["handover.completed"]["windows"]["24h"])
+
+
+def wait_for(read: Any, want: int, timeout: float = 90.0) -> None:
+    deadline, seen = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        seen = read()
+        if seen == want:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"wanted {want}, last saw {seen}")
+
+
+def test_a_restarted_hub_up_shows_the_same_figures_and_applies_new_records(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "hub-data"
+    with hub_up(tmp_path, data_dir, tmp_path / "first.log") as (url, admin):
+        r = httpx.post(f"{url}/v1/admin/tokens", json={"org": "RX9"},
+                       headers={"Authorization": f"Bearer {admin}"}, timeout=10)  # fmt: skip
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
+        pushed = httpx.post(f"{url}/v1/feeds/ambulance-handover", json=handovers(0, 40),
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+        assert pushed.json()["accepted"] == 40
+        wait_for(lambda: completed(url), 40)
+
+    with hub_up(tmp_path, data_dir, tmp_path / "second.log") as (url, _):
+        assert completed(url) == 40  # the same figures, from the kept Redis state
+        resent = httpx.post(f"{url}/v1/feeds/ambulance-handover", json=handovers(30, 20),
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
+        assert resent.status_code == 200, resent.text  # the token outlived the restart
+        wait_for(lambda: completed(url), 50)  # 10 new; 10 replace their earlier versions, once
+    assert "re-created" in (tmp_path / "hub-data" / "logs" / "worker-1.log").read_text()
