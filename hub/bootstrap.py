@@ -184,7 +184,9 @@ class WorkerParts:
 
 
 def build_worker_parts(
-    settings: Settings, deadletters: DeadLetterSink | None = None
+    settings: Settings,
+    deadletters: DeadLetterSink | None = None,
+    clock_ms: Callable[[], int] = now_ms,
 ) -> WorkerParts:
     """Wire a worker's adapters; `deadletters` replaces the Kafka dead-letter sink (replays)."""
     ref, _ = load_config(settings)
@@ -195,7 +197,7 @@ def build_worker_parts(
         ref=ref,
         redis=client,
         sink=sink,
-        state=RedisStateStore(client, settings.key_prefix),
+        state=RedisStateStore(client, settings.key_prefix, clock_ms),
         generations=RedisGenerations(client, settings.key_prefix),
         deadletters=deadletters or DeadLetterProducer(sink),
         outbox=RedisOutbox(client, settings.key_prefix),

@@ -103,6 +103,10 @@ class BatchApplier:
         # False for replays: their dead letters were published when first seen.
         self._record_dead_letters = record_dead_letters
 
+    @property
+    def config_fingerprint(self) -> str:
+        return self._planner.config_fingerprint
+
     async def apply(self, batch: Batch) -> Outcome:
         """Apply what `batch` holds beyond the partition's stored progress, atomically."""
         versions, letters = self._sort(batch)

@@ -60,9 +60,20 @@ class Worker:
         """Check Redis can serve, then join the consumer group (or take every partition)."""
         try:
             await self.parts.state.check_server()  # too old: refuse now, in one line
+            await self._note_config()
         except StateUnavailable as exc:  # unreachable: checked again before the first batch
             log.warning("Redis not checked at start: %s", exc)
         await self.consumer.start()
+
+    async def _note_config(self) -> None:
+        fingerprint = self.applier.config_fingerprint
+        before = await self.parts.generations.swap_config(fingerprint)
+        if before is not None and before != fingerprint:
+            log.warning(
+                "reference data or metric settings changed since this serving state was "
+                "built: new records count by the new ones, corrections subtract exactly what "
+                "their old versions added, and `hub rebuild` restates history by the new ones"
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Apply batches (and publish dead letters from the outbox) until `stop` is set."""
@@ -100,7 +111,7 @@ def build_worker(
     planner and the log's gaps (a seam that drops offsets from real fetches,
     as compaction and transaction markers do on a real cluster) in tests.
     """
-    parts = build_worker_parts(settings, deadletters=deadletters)
+    parts = build_worker_parts(settings, deadletters=deadletters, clock_ms=clock_ms)
     applier = BatchApplier(
         store=parts.state,
         live=parts.live,

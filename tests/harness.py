@@ -84,10 +84,13 @@ class RunningWorker:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[RunningWorker]:
-    """Run one stream worker in this process, wired as `hub worker` wires it."""
+async def running_worker(settings: Settings, **overrides: Any) -> AsyncIterator[RunningWorker]:
+    """Run one stream worker in this process, wired as `hub worker` wires it.
+
+    `overrides` go to `build_worker` (a planner or dead-letter sink of a test's own).
+    """
     registry = CollectorRegistry()
-    built = build_worker(settings, registry)
+    built = build_worker(settings, registry, **overrides)
     await built.start()
     stop = asyncio.Event()
     task = asyncio.create_task(built.run(stop))
@@ -126,10 +129,9 @@ async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     await consumer.start()
     try:
+        await consumer.topics()  # metadata (and a consumer stopped at once trips aiokafka)
         tps = [
-            (t, p)
-            for t in feed_topics(settings)
-            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+            (t, p) for t in feed_topics(settings) for p in sorted(await _partitions(consumer, t))
         ]
     finally:
         await consumer.stop()
@@ -150,3 +152,37 @@ async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
 async def _partitions(consumer: Any, topic: str) -> set[int]:
     await consumer.topics()
     return set(consumer.partitions_for_topic(topic) or ())
+
+
+async def read_to_end(settings: Settings, topic: str, timeout: float = 30.0) -> list[Any]:
+    """Return every message now in `topic`, read up to its end as it is at the call.
+
+    Reading to a measured end, rather than waiting a while "until nothing more
+    arrives", makes "exactly N" an assertion that can fail only for a reason.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from hub.adapters.kafka.ends import log_ends
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        ends = await log_ends(settings, [(tp.topic, tp.partition) for tp in tps])
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, 0)
+        messages: list[Any] = []
+        async with asyncio.timeout(timeout):
+            while True:
+                positions = [await consumer.position(tp) for tp in tps]
+                if all(
+                    p >= ends[(tp.topic, tp.partition)]
+                    for p, tp in zip(positions, tps, strict=True)
+                ):
+                    break
+                batches = await consumer.getmany(timeout_ms=200)
+                messages += [m for ms in batches.values() for m in ms]
+        return messages
+    finally:
+        await consumer.stop()

@@ -9,6 +9,7 @@ thousand records becomes a few thousand increments, not a hundred thousand.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -129,6 +130,21 @@ class Planner:
     def __init__(self, ref: ReferenceData, params: Params) -> None:
         self._ref = ref
         self._params = params
+
+    @property
+    def config_fingerprint(self) -> str:
+        """Return a digest of what contributions depend on: who is where, and the parameters.
+
+        Versions already applied keep their own scopes and parameters, so a change
+        never corrupts counters; it only means history is counted by the old
+        configuration until `hub rebuild` restates it. Workers say so when it changes.
+        """
+        placing = (
+            sorted((o.code, o.region) for o in self._ref.organisations.values()),
+            sorted((s.code, s.trust) for s in self._ref.sites.values()),
+            sorted(asdict(self._params).items()),
+        )
+        return hashlib.blake2b(repr(placing).encode(), digest_size=8).hexdigest()
 
     def plan(
         self,

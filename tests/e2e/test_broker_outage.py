@@ -28,7 +28,7 @@ from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.feeds import AMBULANCE_HANDOVER, topic_for
 from hub.settings import Settings
 from tests.conftest import CONFIG, ROOT, unique
-from tests.harness import RunningApi, running_api, running_worker, wait_until
+from tests.harness import RunningApi, caught_up, running_api, running_worker, wait_until
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -142,12 +142,7 @@ async def test_a_frozen_broker_earns_a_prompt_503_and_a_resend_is_applied_exactl
         assert (receipt["received"], receipt["accepted"], receipt["rejected"]) == (1200, 1200, [])
 
         async with running_worker(outage_settings):
-
-            async def all_applied() -> bool:
-                return bool(await national(api, "handover.completed") == 1200)
-
-            await wait_until(all_applied, timeout=60)
-            await asyncio.sleep(2)  # let any straggling duplicates be applied too
+            await caught_up(outage_settings)  # every message in the log, duplicates too, applied
             assert await national(api, "handover.arrivals") == 1200
             assert await national(api, "handover.completed") == 1200
         # The log holds the first batch twice (and whatever the frozen attempts got in),

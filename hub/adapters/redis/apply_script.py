@@ -71,11 +71,11 @@ if p.x then holds(p.x[1], 'stream'); for i = 2, #p.x do str(p.x[i]) end end
 -- 2. Write.
 for _, h in ipairs(p.h) do
   for i = 3, #h, 2 do redis.call('HINCRBY', h[1], h[i], h[i + 1]) end
-  redis.call('PEXPIREAT', h[1], h[2])
+  redis.call('PEXPIRE', h[1], h[2])
 end
 for _, s in ipairs(p.s) do
   for i = 5, #s, 2 do redis.call('HINCRBY', s[1], s[i], s[i + 1]) end
-  redis.call('PEXPIREAT', s[1], s[2])
+  redis.call('PEXPIRE', s[1], s[2])
   redis.call('ZADD', s[3], s[4], s[4])
 end
 for _, z in ipairs(p.zr) do redis.call('ZREM', unpack(z)) end
@@ -83,7 +83,7 @@ for _, z in ipairs(p.za) do
   for i = 3, #z, 2 do redis.call('ZADD', z[1], z[i + 1], z[i]) end
   redis.call('ZREMRANGEBYSCORE', z[1], '-inf', z[2])
 end
-for _, e in ipairs(p.e) do redis.call('SET', e[1], e[2], 'PXAT', e[3]) end
+for _, e in ipairs(p.e) do redis.call('SET', e[1], e[2], 'PX', e[3]) end
 for _, g in ipairs(p.g) do redis.call('ZADD', g[1], 'GT', g[3], g[2]) end
 redis.call('SET', p.o[1], p.o[2])
 redis.call('SADD', p.o[3], p.o[1])
@@ -104,8 +104,8 @@ def plan_payload(
 ) -> bytes:
     """Return the JSON document APPLY_PLAN applies: the plan, the progress and dead letters."""
     doc: dict[str, Any] = {
-        "h": _counters(keys, plan),
-        "s": _sitreps(keys, plan),
+        "h": _counters(keys, plan, now_ms),
+        "s": _sitreps(keys, plan, now_ms),
         "zr": [
             [keys.gauge(g, s), *chunk]
             for (g, s), members in plan.presence_remove.items()
@@ -120,7 +120,7 @@ def plan_payload(
             for (g, s), added in plan.presence_add.items()
         ],
         "e": [
-            [keys.entity(f, k), dumps(c).decode(), exp]
+            [keys.entity(f, k), dumps(c).decode(), _ttl(exp, now_ms)]
             for (f, k), (c, exp) in plan.entities.items()
         ],
         "g": [[keys.received(f), org, at] for (f, org), at in plan.received.items()]
@@ -151,16 +151,25 @@ def _changes(counters: dict[str, int]) -> list[Any]:
     return out
 
 
-def _counters(keys: Keys, plan: StatePlan) -> list[list[Any]]:
+def _ttl(expires_at_ms: int, now_ms: int) -> int:
+    """Return how long a key lives from `now_ms` (at least 1 ms).
+
+    Keys get a time to live, not an instant, so they expire by the same clock
+    the plan was made with (the worker's, or a test's fixed one), not Redis's.
+    """
+    return max(1, expires_at_ms - now_ms)
+
+
+def _counters(keys: Keys, plan: StatePlan, now_ms: int) -> list[list[Any]]:
     out = []
     for (scope, bucket), counters in plan.counters.items():
         changed = _changes(counters)
         if changed:
-            out.append([keys.bucket(scope, bucket), bucket.expires_at_ms, *changed])
+            out.append([keys.bucket(scope, bucket), _ttl(bucket.expires_at_ms, now_ms), *changed])
     return out
 
 
-def _sitreps(keys: Keys, plan: StatePlan) -> list[list[Any]]:
+def _sitreps(keys: Keys, plan: StatePlan, now_ms: int) -> list[list[Any]]:
     out = []
     for (feed, day, scope), counters in plan.day_counters.items():
         changed = _changes(counters)
@@ -169,7 +178,7 @@ def _sitreps(keys: Keys, plan: StatePlan) -> list[list[Any]]:
             out.append(
                 [
                     keys.sitrep(feed, day, scope),
-                    expires,
+                    _ttl(expires, now_ms),
                     keys.sitrep_dates(feed, scope),
                     day.toordinal(),
                     *changed,

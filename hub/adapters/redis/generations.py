@@ -79,6 +79,13 @@ class RedisGenerations:
             await guarded(pipe.execute())
         return int(gen or 0)
 
+    async def swap_config(self, fingerprint: str) -> str | None:
+        """Record the configuration workers count the writing generation by; return the last one."""
+        gen, _, _ = await self._read()
+        key = self._keys.at(int(gen or 0)).config
+        before = await guarded(self._r.set(key, fingerprint, get=True))
+        return None if before is None else str(before)
+
     async def drop(self, generation: int) -> int:
         """Delete every key of a generation no one reads or writes any more; return how many."""
         pattern = self._keys.at(generation).generation_pattern

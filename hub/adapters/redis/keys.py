@@ -10,6 +10,7 @@ one has caught up with the log:
     offsets                      the names of those offset keys (set)
     fp                           per partition, "offset:timestamp" of the last record applied
                                  (hash), to tell a re-created log from the one applied
+    config                       digest of the reference data and settings counted by
     e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
     b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
     z:{gauge}:{scope}            entities counting in a "now" gauge, scored by start (sorted set)
@@ -72,6 +73,11 @@ class Keys:
     def offset_index(self) -> str:
         """The set of every partition's offset key, so offsets are read without a SCAN."""
         return f"{self._g}offsets"
+
+    @property
+    def config(self) -> str:
+        """A digest of the reference data and settings this generation is counted by."""
+        return f"{self._g}config"
 
     @property
     def fingerprints(self) -> str:

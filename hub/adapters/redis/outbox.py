@@ -40,19 +40,25 @@ class RedisOutbox:
     async def claim(self, consumer: str, limit: int) -> list[tuple[str, DeadLetter]]:
         async with translated("cannot read the dead-letter outbox"):
             await self._group()
-            _, stale, _ = await self._r.xautoclaim(
-                self._key, GROUP, consumer, CLAIM_AFTER_MS, "0-0", count=limit
-            )
-            entries: list[Any] = list(stale)
+            # Its own unfinished letters first (a publish that failed), then a dead
+            # consumer's, then new ones.
+            entries = await self._read(consumer, "0", limit, block=None)
             if not entries:
-                reply = await self._r.xreadgroup(
-                    GROUP, consumer, {self._key: ">"}, count=limit, block=BLOCK_MS
+                _, stale, _ = await self._r.xautoclaim(
+                    self._key, GROUP, consumer, CLAIM_AFTER_MS, "0-0", count=limit
                 )
-                streams: Any = reply  # [[stream, [(id, fields), …]]]
-                entries = [e for _, batch in streams for e in batch]
+                entries = list(stale)
+            if not entries:
+                entries = await self._read(consumer, ">", limit, block=BLOCK_MS)
         return [
             (str(entry_id), _letter(fields["letter"])) for entry_id, fields in entries if fields
         ]
+
+    async def _read(self, consumer: str, start: str, limit: int, block: int | None) -> list[Any]:
+        reply: Any = await self._r.xreadgroup(
+            GROUP, consumer, {self._key: start}, count=limit, block=block
+        )
+        return [e for _, batch in reply for e in batch]  # [[stream, [(id, fields), …]]]
 
     async def done(self, ids: Sequence[str]) -> None:
         if not ids:

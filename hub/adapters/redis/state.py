@@ -71,8 +71,11 @@ def _progress(offset: Any, fingerprint: Any) -> Progress | None:
 class RedisStateStore:
     """Implements `StateStore` on one Redis (or Valkey) primary."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(
+        self, client: aioredis.Redis, prefix: str, clock_ms: Callable[[], int] | None = None
+    ) -> None:
         self._r = client
+        self._clock_ms = clock_ms or now_ms  # what "now" keys' times to live count from
         self._keys = Keys(prefix)
         self._serving = self._keys
         self._gen_read_at = 0.0
@@ -134,7 +137,7 @@ class RedisStateStore:
                     yield tx
                     if tx.next is not None and tx.plan is not None:
                         payload = plan_payload(
-                            keys, tx.plan, topic, partition, tx.next, tx.letters, now_ms()
+                            keys, tx.plan, topic, partition, tx.next, tx.letters, self._clock_ms()
                         )
                         _multi(pipe)
                         pipe.eval(APPLY_PLAN, 0, payload)

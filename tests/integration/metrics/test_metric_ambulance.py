@@ -7,28 +7,31 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from hub.domain import sketch
-from tests.unit.test_metric_state import NOW, MemoryHub, ago, incident, z
+from tests.integration.metrics.conftest import HubMaker
+from tests.metric_hubs import NOW, Hub, ago, incident, z
 
 FEED = "ambulance-incident"
 
 
-def responses(hub: MemoryHub, seconds: list[float], category: str = "C2", first: int = 0) -> None:
+async def responses(hub: Hub, seconds: list[float], category: str = "C2", first: int = 0) -> None:
     """Send incidents whose clocks started 3½ hours ago, answered after `seconds`."""
     start = NOW - timedelta(minutes=210)
     for n, s in enumerate(seconds, start=first):
         arrival = z(start + timedelta(seconds=s))
-        hub.send(FEED, incident(n, z(start), arrival, category=category))
+        await hub.send(FEED, incident(n, z(start), arrival, category=category))
 
 
 @pytest.mark.parametrize(
     ("count", "rank"),
     [(1, 1), (2, 2), (9, 9), (10, 9), (11, 10), (19, 18), (20, 18), (21, 19), (100, 90)],
 )
-async def test_the_90th_centile_is_the_nearest_rank_value(count: int, rank: int) -> None:
+async def test_the_90th_centile_is_the_nearest_rank_value(
+    make_hub: HubMaker, count: int, rank: int
+) -> None:
     # Values 100 s apart from 1000 s, so the 1% sketch cannot confuse neighbours.
     values = [1000.0 + 100 * i for i in range(count)]
-    hub = MemoryHub()
-    responses(hub, list(reversed(values)))
+    hub = await make_hub()
+    await responses(hub, list(reversed(values)))
     p90 = (await hub.window("ambulance.c2.p90_seconds", "org/RX9"))["4h"]
     assert p90 == pytest.approx(values[rank - 1], rel=0.01)
 
@@ -39,34 +42,34 @@ def test_the_sketch_reads_back_within_1_percent_everywhere_from_a_second_to_a_da
     assert sketch.nearest_rank({}, 0.9) is None
 
 
-async def test_an_instant_response_is_zero_seconds() -> None:
-    hub = MemoryHub()
-    responses(hub, [0.0], category="C1")
+async def test_an_instant_response_is_zero_seconds(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await responses(hub, [0.0], category="C1")
     got = await hub.served("org/RX9")
     assert got["ambulance.c1.p90_seconds"]["windows"]["4h"] == 0.0
     assert got["ambulance.c1.mean_seconds"]["windows"]["4h"] == 0.0
 
 
-async def test_the_mean_counts_only_incidents_a_response_reached() -> None:
-    hub = MemoryHub()
-    responses(hub, [300, 600], category="C1")
-    hub.send(FEED, incident(9, ago(20), None, category="C1", outcome="hear_and_treat"))
+async def test_the_mean_counts_only_incidents_a_response_reached(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await responses(hub, [300, 600], category="C1")
+    await hub.send(FEED, incident(9, ago(20), None, category="C1", outcome="hear_and_treat"))
     got = await hub.served("region/Y60")
     assert got["ambulance.c1.incidents"]["windows"]["4h"] == 3
     assert got["ambulance.c1.mean_seconds"]["windows"]["4h"] == pytest.approx(450.0)
 
 
-async def test_means_and_centiles_are_null_without_responses() -> None:
-    hub = MemoryHub()
-    hub.send(FEED, incident(1, ago(20), None, category="C3"))
+async def test_means_and_centiles_are_null_without_responses(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await hub.send(FEED, incident(1, ago(20), None, category="C3"))
     got = await hub.served("national")
     assert got["ambulance.c3.incidents"]["windows"]["4h"] == 1
     assert got["ambulance.c3.p90_seconds"]["windows"]["4h"] is None
     assert got["ambulance.c2.mean_seconds"]["windows"]["4h"] is None
 
 
-async def test_each_category_and_outcome_is_counted_apart() -> None:
-    hub = MemoryHub()
+async def test_each_category_and_outcome_is_counted_apart(make_hub: HubMaker) -> None:
+    hub = await make_hub()
     cases = [
         ("C1", "see_and_convey"),
         ("C2", "see_and_treat"),
@@ -74,7 +77,7 @@ async def test_each_category_and_outcome_is_counted_apart() -> None:
         ("C4", "hear_and_treat"),
     ]
     for n, (category, outcome) in enumerate(cases):
-        hub.send(FEED, incident(n, ago(10), None, category=category, outcome=outcome))
+        await hub.send(FEED, incident(n, ago(10), None, category=category, outcome=outcome))
     got = await hub.served("org/RX9")
     counts = {
         k: got[k]["windows"]["15m"] for k in got if k.endswith(("incidents", "treat", "convey"))
@@ -91,24 +94,28 @@ async def test_each_category_and_outcome_is_counted_apart() -> None:
     }
 
 
-async def test_a_region_s_centile_is_taken_over_its_incidents_not_averaged_from_members() -> None:
-    hub = MemoryHub()
-    responses(hub, [100.0] * 9 + [5000.0])  # RX9: p90 100 s
+async def test_a_region_s_centile_is_taken_over_its_incidents_not_averaged_from_members(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await responses(hub, [100.0] * 9 + [5000.0])  # RX9: p90 100 s
     start = NOW - timedelta(minutes=210)
     for n in range(10):  # RYA: p90 2000 s
         arrival = z(start + timedelta(seconds=2000))
-        hub.send(FEED, incident(100 + n, z(start), arrival, ambulance_trust="RYA"))
+        await hub.send(FEED, incident(100 + n, z(start), arrival, ambulance_trust="RYA"))
     # 20 values: the 18th smallest is 2000 s; an average of members' p90s would be 1050.
     assert (await hub.window("ambulance.c2.p90_seconds", "region/Y60"))["4h"] == pytest.approx(
         2000, rel=0.01
     )
 
 
-async def test_a_response_across_the_spring_clock_change_is_measured_in_real_time() -> None:
+async def test_a_response_across_the_spring_clock_change_is_measured_in_real_time(
+    make_hub: HubMaker,
+) -> None:
     # 29 March 2026: clock starts 00:55 GMT, the crew arrives 02:03 BST = 01:03 UTC: 8 minutes.
     received = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
-    hub = MemoryHub()
-    hub.send(
+    hub = await make_hub()
+    await hub.send(
         FEED,
         incident(1, "2026-03-29T00:55:00Z", "2026-03-29T02:03:00+01:00", category="C1"),
         received,

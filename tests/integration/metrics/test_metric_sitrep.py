@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_metric_state import MemoryHub
+from tests.integration.metrics.conftest import HubMaker
 
 ACUTE, AMBULANCE = "acute-sitrep", "ambulance-sitrep"
 
@@ -26,11 +26,13 @@ def ambulance(service: str, day: str, c1: int, c1_mean: float, **extra: Any) -> 
             "handovers_over_60": 20, "hours_lost": 55.5} | extra  # fmt: skip
 
 
-async def test_a_region_sums_the_trusts_that_sent_the_latest_date_and_says_how_many() -> None:
-    hub = MemoryHub()
-    hub.send(ACUTE, beds("RWE", "2026-11-22", ga_beds_occupied=95))
-    hub.send(ACUTE, beds("RX1", "2026-11-22", ga_beds_available=300, ga_beds_occupied=250))
-    hub.send(ACUTE, beds("RRK", "2026-11-21"))  # an older date: not in the latest values
+async def test_a_region_sums_the_trusts_that_sent_the_latest_date_and_says_how_many(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await hub.send(ACUTE, beds("RWE", "2026-11-22", ga_beds_occupied=95))
+    await hub.send(ACUTE, beds("RX1", "2026-11-22", ga_beds_available=300, ga_beds_occupied=250))
+    await hub.send(ACUTE, beds("RRK", "2026-11-21"))  # an older date: not in the latest values
     got = await hub.served("region/Y60")
     occupancy = got["beds.ga_occupancy_pct"]
     assert occupancy["value"] == pytest.approx(100 * 345 / 400)
@@ -40,44 +42,46 @@ async def test_a_region_sums_the_trusts_that_sent_the_latest_date_and_says_how_m
     assert got["beds.no_criteria_to_reside"]["value"] == 30
 
 
-async def test_national_coverage_expects_every_acute_trust() -> None:
-    hub = MemoryHub()
-    hub.send(ACUTE, beds("R0A", "2026-11-22"))
+async def test_national_coverage_expects_every_acute_trust(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await hub.send(ACUTE, beds("R0A", "2026-11-22"))
     got = await hub.served("national")
     assert got["opel.level"]["coverage"] == {"submitted": 1, "expected": 4}
     assert got["ambulance.sitrep.handovers"]["coverage"] is None  # no ambulance return yet
 
 
-async def test_opel_is_a_level_for_a_trust_and_a_count_at_each_level_above() -> None:
-    hub = MemoryHub()
+async def test_opel_is_a_level_for_a_trust_and_a_count_at_each_level_above(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
     for trust, level in [("RWE", 3), ("RX1", 3), ("RRK", 4), ("R0A", 1)]:
-        hub.send(ACUTE, beds(trust, "2026-11-22", opel=level))
+        await hub.send(ACUTE, beds(trust, "2026-11-22", opel=level))
     assert await hub.value("opel.level", "org/RRK") == 4
     assert await hub.value("opel.level", "region/Y60") == {"1": 0, "2": 0, "3": 2, "4": 1}
     assert await hub.value("opel.level", "national") == {"1": 1, "2": 0, "3": 2, "4": 1}
 
 
-async def test_an_amended_return_replaces_the_first_one() -> None:
-    hub = MemoryHub()
-    hub.send(ACUTE, beds("RWE", "2026-11-20", opel=2))
-    hub.send(ACUTE, beds("RWE", "2026-11-20", opel=4, beds_closed_dv=7))
+async def test_an_amended_return_replaces_the_first_one(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await hub.send(ACUTE, beds("RWE", "2026-11-20", opel=2))
+    await hub.send(ACUTE, beds("RWE", "2026-11-20", opel=4, beds_closed_dv=7))
     got = await hub.served("region/Y60")
     assert got["opel.level"]["value"] == {"1": 0, "2": 0, "3": 0, "4": 1}
     assert got["beds.closed_dv"]["value"] == 7
     assert got["beds.closed_dv"]["coverage"] == {"submitted": 1, "expected": 3}
 
 
-async def test_occupancy_is_null_when_no_beds_are_available() -> None:
-    hub = MemoryHub()
-    hub.send(ACUTE, beds("RWE", "2026-11-22", cc_beds_available=0, cc_beds_occupied=0))
+async def test_occupancy_is_null_when_no_beds_are_available(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await hub.send(ACUTE, beds("RWE", "2026-11-22", cc_beds_available=0, cc_beds_occupied=0))
     assert await hub.value("beds.cc_occupancy_pct", "org/RWE") is None
     assert await hub.value("beds.ga_occupancy_pct", "org/RWE") == pytest.approx(90.0)
 
 
-async def test_ambulance_means_and_centiles_are_weighted_by_incidents() -> None:
-    hub = MemoryHub()
-    hub.send(AMBULANCE, ambulance("RX9", "2026-11-22", c1=100, c1_mean=400))
-    hub.send(AMBULANCE, ambulance("RYA", "2026-11-22", c1=300, c1_mean=600.5))
+async def test_ambulance_means_and_centiles_are_weighted_by_incidents(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await hub.send(AMBULANCE, ambulance("RX9", "2026-11-22", c1=100, c1_mean=400))
+    await hub.send(AMBULANCE, ambulance("RYA", "2026-11-22", c1=300, c1_mean=600.5))
     got = await hub.served("region/Y60")
     assert got["ambulance.sitrep.c1_mean_s"]["value"] == pytest.approx((40_000 + 180_150) / 400)
     assert got["ambulance.sitrep.c1_p90_s"]["value"] == pytest.approx((80_000 + 360_300) / 400)
@@ -86,17 +90,21 @@ async def test_ambulance_means_and_centiles_are_weighted_by_incidents() -> None:
     assert got["ambulance.sitrep.c1_mean_s"]["coverage"] == {"submitted": 2, "expected": 2}
 
 
-async def test_a_weighted_mean_is_null_when_there_were_no_incidents_of_the_category() -> None:
-    hub = MemoryHub()
-    hub.send(AMBULANCE, ambulance("RX7", "2026-11-22", c1=0, c1_mean=0))
+async def test_a_weighted_mean_is_null_when_there_were_no_incidents_of_the_category(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await hub.send(AMBULANCE, ambulance("RX7", "2026-11-22", c1=0, c1_mean=0))
     got = await hub.served("org/RX7")
     assert got["ambulance.sitrep.c1_mean_s"]["value"] is None
     assert got["ambulance.sitrep.c2_mean_s"]["value"] == pytest.approx(1800.0)
     assert got["ambulance.sitrep.c1_mean_s"]["coverage"] == {"submitted": 1, "expected": 1}
 
 
-async def test_an_organisation_that_has_not_sent_shows_no_value_date_or_coverage() -> None:
-    got = await MemoryHub().served("org/RWE")
+async def test_an_organisation_that_has_not_sent_shows_no_value_date_or_coverage(
+    make_hub: HubMaker,
+) -> None:
+    got = await (await make_hub()).served("org/RWE")
     assert {k: got["beds.ga_available"][k] for k in ("value", "date", "coverage")} == {
         "value": None,
         "date": None,
