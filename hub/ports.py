@@ -256,6 +256,7 @@ class Fetched:
     offset: int
     value: bytes | None
     timestamp_ms: int
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 TopicPartition = tuple[str, int]
@@ -323,7 +324,11 @@ class FeedSource(Protocol):
 
 class MessageDecoder(Protocol):
     def __call__(
-        self, feed: Feed, value: bytes | None, timestamp_ms: int
+        self,
+        feed: Feed,
+        value: bytes | None,
+        timestamp_ms: int,
+        headers: Sequence[tuple[str, bytes]] = (),
     ) -> Envelope | Undecodable:
         """Read a feed-topic message: a hub envelope, a bare record, or why it is unreadable."""
         ...

@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.domain.errors import ConfigError
 
-SECRET = {"admin_token", "kafka_sasl_password", "redis_url"}
+SECRET = {"admin_token", "kafka_sasl_password", "redis_url", "envelope_key"}
 
 
 def default_config_dir() -> Path:
@@ -55,6 +55,7 @@ class Settings:
     kafka_ssl_cafile: str = ""
     key_prefix: str = "hub"
     admin_token: str = ""
+    envelope_key: str = ""  # id:secret[,id:secret…]: the API signs envelopes, workers trust them
     require_viewer_token: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
     http_host: str = "127.0.0.1"

@@ -98,7 +98,9 @@ class FeedWorker:
         if feed is None:
             return
         messages = [
-            Message(f.offset, self._decode(feed, f.value, f.timestamp_ms), f.timestamp_ms)
+            Message(
+                f.offset, self._decode(feed, f.value, f.timestamp_ms, f.headers), f.timestamp_ms
+            )
             for f in read.records
         ]
         batch = Batch(topic, partition, read.start, read.end, messages, read.from_start)

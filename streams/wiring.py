@@ -7,6 +7,7 @@ workers here, so the tests exercise the production wiring.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from hub.adapters.codec import decode_message
 from hub.adapters.kafka.consumer import BatchConsumer, LogGaps
 from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.redis.state import RedisStateStore
+from hub.adapters.signing import EnvelopeSigner
 from hub.adapters.telemetry import WorkerMetrics
 from hub.bootstrap import WorkerParts, build_worker_parts, now_ms
 from hub.domain.errors import StateUnavailable
@@ -131,7 +133,9 @@ def build_worker(
         return found
 
     consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group, gaps=gaps)
-    loop = FeedWorker(consumer, applier, metrics, decode_message, settings.topic_prefix)
+    signer = EnvelopeSigner.from_setting(settings.envelope_key)
+    decode = functools.partial(decode_message, signer=signer)
+    loop = FeedWorker(consumer, applier, metrics, decode, settings.topic_prefix)
     holder.append(loop)
     publisher = OutboxPublisher(
         parts.outbox, parts.deadletters, parts.rejections, metrics, f"worker-{uuid.uuid4().hex[:8]}"

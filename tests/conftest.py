@@ -62,6 +62,7 @@ def settings_factory(broker: ManagedProcess, valkey: ManagedProcess):  # type: i
             partitions=4,
             session_timeout_ms=6_000,
             admin_token="admin-" + uuid.uuid4().hex,
+            envelope_key="test:" + uuid.uuid4().hex,
             kafka_send_timeout_s=3.0,
             config_dir=CONFIG,
         )

@@ -5,13 +5,14 @@ The only module that knows how records are laid out in Kafka messages.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from hub.adapters.signing import EnvelopeSigner
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.feeds import Feed
 from hub.ports import DeadLetter
@@ -50,8 +51,19 @@ def encode_envelope(
     )
 
 
-def decode_message(feed: Feed, value: bytes | None, timestamp_ms: int) -> Envelope | Undecodable:
-    """Read a feed-topic message: an envelope from the API, or a bare record from a trust."""
+def decode_message(
+    feed: Feed,
+    value: bytes | None,
+    timestamp_ms: int,
+    headers: Sequence[tuple[str, bytes]] = (),
+    signer: EnvelopeSigner | None = None,
+) -> Envelope | Undecodable:
+    """Read a feed-topic message: a signed envelope from the API, or a bare record.
+
+    An envelope whose signature `signer` verifies is trusted (see `hub.adapters.signing`);
+    one unsigned or badly signed is read as the bare record it carries, with no
+    organisation claimed and the broker's timestamp as when it was received.
+    """
     stamped = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     if value is None:
         return Undecodable(feed, "empty message (a tombstone is not a record)", "", stamped)
@@ -65,6 +77,8 @@ def decode_message(feed: Feed, value: bytes | None, timestamp_ms: int) -> Envelo
         problem = _envelope_problem(doc)
         if problem is not None:
             return Undecodable(feed, f"malformed hub envelope: {problem}", _text(value), stamped)
+        if signer is None or not signer.verifies(value, headers):
+            return Envelope(feed=feed, record=doc["record"], received_at=stamped, source="kafka")
         return Envelope(
             feed=feed,
             record=doc["record"],
@@ -73,6 +87,7 @@ def decode_message(feed: Feed, value: bytes | None, timestamp_ms: int) -> Envelo
             submitter_org=doc.get("submitter_org"),
             submission_id=doc.get("submission_id"),
             index=doc.get("index"),
+            trusted=True,
         )
     return Envelope(feed=feed, record=doc, received_at=stamped, source="kafka")
 

@@ -27,6 +27,8 @@ class Envelope:
     submitter_org: str | None = None
     submission_id: str | None = None
     index: int | None = None
+    # Signed by the API, which validated the record: a worker need not validate it again.
+    trusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

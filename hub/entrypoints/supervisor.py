@@ -124,7 +124,9 @@ def up(
     try:
         settings = embed(settings, run_dir, stack, data_dir)
         settings = settings.with_(
-            admin_token=settings.admin_token or secrets.token_urlsafe(24), http_port=port
+            admin_token=settings.admin_token or secrets.token_urlsafe(24),
+            envelope_key=settings.envelope_key or f"up:{secrets.token_urlsafe(24)}",
+            http_port=port,
         )
         asyncio.run(ensure_topics(settings))
         days = simulated_days(data_dir)

@@ -102,6 +102,7 @@ async def hub(
         partitions=2,
         session_timeout_ms=6_000,
         admin_token="admin-" + uuid.uuid4().hex,
+        envelope_key="test:" + uuid.uuid4().hex,
         config_dir=CONFIG,
     )
     await ensure_topics(settings)

@@ -17,10 +17,15 @@ from hub.adapters.codec import (
     encode_envelope,
     loads,
 )
+from hub.adapters.signing import HEADER, EnvelopeSigner
 from hub.domain.envelope import Envelope, Undecodable
+from hub.domain.errors import ConfigError
 from hub.domain.feeds import ACUTE_SITREP, AMBULANCE_HANDOVER, FEEDS, NHS111_INTERVAL, Feed
 from hub.ports import DeadLetter
 
+SIGNER = EnvelopeSigner([("k2", b"the-current-secret-0123"), ("k1", b"the-previous-secret-012")])
+OLD_SIGNER = EnvelopeSigner([("k1", b"the-previous-secret-012")])
+STRANGER = EnvelopeSigner([("k2", b"somebody-elses-secret-0")])
 STAMP_MS = 1_795_000_000_000  # the Kafka message's own timestamp
 STAMPED = datetime.fromtimestamp(STAMP_MS / 1000, tz=UTC)
 HANDOVER = {
@@ -45,11 +50,11 @@ HANDOVER = {
         (AMBULANCE_HANDOVER, {"handover_id": "Ünïcødé ✓"}, STAMPED),
     ],
 )
-def test_an_envelope_round_trips_with_its_provenance(
+def test_a_signed_envelope_round_trips_with_its_provenance_and_is_trusted(
     feed: Feed, record: dict[str, Any], received_at: datetime
 ) -> None:
     wire = encode_envelope(feed, record, received_at, "RX9", "sub-1", 7)
-    decoded = decode_message(feed, wire, STAMP_MS)
+    decoded = decode_message(feed, wire, STAMP_MS, [SIGNER.header(wire)], SIGNER)
     assert decoded == Envelope(
         feed=feed,
         record=record,
@@ -58,6 +63,7 @@ def test_an_envelope_round_trips_with_its_provenance(
         submitter_org="RX9",
         submission_id="sub-1",
         index=7,
+        trusted=True,
     )
 
 
@@ -136,8 +142,46 @@ def test_a_message_that_cannot_be_read_becomes_undecodable_with_a_reason(
     "value", [envelope(submitter_org=None, submission_id=None, index=None), envelope(index=...)]
 )
 def test_an_envelope_may_leave_out_its_submitter_submission_and_index(value: bytes) -> None:
-    decoded = decode_message(AMBULANCE_HANDOVER, value, STAMP_MS)
+    decoded = decode_message(AMBULANCE_HANDOVER, value, STAMP_MS, [SIGNER.header(value)], SIGNER)
     assert isinstance(decoded, Envelope) and decoded.source == "api"
+
+
+def forged(value: bytes) -> list[tuple[str, bytes]]:
+    return [(HEADER, b"k2:" + b"0" * 64)]
+
+
+@pytest.mark.parametrize(
+    ("how", "headers"),
+    [
+        ("unsigned", lambda v: []),
+        ("a made-up signature", forged),
+        ("signed with a key the hub does not hold", lambda v: [STRANGER.header(v)]),
+        ("signed over other bytes", lambda v: [SIGNER.header(v + b" ")]),
+    ],
+)  # fmt: skip
+def test_an_envelope_not_signed_by_the_hub_is_read_as_a_bare_record_claiming_nothing(
+    how: str, headers: Any
+) -> None:
+    # A producer forging an envelope for another organisation, backdated past the lateness checks.
+    wire = envelope(submitter_org="RYA", received_at="2026-11-01T00:00:00+00:00")
+    decoded = decode_message(AMBULANCE_HANDOVER, wire, STAMP_MS, headers(wire), SIGNER)
+    assert decoded == Envelope(
+        feed=AMBULANCE_HANDOVER, record=HANDOVER, received_at=STAMPED, source="kafka"
+    ), how
+
+
+def test_envelopes_signed_with_the_previous_key_are_still_trusted_while_keys_rotate() -> None:
+    wire = envelope()
+    decoded = decode_message(AMBULANCE_HANDOVER, wire, STAMP_MS, [OLD_SIGNER.header(wire)], SIGNER)
+    assert isinstance(decoded, Envelope) and decoded.trusted
+
+
+@pytest.mark.parametrize(
+    "setting", ["k1", "k1:short", ":no-id-but-long-secret", "k1:ok-long-enough-secret,bad"]
+)
+def test_a_malformed_envelope_key_setting_is_refused(setting: str) -> None:
+    with pytest.raises(ConfigError):
+        EnvelopeSigner.from_setting(setting)
 
 
 def test_the_original_of_a_huge_poison_message_is_cut_to_10000_characters() -> None:

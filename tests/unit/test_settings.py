@@ -144,6 +144,7 @@ SECRETS = {
     "admin_token": "admin-s3cret",
     "kafka_sasl_password": "sasl-s3cret",
     "redis_url": "redis://:redis-s3cret@cache:6379/0",
+    "envelope_key": "k1:envelope-s3cret-0123456789",
 }
 
 

@@ -190,7 +190,7 @@ class BatchConsumer:
         self, tp: TopicPartition, messages: list[Any]
     ) -> PartitionRead | PositionLost | None:
         key = (tp.topic, tp.partition)
-        records = [Fetched(m.offset, m.value, m.timestamp) for m in messages]
+        records = [Fetched(m.offset, m.value, m.timestamp, m.headers) for m in messages]
         if self._gaps is not None:
             records = [
                 r for r in records if not self._gaps.missing(tp.topic, tp.partition, r.offset)

@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from hub.adapters.codec import encode_dead_letter, encode_envelope
 from hub.adapters.kafka.options import client_options
 from hub.adapters.kafka.topics import deadletter_topic
+from hub.adapters.signing import EnvelopeSigner
 from hub.domain.errors import BrokerUnavailable
 from hub.domain.feeds import topic_for
 from hub.ports import AcceptedRecord, DeadLetter
@@ -30,7 +31,7 @@ from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Message = tuple[str, bytes, bytes]  # topic, key, value
+Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]  # topic, key, value, headers
 
 
 class KafkaProducerSink:
@@ -46,6 +47,13 @@ class KafkaProducerSink:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._timeout = settings.kafka_send_timeout_s
+        self._signer = EnvelopeSigner.from_setting(settings.envelope_key)
+        if self._signer is None:
+            log.warning(
+                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers will treat the "
+                "records as if produced straight to the topic (validated again, no organisation "
+                "claimed, received at the broker's timestamp)"
+            )
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
@@ -53,28 +61,19 @@ class KafkaProducerSink:
     async def publish(self, records: Sequence[AcceptedRecord]) -> None:
         """Return when every record is acknowledged by all in-sync replicas."""
         prefix = self._settings.topic_prefix
-        await self._send(
-            [
-                (
-                    topic_for(r.feed, prefix),
-                    r.key.encode(),
-                    encode_envelope(
-                        r.feed,
-                        r.canonical,
-                        r.received_at,
-                        r.submitter_org,
-                        r.submission_id,
-                        r.index,
-                    ),
-                )
-                for r in records
-            ]
-        )
+        messages: list[Message] = []
+        for r in records:
+            value = encode_envelope(
+                r.feed, r.canonical, r.received_at, r.submitter_org, r.submission_id, r.index
+            )
+            headers = [] if self._signer is None else [self._signer.header(value)]
+            messages.append((topic_for(r.feed, prefix), r.key.encode(), value, headers))
+        await self._send(messages)
 
     async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         topic = deadletter_topic(self._settings)
         await self._send(
-            [(topic, letter.id.encode(), encode_dead_letter(letter)) for letter in letters]
+            [(topic, letter.id.encode(), encode_dead_letter(letter), []) for letter in letters]
         )
 
     async def ping(self) -> bool:
@@ -105,7 +104,9 @@ class KafkaProducerSink:
         producer = await self._ready()
         try:
             async with asyncio.timeout(self._timeout):
-                futures = [await producer.send(t, v, key=k) for t, k, v in messages]
+                futures = [
+                    await producer.send(t, v, key=k, headers=h or None) for t, k, v, h in messages
+                ]
                 await asyncio.gather(*futures)
         except (KafkaError, OSError, TimeoutError) as exc:
             self._discard(producer)
