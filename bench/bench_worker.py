@@ -29,6 +29,7 @@ from hub.adapters.embedded import start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
+from hub.adapters.signing import EnvelopeSigner
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.settings import Settings
@@ -40,6 +41,8 @@ from hub.simulation.push import Push
 from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
 
 ROOT = Path(__file__).resolve().parent.parent
+ENVELOPE_KEY = "bench:bench-envelope-secret-0123456789"
+SIGNER = EnvelopeSigner.from_setting(ENVELOPE_KEY) or EnvelopeSigner([])
 DAY_MS = 86_400_000
 
 
@@ -96,6 +99,7 @@ async def produce(settings: Settings, pushes: list[Push]) -> int:
                     topic_for(feed, settings.topic_prefix),
                     value,
                     key=entity_key(feed, record).encode(),
+                    headers=[SIGNER.header(value)],  # signed as the API signs
                 )
             )
             sent += 1
@@ -175,6 +179,7 @@ def embedded_stack(name: str) -> Iterator[tuple[Settings, Path]]:
                 redis_url=valkey.address,
                 partitions=6,
                 session_timeout_ms=6_000,
+                envelope_key=ENVELOPE_KEY,
                 config_dir=ROOT / "config",
             ),
             work,

@@ -35,6 +35,7 @@ from hub.domain.plan import Planner, StatePlan, Version
 from hub.domain.records import Record
 from hub.domain.validation import (
     Invalid,
+    canonical_key,
     entity_key,
     from_canonical,
     to_canonical,
@@ -187,20 +188,29 @@ class BatchApplier:
             if isinstance(content, Undecodable):
                 letters.append((m.offset, _letter_for_undecodable(where, content)))
                 continue
-            result = self._read(content)
-            if isinstance(result, Invalid):
-                letter = _letter_for_invalid(where, content, result)
-                letters.append((m.offset, replace(letter, org=self._known(letter.org))))
-                continue
+            result: Record
+            if content.trusted:  # the API validated it; its record is canonical already
+                canonical = dict(content.record)
+                result = from_canonical(content.feed, canonical)
+                key = canonical_key(content.feed, canonical)
+            else:
+                checked = self._validate(content)
+                if isinstance(checked, Invalid):
+                    letter = _letter_for_invalid(where, content, checked)
+                    letters.append((m.offset, replace(letter, org=self._known(letter.org))))
+                    continue
+                result = checked
+                canonical = to_canonical(content.feed, result)
+                key = entity_key(content.feed, result)
             feed = content.feed
             versions.append(
                 (
                     m.offset,
                     Version(
                         feed=feed,
-                        key=entity_key(feed, result),
+                        key=key,
                         record=result,
-                        canonical=to_canonical(feed, result),
+                        canonical=canonical,
                         received_at_ms=ms(content.received_at),
                         org=getattr(result, feed.org_field),
                         event_ms=_event_ms(getattr(result, feed.event_time_field)),
@@ -210,10 +220,8 @@ class BatchApplier:
             )
         return versions, letters
 
-    def _read(self, content: Envelope) -> Record | Invalid:
-        """Return the record: as the API validated it when signed, else validated here."""
-        if content.trusted:
-            return from_canonical(content.feed, content.record)
+    def _validate(self, content: Envelope) -> Record | Invalid:
+        """Validate a record that reached the topic without the API's signature."""
         return validate(
             content.feed,
             content.record,

@@ -75,11 +75,14 @@ class FeedWorker:
                 await _sleep(stop, PAUSE_S[min(failures, len(PAUSE_S)) - 1])
 
     async def step(self, timeout_ms: int = 500) -> int:
-        """Run one round: fetch once, apply what came; return how many partitions had news."""
+        """Run one round: fetch once, apply what came; return how many partitions had news.
+
+        Partitions are applied concurrently, each in its own transaction: while Redis runs
+        one partition's script, the next partition's batch is planned.
+        """
         self._resume_due()
         found = await self._consumer.fetch(timeout_ms=timeout_ms)
-        for tp, news in found.items():
-            await self._partition(tp, news)
+        await asyncio.gather(*(self._partition(tp, news) for tp, news in found.items()))
         return len(found)
 
     async def _partition(self, tp: TopicPartition, found: PartitionRead | PositionLost) -> None:

@@ -9,6 +9,7 @@ thousand records becomes a few thousand increments, not a hundred thousand.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical
 from hub.domain.validation_rules import EVENT_MAX_AGE, SITREP_AMENDMENT_DAYS
-from hub.domain.windows import DAY_MS, Bucket, buckets_of
+from hub.domain.windows import DAY_MS, MINUTE_MS, Bucket, buckets_of
 
 CounterKey = tuple[str, Bucket]  # (scope, bucket)
 DayKey = tuple[str, date, str]  # (feed, day, scope)
@@ -72,27 +73,38 @@ class Applied:
     rank: tuple[int, str]
 
     def to_doc(self) -> dict[str, Any]:
-        """Return the JSON-ready form stored in Redis."""
+        """Return the JSON-ready form stored in Redis (kept small: millions are stored)."""
         doc: dict[str, Any] = {"v": self.canonical, "t": self.rank[0], "o": self.rank[1]}
         if self.scopes is not None:
-            doc["s"] = list(self.scopes)
-        if self.params is not None:
-            doc["p"] = asdict(self.params)
+            doc["s"] = "|".join(self.scopes)
+        if self.params is not None and self.params != DEFAULT_PARAMS:
+            doc["p"] = _params_doc(self.params)
         return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Applied:
-        """Read a stored version; a bare canonical record is a version stored by an older hub."""
+        """Read a stored version; a bare canonical record is a version stored by an older hub.
+
+        A version stored with scopes but no parameters was counted with the defaults.
+        """
         if "v" not in doc:
             return cls(dict(doc), None, None, (0, ""))
         params = doc.get("p")
         scopes = doc.get("s")
         return cls(
             dict(doc["v"]),
-            None if scopes is None else tuple(scopes),
-            None if params is None else Params(**params),
+            None if scopes is None else tuple(scopes.split("|")),
+            DEFAULT_PARAMS if params is None else Params(**params),
             (int(doc.get("t", 0)), str(doc.get("o", ""))),
         )
+
+
+DEFAULT_PARAMS = Params()
+
+
+@functools.lru_cache(maxsize=16)
+def _params_doc(params: Params) -> dict[str, Any]:
+    return asdict(params)  # the same few parameters for every version a worker applies
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +133,11 @@ class StatePlan:
     failed: list[Failed] = field(default_factory=list)
     applied_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     unchanged_by_feed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    live_buckets: dict[int, list[Bucket]] = field(default_factory=dict, repr=False)
+    # Changes summed per (scope, minute) first: a minute's three buckets are expanded once
+    # per batch, not once per record (see `_expand`).
+    by_minute: dict[tuple[str, int], dict[str, int]] = field(
+        default_factory=lambda: defaultdict(dict), repr=False
+    )
 
 
 class Planner:
@@ -185,11 +201,12 @@ class Planner:
                 plan.failed.append(Failed(v, f"{type(exc).__name__}: {exc}"))
                 continue
             for change, sign in changes:
-                self._add(plan, change, sign, now_ms, v.key)
+                self._add(plan, change, sign, v.key)
             held[ident] = new
             plan.entities[ident] = (new.to_doc(), _entity_expiry(v, now_ms))
             plan.applied += 1
             plan.applied_by_feed[v.feed.name] += 1
+        _expand(plan, now_ms)
         return plan
 
     def _replace(
@@ -207,32 +224,50 @@ class Planner:
             _check_exact(change)
         return changes, Applied(v.canonical, scopes, self._params, v.rank)
 
-    def _add(self, plan: StatePlan, c: Contribution, sign: int, now_ms: int, member: str) -> None:
-        live = plan.live_buckets
-        for t in c.tallies:
-            buckets = live.get(t.at_ms)
-            if buckets is None:
-                # Leave out buckets no window or series will read again.
-                buckets = live[t.at_ms] = [
-                    b for b in buckets_of(t.at_ms) if b.expires_at_ms > now_ms
-                ]
-            for bucket in buckets:
-                counters = plan.counters[(t.scope, bucket)]
-                counters[t.field] = counters.get(t.field, 0) + sign * t.amount
-            plan.scopes.add(t.scope)
-        for d in c.day_tallies:
-            counters = plan.day_counters[(d.feed, d.day, d.scope)]
-            counters[d.field] = counters.get(d.field, 0) + sign * d.amount
-            plan.scopes.add(d.scope)
-        for p in c.presences:
-            key = (p.gauge, p.scope)
-            if sign > 0:
-                plan.presence_remove[key].discard(member)
-                plan.presence_add[key][member] = p.since_ms
-            else:
-                plan.presence_add[key].pop(member, None)
-                plan.presence_remove[key].add(member)
-            plan.scopes.add(p.scope)
+    def _add(self, plan: StatePlan, c: Contribution, sign: int, member: str) -> None:
+        by_minute = plan.by_minute
+        scopes = c.scopes
+        for at_ms, pairs in c.tallies:
+            minute = at_ms // MINUTE_MS
+            for scope in scopes:
+                counters = by_minute[(scope, minute)]
+                for name, amount in pairs:
+                    counters[name] = counters.get(name, 0) + sign * amount
+        for feed, day, pairs in c.day_tallies:
+            for scope in scopes:
+                counters = plan.day_counters[(feed, day, scope)]
+                for name, amount in pairs:
+                    counters[name] = counters.get(name, 0) + sign * amount
+        for gauge, since_ms in c.presences:
+            for scope in scopes:
+                key = (gauge, scope)
+                if sign > 0:
+                    plan.presence_remove[key].discard(member)
+                    plan.presence_add[key][member] = since_ms
+                else:
+                    plan.presence_add[key].pop(member, None)
+                    plan.presence_remove[key].add(member)
+        plan.scopes.update(scopes)
+
+
+def _expand(plan: StatePlan, now_ms: int) -> None:
+    """Add each (scope, minute)'s changes to the minute, hour and day buckets holding it.
+
+    Buckets no window or series will read again (expired by now) are left out.
+    """
+    counters_by = plan.counters
+    buckets_by_minute: dict[int, list[Bucket]] = {}
+    for (scope, minute), changes in plan.by_minute.items():
+        buckets = buckets_by_minute.get(minute)
+        if buckets is None:
+            buckets = buckets_by_minute[minute] = [
+                b for b in buckets_of(minute * MINUTE_MS) if b.expires_at_ms > now_ms
+            ]
+        for bucket in buckets:
+            counters = counters_by[(scope, bucket)]
+            for name, amount in changes.items():
+                counters[name] = counters.get(name, 0) + amount
+    plan.by_minute.clear()
 
 
 EXACT = 2**53  # counters travel to Redis as JSON numbers (doubles): larger ones would round
@@ -240,9 +275,11 @@ EXACT = 2**53  # counters travel to Redis as JSON numbers (doubles): larger ones
 
 def _check_exact(c: Contribution) -> None:
     """Refuse a contribution with an amount that could not be applied exactly."""
-    for amount in [t.amount for t in c.tallies] + [d.amount for d in c.day_tallies]:
-        if not -EXACT <= amount <= EXACT:
-            raise ValueError(f"an amount of {amount} is beyond the exact range ±2^53")
+    for group in (c.tallies, c.day_tallies):
+        for *_, pairs in group:
+            for _, amount in pairs:
+                if not -EXACT <= amount <= EXACT:
+                    raise ValueError(f"an amount of {amount} is beyond the exact range ±2^53")
 
 
 def _note_freshness(plan: StatePlan, v: Version) -> None:

@@ -40,7 +40,15 @@ from hub.domain.validation_rules import (
     show,
 )
 
-__all__ = ["Canonical", "Invalid", "entity_key", "from_canonical", "to_canonical", "validate"]
+__all__ = [
+    "Canonical",
+    "Invalid",
+    "canonical_key",
+    "entity_key",
+    "from_canonical",
+    "to_canonical",
+    "validate",
+]
 
 Canonical = dict[str, str | int | float | None]
 Reader = Callable[[object, Context], Any]
@@ -208,6 +216,12 @@ def _unknown_fields(plan: _Plan, items: dict[Any, object]) -> list[FieldError]:
 def entity_key(feed: Feed, record: Record) -> str:
     """Return the record's entity key, e.g. 'RX9|H-123' or 'RX7|2026-11-23T10:15:00Z'."""
     return "|".join(write(getattr(record, name)) for name, write in _plan_for(feed).key_writers)
+
+
+def canonical_key(feed: Feed, canonical: Mapping[str, object]) -> str:
+    """Return the entity key of a record in canonical form (equal to `entity_key`'s)."""
+    parts = [canonical[name] for name in feed.key_fields]
+    return "|".join(p if isinstance(p, str) else str(p) for p in parts)
 
 
 def to_canonical(feed: Feed, record: Record) -> Canonical:

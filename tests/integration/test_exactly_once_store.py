@@ -559,3 +559,19 @@ async def test_an_identical_version_is_unchanged_and_writes_nothing_but_the_offs
     assert (again.plan.applied, again.plan.unchanged) == (0, 1)
     assert serving(await snapshot(redis_client, hub)) == before
     assert await hub.stored_offset() == 2
+
+
+async def test_a_redis_that_forgot_the_apply_script_gets_it_again_and_applies_once(
+    hub_factory: HubFactory, redis_client: aioredis.Redis, now_ms: int
+) -> None:
+    # A restarted Redis, or SCRIPT FLUSH, drops scripts: EVALSHA answers NOSCRIPT.
+    hub = await hub_factory()
+    await hub.apply(batch(now_ms, 0, 4))
+    await redis_client.script_flush()
+
+    outcome = await hub.apply(batch(now_ms, 5, 9), from_start=False)
+
+    assert outcome.plan is not None and outcome.plan.applied == 5
+    assert serving(await snapshot(redis_client, hub)) == await applied_once(
+        hub_factory, batch(now_ms, 0, 9)
+    )

@@ -18,6 +18,7 @@ amounts (durations in ms, counts) cannot reach in any plausible lifetime.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,6 +92,9 @@ if p.f then redis.call('HSET', p.f[1], p.f[2], p.f[3]) end
 if p.x then for i = 2, #p.x do redis.call('XADD', p.x[1], '*', 'letter', p.x[i]) end end
 return 1
 """
+
+
+APPLY_PLAN_SHA = hashlib.sha1(APPLY_PLAN.encode()).hexdigest()  # Redis's script id
 
 
 def plan_payload(

@@ -17,10 +17,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import NoScriptError, WatchError
 
 from hub.adapters.codec import loads
-from hub.adapters.redis.apply_script import APPLY_PLAN, plan_payload
+from hub.adapters.redis.apply_script import APPLY_PLAN, APPLY_PLAN_SHA, plan_payload
 from hub.adapters.redis.errors import guarded, translated
 from hub.adapters.redis.keys import Keys
 from hub.domain.errors import ConfigError, StateConflict, StateUnavailable
@@ -93,6 +93,7 @@ class RedisStateStore:
                 "7.2+) for all-or-nothing apply scripts (#!lua flags, 7.0) and SET PXAT, "
                 "ZADD GT and XAUTOCLAIM (6.2)"
             )
+        await guarded(self._r.script_load(APPLY_PLAN))
         self._server_checked = True
 
     async def _current(self, fresh: bool = False) -> Keys:
@@ -140,10 +141,13 @@ class RedisStateStore:
                             keys, tx.plan, topic, partition, tx.next, tx.letters, self._clock_ms()
                         )
                         _multi(pipe)
-                        pipe.eval(APPLY_PLAN, 0, payload)
+                        pipe.evalsha(APPLY_PLAN_SHA, 0, payload)  # loaded by check_server
                         await pipe.execute()
         except WatchError as exc:
             raise StateConflict(f"{topic}[{partition}] changed under us") from exc
+        except NoScriptError as exc:  # Redis restarted or flushed its scripts: load, retry
+            await guarded(self._r.script_load(APPLY_PLAN))
+            raise StateConflict("the apply script was not loaded; loaded it") from exc
 
     async def current_versions(
         self, keys: Sequence[tuple[str, str]]

@@ -73,10 +73,7 @@ class _Attendances:
 
     @staticmethod
     def contribute(r: EdAttendance, scopes: tuple[str, ...], params: Params) -> Contribution:
-        core, flow = ed.contribute(r, scopes, params), ed_flow.contribute(r, scopes, params)
-        return Contribution(
-            core.tallies + flow.tallies, core.day_tallies, core.presences + flow.presences
-        )
+        return ed.contribute(r, scopes, params) + ed_flow.contribute(r, scopes, params)
 
 
 _BY_TYPE: dict[type, Any] = {

@@ -16,7 +16,7 @@ from hub.domain.metrics.base import (
     pct,
     sitrep,
 )
-from hub.domain.metrics.sitreps import SUBMITTED, day_tallies, scopes_of
+from hub.domain.metrics.sitreps import SUBMITTED, day_changes, scopes_of
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import AcuteSitrep
 
@@ -56,7 +56,7 @@ def placement(r: AcuteSitrep, ref: ReferenceData) -> tuple[str, ...]:
 def contribute(r: AcuteSitrep, scopes: tuple[str, ...], p: Params) -> Contribution:
     counters = [(name, getattr(r, name)) for name in SUMMED]
     counters += [(opel_counter(r.opel_level), 1), (SUBMITTED, 1)]
-    return Contribution(day_tallies=tuple(day_tallies(FEED, r.date, scopes, counters)))
+    return Contribution(scopes, day_tallies=((FEED, r.date, day_changes(counters)),))
 
 
 def opel_counts(c: Counters) -> Value:

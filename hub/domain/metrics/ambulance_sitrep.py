@@ -17,7 +17,7 @@ from hub.domain.metrics.base import (
     sitrep,
     thousandths,
 )
-from hub.domain.metrics.sitreps import SUBMITTED, day_tallies, scopes_of
+from hub.domain.metrics.sitreps import SUBMITTED, day_changes, scopes_of
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import AmbulanceSitrep
 
@@ -58,7 +58,7 @@ def contribute(r: AmbulanceSitrep, scopes: tuple[str, ...], p: Params) -> Contri
     for attr, weight_attr in WEIGHTED.items():
         counters.append((weighted(attr), thousandths(getattr(r, attr) * getattr(r, weight_attr))))
     counters.append((SUBMITTED, 1))
-    return Contribution(day_tallies=tuple(day_tallies(FEED, r.date, scopes, counters)))
+    return Contribution(scopes, day_tallies=((FEED, r.date, day_changes(counters)),))
 
 
 def metrics() -> list[Metric]:

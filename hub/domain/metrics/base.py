@@ -14,7 +14,7 @@ decimals in thousandths).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 
@@ -136,43 +136,38 @@ def pct(num: str, den: str) -> Callable[[Counters], Value]:
     return compute
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """Add `amount` to counter `field` of `scope` in the buckets holding instant `at_ms`."""
-
-    scope: str
-    field: str
-    at_ms: int
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class DayTally:
-    """Add `amount` to SitRep counter `field` of `scope` for `day`."""
-
-    feed: str
-    day: date
-    scope: str
-    field: str
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class Presence:
-    """The entity counts in gauge `gauge` of `scope` since `since_ms` (e.g. still waiting)."""
-
-    gauge: str
-    scope: str
-    since_ms: int
+Changes = tuple[tuple[str, int], ...]
+"""(counter, amount) pairs, with no zero amounts."""
 
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """Everything one record version adds."""
+    """Everything one record version adds: the same changes to each of its scopes.
 
-    tallies: tuple[Tally, ...] = ()
-    day_tallies: tuple[DayTally, ...] = ()
-    presences: tuple[Presence, ...] = field(default_factory=tuple)
+    `tallies` are (instant ms, changes) for the time buckets holding the instant;
+    `day_tallies` (feed, date, changes) for SitRep dates; `presences` (gauge,
+    since ms) say the entity counts in a "now" gauge (e.g. still waiting).
+    Kept as plain tuples: a worker builds tens of thousands a second.
+    """
+
+    scopes: tuple[str, ...]
+    tallies: tuple[tuple[int, Changes], ...] = ()
+    day_tallies: tuple[tuple[str, date, Changes], ...] = ()
+    presences: tuple[tuple[str, int], ...] = ()
+
+    def __add__(self, other: Contribution) -> Contribution:
+        """Combine two families' contributions of one record (same scopes)."""
+        return Contribution(
+            self.scopes,
+            self.tallies + other.tallies,
+            self.day_tallies + other.day_tallies,
+            self.presences + other.presences,
+        )
+
+
+def changes(*pairs: tuple[str, int]) -> Changes:
+    """Return the (counter, amount) pairs that change something."""
+    return tuple(pair for pair in pairs if pair[1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,7 @@ from hub.domain.metrics.base import (
     Contribution,
     Metric,
     Params,
-    Presence,
-    Tally,
+    changes,
     count,
     gauge,
     ms,
@@ -45,24 +44,23 @@ def placement(r: EdAttendance, ref: ReferenceData) -> tuple[str, ...]:
 def contribute(r: EdAttendance, scopes: tuple[str, ...], p: Params) -> Contribution:
     """Return what an attendance adds to each of its scopes."""
     arrived = ms(r.arrived_at)
-    counters_at: list[tuple[str, int, int]] = [(ARRIVALS, arrived, 1)]
-    if r.arrival_mode == "ambulance":
-        counters_at.append((AMBULANCE_ARRIVALS, arrived, 1))
-    presences: list[Presence] = []
+    on_arrival = (
+        ((ARRIVALS, 1), (AMBULANCE_ARRIVALS, 1))
+        if r.arrival_mode == "ambulance"
+        else ((ARRIVALS, 1),)
+    )
     if r.departed_at is None:
-        presences = [Presence(IN_DEPARTMENT, s, arrived) for s in scopes]
-    else:
-        left = ms(r.departed_at)
-        stay = left - arrived
-        counters_at.append((DEPARTURES, left, 1))
-        if stay <= 4 * HOUR_MS:
-            counters_at.append((WITHIN_4H, left, 1))
-        if stay > 12 * HOUR_MS:
-            counters_at.append((OVER_12H, left, 1))
-        if r.decision_to_admit_at is not None and left - ms(r.decision_to_admit_at) > 12 * HOUR_MS:
-            counters_at.append((DTA_OVER_12H, left, 1))
-    tallies = tuple(Tally(s, name, at, n) for s in scopes for name, at, n in counters_at)
-    return Contribution(tallies, (), tuple(presences))
+        return Contribution(scopes, ((arrived, on_arrival),), presences=((IN_DEPARTMENT, arrived),))
+    left = ms(r.departed_at)
+    stay = left - arrived
+    dta_wait = None if r.decision_to_admit_at is None else left - ms(r.decision_to_admit_at)
+    on_departure = changes(
+        (DEPARTURES, 1),
+        (WITHIN_4H, int(stay <= 4 * HOUR_MS)),
+        (OVER_12H, int(stay > 12 * HOUR_MS)),
+        (DTA_OVER_12H, int(dta_wait is not None and dta_wait > 12 * HOUR_MS)),
+    )
+    return Contribution(scopes, ((arrived, on_arrival), (left, on_departure)))
 
 
 def metrics() -> list[Metric]:

@@ -22,8 +22,6 @@ from hub.domain.metrics.base import (
     Counters,
     Metric,
     Params,
-    Presence,
-    Tally,
     count,
     gauge,
     window,
@@ -54,13 +52,12 @@ def median_minutes() -> Callable[[Counters], float | None]:
 
 def contribute(r: EdAttendance, scopes: tuple[str, ...], p: Params) -> Contribution:
     """Return what an attendance's flow fields add to its scopes (nothing when it has none)."""
-    tallies: list[Tally] = []
+    tallies: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ()
     if r.seen_at is not None:
         seen = to_ms(r.seen_at)
         minutes = (seen - to_ms(r.arrived_at)) / MINUTE_MS
-        for name in (SEEN, ttt_field(sketch.bucket_of(minutes))):
-            tallies += [Tally(s, name, seen, 1) for s in scopes]
-    presences: list[Presence] = []
+        tallies = ((seen, ((SEEN, 1), (ttt_field(sketch.bucket_of(minutes)), 1))),)
+    presences: tuple[tuple[str, int], ...] = ()
     if r.departed_at is None and r.ed_area is not None:
         arrived = to_ms(r.arrived_at)
         gauges = [FLOW_REPORTED]
@@ -68,8 +65,8 @@ def contribute(r: EdAttendance, scopes: tuple[str, ...], p: Params) -> Contribut
             gauges.append(MAJORS_RESUS)
         if r.referred_at is not None:
             gauges.append(REFERRED)
-        presences = [Presence(g, s, arrived) for g in gauges for s in scopes]
-    return Contribution(tuple(tallies), (), tuple(presences))
+        presences = tuple((g, arrived) for g in gauges)
+    return Contribution(scopes, tallies, (), presences)
 
 
 def metrics() -> list[Metric]:

@@ -10,8 +10,7 @@ from hub.domain.metrics.base import (
     Contribution,
     Metric,
     Params,
-    Presence,
-    Tally,
+    changes,
     count,
     gauge,
     mean,
@@ -57,18 +56,18 @@ def placement(r: AmbulanceHandover, ref: ReferenceData) -> tuple[str, ...]:
 def contribute(r: AmbulanceHandover, scopes: tuple[str, ...], p: Params) -> Contribution:
     """Return what a handover adds to each of its scopes."""
     arrived = ms(r.arrived_at)
-    tallies = [Tally(s, ARRIVALS, arrived, 1) for s in scopes]
-    presences: list[Presence] = []
     if r.handover_at is None:
-        presences = [Presence(WAITING, s, arrived) for s in scopes]
-    else:
-        done = ms(r.handover_at)
-        duration = done - arrived
-        lost = max(0, duration - p.hours_lost_baseline_minutes * MINUTE_MS)
-        counters = [(COMPLETED, 1), (DURATION_MS, duration), (LOST_MS, lost)]
-        counters += [(name, 1) for name, line in OVER.items() if duration > line * MINUTE_MS]
-        tallies += [Tally(s, name, done, n) for s in scopes for name, n in counters if n]
-    return Contribution(tuple(tallies), (), tuple(presences))
+        return Contribution(scopes, ((arrived, ((ARRIVALS, 1),)),), presences=((WAITING, arrived),))
+    done = ms(r.handover_at)
+    duration = done - arrived
+    lost = max(0, duration - p.hours_lost_baseline_minutes * MINUTE_MS)
+    completed = changes(
+        (COMPLETED, 1),
+        (DURATION_MS, duration),
+        (LOST_MS, lost),
+        *((name, 1) for name, line in OVER.items() if duration > line * MINUTE_MS),
+    )
+    return Contribution(scopes, ((arrived, ((ARRIVALS, 1),)), (done, completed)))
 
 
 def metrics() -> list[Metric]:

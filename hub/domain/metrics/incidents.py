@@ -12,8 +12,8 @@ from hub.domain.metrics.base import (
     Counters,
     Metric,
     Params,
-    Tally,
     Value,
+    changes,
     count,
     mean,
     ms,
@@ -50,19 +50,17 @@ def contribute(r: AmbulanceIncident, scopes: tuple[str, ...], p: Params) -> Cont
     """Return what an incident adds to each of its scopes."""
     start = ms(r.clock_start_at)
     cat = r.category.lower()
-    counters = [(COUNT, 1), (per_category(cat, "n"), 1)]
+    pairs = [(COUNT, 1), (per_category(cat, "n"), 1)]
     if r.outcome is not None:
-        counters.append((OUTCOME[r.outcome], 1))
+        pairs.append((OUTCOME[r.outcome], 1))
     if r.first_arrival_at is not None:
         response = ms(r.first_arrival_at) - start
-        counters += [
+        pairs += [
             (per_category(cat, "rt_n"), 1),
             (per_category(cat, "rt_ms"), response),
             (sketch_field(cat, sketch.bucket_of(response / 1000)), 1),
         ]
-    return Contribution(
-        tuple(Tally(s, name, start, n) for s in scopes for name, n in counters if n)
-    )
+    return Contribution(scopes, ((start, changes(*pairs)),))
 
 
 def p90(category: str) -> Callable[[Counters], Value]:

@@ -8,7 +8,7 @@ from hub.domain.metrics.base import (
     Contribution,
     Metric,
     Params,
-    Tally,
+    changes,
     count,
     ms,
     pct,
@@ -43,11 +43,8 @@ def placement(r: Nhs111Interval, ref: ReferenceData) -> tuple[str, ...]:
 
 def contribute(r: Nhs111Interval, scopes: tuple[str, ...], p: Params) -> Contribution:
     """Return what an interval adds to each of its scopes."""
-    start = ms(r.interval_start)
-    counters = [(name, getattr(r, attr)) for attr, name in FIELDS.items()]
-    return Contribution(
-        tuple(Tally(s, name, start, n) for s in scopes for name, n in counters if n)
-    )
+    pairs = changes(*((name, getattr(r, attr)) for attr, name in FIELDS.items()))
+    return Contribution(scopes, ((ms(r.interval_start), pairs),))
 
 
 def metrics() -> list[Metric]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Iterable
 
-from hub.domain.metrics.base import DayTally
+from hub.domain.metrics.base import Changes, changes
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import NATIONAL, org_scope, region_scope
 
@@ -17,11 +16,6 @@ def scopes_of(org: str, ref: ReferenceData) -> tuple[str, ...]:
     return (org_scope(org), region_scope(ref.region_of_org(org)), NATIONAL)
 
 
-def day_tallies(
-    feed: str, day: date, scopes: tuple[str, ...], counters: list[tuple[str, int]]
-) -> Iterator[DayTally]:
-    """Yield a return's counters for each of its scopes."""
-    for scope in scopes:
-        for name, n in counters:
-            if n:
-                yield DayTally(feed, day, scope, name, n)
+def day_changes(counters: Iterable[tuple[str, int]]) -> Changes:
+    """Return a return's counter changes, leaving zeros out."""
+    return changes(*counters)
