@@ -250,6 +250,12 @@ class Planner:
         plan.scopes.update(scopes)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _minute_buckets(minute: int) -> tuple[tuple[Bucket, int], ...]:
+    """Return a minute's three buckets with when each expires (a replay asks for each often)."""
+    return tuple((b, b.expires_at_ms) for b in buckets_of(minute * MINUTE_MS))
+
+
 def _expand(plan: StatePlan, now_ms: int) -> None:
     """Add each (scope, minute)'s changes to the minute, hour and day buckets holding it.
 
@@ -261,7 +267,7 @@ def _expand(plan: StatePlan, now_ms: int) -> None:
         buckets = buckets_by_minute.get(minute)
         if buckets is None:
             buckets = buckets_by_minute[minute] = [
-                b for b in buckets_of(minute * MINUTE_MS) if b.expires_at_ms > now_ms
+                b for b, expires in _minute_buckets(minute) if expires > now_ms
             ]
         for bucket in buckets:
             counters = counters_by[(scope, bucket)]

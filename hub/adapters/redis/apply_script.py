@@ -144,6 +144,8 @@ EXACT = 2**53  # the JSON the script reads holds numbers as doubles: larger ones
 
 def _changes(counters: dict[str, int]) -> list[Any]:
     """Return (field, amount) pairs, leaving zeros out and cutting a huge sum into exact parts."""
+    if -EXACT <= min(counters.values()) and max(counters.values()) <= EXACT:  # nearly always
+        return [x for pair in counters.items() if pair[1] for x in pair]
     out: list[Any] = []
     for name, amount in counters.items():
         while abs(amount) > EXACT:  # a batch summing many large records; each record is checked
@@ -161,7 +163,8 @@ def _ttl(expires_at_ms: int, now_ms: int) -> int:
     Keys get a time to live, not an instant, so they expire by the same clock
     the plan was made with (the worker's, or a test's fixed one), not Redis's.
     """
-    return max(1, expires_at_ms - now_ms)
+    ttl = expires_at_ms - now_ms
+    return ttl if ttl > 0 else 1
 
 
 def _counters(keys: Keys, plan: StatePlan, now_ms: int) -> list[list[Any]]:
