@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 ASSETS := hub/api/static/vendor/.built
 PORT ?= 8080
 LOCK_FLAGS := --universal --generate-hashes --python-version 3.11 --quiet
@@ -29,6 +30,10 @@ $(DEV_STAMP): requirements/dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@ $(RUN_STAMP)
+
+$(BENCH_STAMP): requirements/bench.txt $(DEV_STAMP)
+	$(BIN)/pip install --quiet --require-hashes -r requirements/bench.txt
+	touch $@
 
 install: $(RUN_STAMP)  ## Install what running the hub needs into .venv (from the lock)
 
@@ -54,18 +59,20 @@ lint: $(DEV_STAMP)  ## ruff, mypy --strict and the import-layer contracts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: $(DEV_STAMP)  ## Measure throughput and latency; results go to bench/results/
+bench: $(BENCH_STAMP)  ## Measure throughput and latency; results go to bench/results/
 	$(BIN)/python -m bench
 
 # Re-resolve the locks from pyproject.toml, keeping every pin that still satisfies it.
 lock: $(DEV_STAMP)  ## Refresh requirements/*.txt after changing dependencies in pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in $(LOCK_FLAGS) -o requirements/run.txt
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev -c requirements/run.txt $(LOCK_FLAGS) -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --extra bench -c requirements/dev.txt $(LOCK_FLAGS) -o requirements/bench.txt
 
 # Take the newest releases the ranges allow; commit the result only with a green `make test`.
 upgrade: $(DEV_STAMP)  ## Move every locked version to the newest release pyproject.toml allows
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --upgrade $(LOCK_FLAGS) -o requirements/run.txt
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev -c requirements/run.txt --upgrade $(LOCK_FLAGS) -o requirements/dev.txt
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --extra bench -c requirements/dev.txt --upgrade $(LOCK_FLAGS) -o requirements/bench.txt
 
 clean:  ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

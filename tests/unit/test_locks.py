@@ -13,7 +13,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-LOCKS = {name: ROOT / "requirements" / f"{name}.txt" for name in ("run", "dev")}
+LOCKS = {name: ROOT / "requirements" / f"{name}.txt" for name in ("run", "dev", "bench")}
 
 
 def pins(lock: Path) -> dict[str, tuple[Version, int]]:
@@ -43,7 +43,10 @@ def test_every_locked_package_is_an_exact_version_with_hashes(name: str) -> None
     assert all(hashes > 0 for _, hashes in locked.values())
 
 
-@pytest.mark.parametrize(("name", "extra"), [("run", None), ("dev", None), ("dev", "dev")])
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [("run", None), ("dev", None), ("dev", "dev"), ("bench", "dev"), ("bench", "bench")],
+)
 def test_each_lock_satisfies_the_ranges_in_pyproject(name: str, extra: str | None) -> None:
     locked = pins(LOCKS[name])
     for req in declared(extra):
@@ -59,10 +62,17 @@ def test_the_package_declares_ranges_not_pins() -> None:
         assert not any(spec.operator in {"==", "==="} for spec in req.specifier), str(req)
 
 
-def test_tests_run_the_versions_that_production_runs() -> None:
-    run, dev = pins(LOCKS["run"]), pins(LOCKS["dev"])
-    differing = {p: (run[p][0], dev[p][0]) for p in run if p in dev and run[p][0] != dev[p][0]}
-    assert run.keys() <= dev.keys() and not differing
+@pytest.mark.parametrize(("base", "wider"), [("run", "dev"), ("dev", "bench")])
+def test_tests_and_benchmarks_run_the_versions_that_production_runs(base: str, wider: str) -> None:
+    narrow, wide = pins(LOCKS[base]), pins(LOCKS[wider])
+    differing = {
+        p: (narrow[p][0], wide[p][0]) for p in narrow if narrow[p][0] != wide.get(p, narrow[p])[0]
+    }
+    assert narrow.keys() <= wide.keys() and not differing
+
+
+def test_the_benchmark_peer_is_never_a_runtime_dependency() -> None:
+    assert "quixstreams" not in pins(LOCKS["run"]) and "quixstreams" not in pins(LOCKS["dev"])
 
 
 def test_make_and_the_image_install_from_the_locks_and_check_the_hashes() -> None:
