@@ -28,9 +28,13 @@ from hub.adapters.redis.outbox import RedisOutbox
 from hub.adapters.redis.rejections import RedisRejectionLog
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
-from hub.adapters.reference_files import load_reference_data, load_thresholds
+from hub.adapters.reference_files import (
+    load_reference_data,
+    load_scoped_thresholds,
+    load_thresholds,
+)
 from hub.adapters.telemetry import IngestMetrics
-from hub.domain.metrics import CATALOGUE, Params
+from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
@@ -40,11 +44,11 @@ from hub.services.container import Services
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
-from hub.services.query import QueryService
 from hub.services.series import SeriesService
 from hub.services.tokens import TokenService
 from hub.settings import Settings
@@ -56,6 +60,9 @@ def utc_now() -> datetime:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+WINDOW_METRICS = {m.id for m in CATALOGUE.values() if m.kind is Kind.WINDOW}
 
 
 def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
@@ -83,8 +90,9 @@ def build(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
 
-    query = QueryService(ref, state, thresholds, clock_ms)
     freshness = FreshnessService(ref, state, clock)
+    scoped = load_scoped_thresholds(settings.config_dir, WINDOW_METRICS)
+    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness)
     series = SeriesService(ref, state, thresholds, clock_ms)
     opel_config, capacity = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)

@@ -200,6 +200,8 @@ class StoredToken:
     feeds: tuple[str, ...] | None
     role: str
     created_at: str
+    name: str | None = None  # a viewer's display name, shown on acknowledgements and notes
+    job_role: str | None = None  # e.g. "Regional on-call director"
 
 
 class TokenStore(Protocol):
