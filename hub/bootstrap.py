@@ -20,6 +20,8 @@ from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis.accepted import RedisAcceptedLog
+from hub.adapters.redis.alert_log import RedisAlertLog
+from hub.adapters.redis.annotations import RedisAnnotationStore
 from hub.adapters.redis.client import redis_client
 from hub.adapters.redis.forecasts import RedisForecastStore
 from hub.adapters.redis.generations import RedisGenerations
@@ -39,7 +41,9 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
+from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
+from hub.services.annotations import AnnotationService
 from hub.services.container import Services
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
@@ -96,6 +100,9 @@ def build(
     series = SeriesService(ref, state, thresholds, clock_ms)
     opel_config, capacity = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
+    live = RedisLivePublisher(client, settings.key_prefix)
+    acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
+    annotations = RedisAnnotationStore(client, settings.key_prefix)
 
     async def close() -> None:
         await sink.close()
@@ -112,7 +119,9 @@ def build(
         query=query,
         freshness=freshness,
         series=series,
-        alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms),
+        alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms, acks),
+        acks=acks,
+        annotations=AnnotationService(ref, annotations, live, clock_ms),
         opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
         league=LeagueService(ref, state, clock_ms),
         forecasts=ForecastService(ref, state, forecasts, clock_ms),
