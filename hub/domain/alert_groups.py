@@ -49,11 +49,7 @@ def group(
     out = []
     for (kind, name), items in by_subject.items():
         own = [a for a in items if scope_key(a["scope"]) == key]
-        below = sorted(
-            (a for a in items if scope_key(a["scope"]) != key),
-            key=lambda a: (SEVERITY_ORDER[a["severity"]], SCOPE_ORDER[a["scope"]["type"]],
-                           a["scope"]["code"] or ""),
-        )
+        below = [a for a in items if scope_key(a["scope"]) != key]
         worst = min(items, key=lambda a: SEVERITY_ORDER[a["severity"]])
         out.append(
             {
@@ -64,23 +60,43 @@ def group(
                 "title": (own or items)[0]["title"],
                 "types": sorted({a["type"] for a in items}),
                 "own": [dict(a) for a in own],
-                "members": [_member(a) for a in below],
+                "members": members(below),
                 "counts": _counts(below),
             }
         )
     return out
 
 
-def _member(alert: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("id", "type", "severity", "scope", "region", "value", "unit", "status")
-    return {k: alert[k] for k in keep if k in alert}
+def members(alerts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return one entry per scope in breach (its alerts merged), worst first."""
+    by_scope: dict[str, dict[str, Any]] = {}
+    for a in alerts:
+        key = scope_key(a["scope"])
+        entry = by_scope.setdefault(
+            key,
+            {"scope": a["scope"], "region": a.get("region"), "severity": a["severity"],
+             "types": [], "ids": []},
+        )  # fmt: skip
+        entry["types"].append(a["type"])
+        entry["ids"].append(a["id"])
+        if SEVERITY_ORDER[a["severity"]] < SEVERITY_ORDER[entry["severity"]]:
+            entry["severity"] = a["severity"]
+        if a["type"] != "spc" or "value" not in entry:  # a threshold's judged value comes first
+            for k in ("value", "unit", "status"):
+                if k in a:
+                    entry[k] = a[k]
+    return sorted(
+        by_scope.values(),
+        key=lambda m: (SEVERITY_ORDER[m["severity"]], SCOPE_ORDER[m["scope"]["type"]],
+                       m["scope"]["code"] or ""),
+    )  # fmt: skip
 
 
-def _counts(members: list[Mapping[str, Any]]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for a in members:
-        counts[a["scope"]["type"]] = counts.get(a["scope"]["type"], 0) + 1
-    return counts
+def _counts(alerts: list[Mapping[str, Any]]) -> dict[str, int]:
+    scopes: dict[str, set[str]] = {}
+    for a in alerts:
+        scopes.setdefault(a["scope"]["type"], set()).add(scope_key(a["scope"]))
+    return {kind: len(keys) for kind, keys in scopes.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +129,8 @@ class Mark:
 
 def mark_of(g: Mapping[str, Any]) -> Mark:
     """Return a group's mark."""
-    breaching = sum(a["severity"] != "info" for a in [*g["own"], *g["members"]])
+    breaching = sum(m["severity"] != "info" for m in g["members"])
+    breaching += any(a["severity"] != "info" for a in g["own"])
     value, better = None, None
     for a in g["own"]:
         if a["type"] == "threshold":
