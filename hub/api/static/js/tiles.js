@@ -147,13 +147,15 @@ export class Tiles {
     tile.root.className = `hub-tile hub-tile--${entry.rag}`;
     tile.period.textContent = period;
     tile.value.classList.toggle("hub-tile__value--long", text.length > 12);
+    tile.value.dataset.length = text.length > 7 ? "long" : "short";
     if (tile.value.textContent !== text) {
       tile.value.textContent = text;
       tile.value.dataset.changedAt = String(Date.now());
     }
     tile.value.dataset.value = JSON.stringify(value);
     tile.value.dataset.window = window || "";
-    tile.rag.replaceChildren(ragBadge(entry.rag), el("span", "hub-tile__target", targetText(id, entry)));
+    const target = el("span", entry.judged ? "hub-tile__judged" : "hub-tile__target", targetText(id, entry));
+    tile.rag.replaceChildren(ragBadge(entry.rag), target);
     tile.quality.hidden = !entry.quality;
     tile.quality.textContent = entry.quality ? `⚠ ${entry.quality.text}` : "";
     tile.quality.dataset.status = entry.quality ? entry.quality.status : "live";
