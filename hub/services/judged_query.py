@@ -5,7 +5,9 @@ entry's RAG by its scope level's rule (`hub.domain.triage`: shares and
 per-unit counts) and marks a figure whose inputs are late, stale or missing
 (`hub.domain.quality`), turning its RAG `unknown` rather than leaving it
 silently green. Everything that reads figures (pages, the live stream,
-alerts, `/metrics`) goes through `many()`, so all of them agree.
+alerts, `/metrics`) goes through `many()`, so all of them agree. The
+freshness board is read at most every `freshness_ttl_s` seconds, shared by
+every caller: a feed's status moves on a scale of minutes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from hub.domain.metrics import CATALOGUE
 from hub.domain.orgs import ReferenceData
 from hub.domain.quality import RAG_UNKNOWN, assess, feed_of, input_orgs
-from hub.domain.rag import RAG_NONE, Threshold
+from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef
 from hub.domain.triage import ScopedThresholds, judge, units_in
 from hub.ports import StateStore
@@ -40,7 +42,7 @@ class JudgedQuery(QueryService):
         clock_ms: Callable[[], int],
         scoped: ScopedThresholds,
         freshness: FreshnessService,
-        freshness_ttl_s: float = 5.0,
+        freshness_ttl_s: float = 2.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(ref, store, thresholds, clock_ms)
@@ -84,7 +86,7 @@ class JudgedQuery(QueryService):
             quality = assess(rows.get(feed, {}), self._inputs_of(scope, feed), feed, now)
             if quality is not None:
                 entry["quality"] = quality.as_dict()
-                if quality.unknown and entry["rag"] != RAG_NONE:
+                if quality.unknown and rule is not None:  # a line exists; the figure is unreliable
                     entry["rag"] = RAG_UNKNOWN
             out[metric_id] = entry
         return {**body, "metrics": out}
