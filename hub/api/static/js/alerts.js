@@ -85,7 +85,7 @@ function ackLine(ack) {
 }
 
 export class AlertsPanel {
-  constructor(scopeKeyValue, ref, { limit = 10, compact = false } = {}) {
+  constructor(scopeKeyValue, ref, { limit = 12, compact = false } = {}) {
     this.scopeKey = scopeKeyValue;
     this.ref = ref;
     this.limit = limit;
@@ -110,9 +110,9 @@ export class AlertsPanel {
     if (this.live) this.live.stop();
   }
 
-  render(body) {
+  render(body, force = false) {
     this.body = body;
-    if (this.element.contains(document.activeElement) && this.open) return; // typing a note
+    if (!force && this.open && this.element.contains(document.activeElement)) return; // typing
     const alerts = body.alerts;
     const s = body.summary;
     const summary = el("p", "hub-alerts__summary");
@@ -176,7 +176,7 @@ export class AlertsPanel {
           document.activeElement.blur();
           this.refreshNow();
         },
-        onCancel: () => { this.open = null; this.render(this.body); },
+        onCancel: () => { this.open = null; this.render(this.body, true); },
       }));
       return box;
     }
@@ -185,7 +185,7 @@ export class AlertsPanel {
     button.type = "button";
     button.addEventListener("click", () => {
       this.open = g.id;
-      this.render(this.body);
+      this.render(this.body, true);
       const field = this.element.querySelector(`[data-alert="${CSS.escape(g.id)}"] input, [data-alert="${CSS.escape(g.id)}"] textarea`);
       if (field) field.focus();
     });

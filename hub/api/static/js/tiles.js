@@ -95,6 +95,7 @@ export class Tiles {
     this.element = el("ul", "hub-tiles");
     this.element.setAttribute("aria-label", "Key figures");
     this.trendsAt = 0;
+    this.notes = [];
   }
 
   /** Create or update the tiles from a metrics body. */
@@ -110,6 +111,7 @@ export class Tiles {
       }
       this.fill(tile, id, entry, fallback);
     }
+    this.showNotes(this.notes);
   }
 
   create(id, label) {
@@ -163,6 +165,7 @@ export class Tiles {
 
   /** Show on each tile the newest note about its metric (notes: newest first). */
   showNotes(notes) {
+    this.notes = notes;
     for (const [id, tile] of this.tiles) {
       const mine = notes.filter((n) => n.metric === id);
       tile.notes.hidden = !mine.length;
