@@ -36,6 +36,7 @@ from hub.adapters.reference_files import (
     load_thresholds,
 )
 from hub.adapters.telemetry import IngestMetrics
+from hub.domain.headlines import scope_labels
 from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
@@ -173,8 +174,9 @@ def wire_ops_metrics(
     )
     # Older than a few refreshes means Redis is not answering: export nothing rather than old values.
     max_age = max(60.0, 4 * interval)
+    scopes = scope_labels(services.ref)
     registry.register(
-        OpsCollector(ops.latest, services.thresholds, lambda: clock().timestamp(), max_age)
+        OpsCollector(ops.latest, services.thresholds, lambda: clock().timestamp(), max_age, scopes)
     )
     return ops
 

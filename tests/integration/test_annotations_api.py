@@ -56,7 +56,7 @@ async def test_notes_are_found_by_scope_metric_and_time_newest_first(settings: S
         ({"scope": "org/RWE", "text": "x", "at": "yesterday"}, 400, "at"),
         ({"scope": "org/RWE", "text": "x", "at": "2099-01-01T00:00:00Z"}, 400, "at"),
         ({"scope": "org/RWE", "text": "x", "at": "2026-01-02T10:00:00Z",
-          "until": "2026-01-02T09:00:00Z"}, 400, "until"),  # fmt: skip
+          "until": "2026-01-02T09:00:00Z"}, 400, "until"),
     ],
 )
 async def test_a_bad_note_is_refused_naming_the_field(

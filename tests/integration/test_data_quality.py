@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
