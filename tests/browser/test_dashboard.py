@@ -284,7 +284,9 @@ CONTRAST = """() => {
 )
 async def test_text_meets_wcag_aa_contrast(page: Page, hub: SeededHub, path: str) -> None:
     await load(page, hub, path)
-    await page.wait_for_selector(".hub-feed, .hub-trend__chart canvas", timeout=20_000)
+    await page.wait_for_selector(
+        ".hub-feed, .hub-trend__chart canvas, .hub-wall__feeds[data-ready]", timeout=20_000
+    )
     assert await page.evaluate(CONTRAST) == []
 
 

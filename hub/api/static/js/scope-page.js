@@ -148,6 +148,7 @@ export class ScopePage {
   async refreshWallFeeds() {
     try {
       this.feeds.textContent = await feedSummary(this.scope);
+      this.feeds.dataset.ready = "true";
     } catch {
       this.feeds.textContent = "Feed freshness unavailable.";
     }
