@@ -46,67 +46,66 @@ def with_csv(paths: dict[str, Any]) -> None:
         get.setdefault("parameters", []).append(fmt)
 
 
+def _post(summary: str, schema: dict[str, Any], required: bool, responses: dict[str, Any],
+          params: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Return a write operation of a named viewer."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["alerts"],
+        "security": [{"bearer": []}],
+        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}},
+        "responses": responses,
+    }
+    if params:
+        op["parameters"] = params
+    return op
+
+
 def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
     """Return the paths of `/v1/alerts/...` actions and `/v1/annotations`."""
     writer = {
+        "400": problem("A bad field: the field named says why"),
         "401": problem("Missing, unknown or revoked token"),
         "403": problem("Not a viewer token with a display name"),
         "503": problem("Redis is unavailable; retry"),
     }
-    alert_id = param(
-        "alert_id", "path", {"type": "string", "example": "metric:ed.four_hour_pct:national"}
-    )
-    bad = {"400": problem("A bad field: the field named says why")}
-    post_ack = {
-        "summary": "Acknowledge an active alert group, with an optional note; shown on every screen",
-        "tags": ["alerts"],
-        "security": [{"bearer": []}],
-        "parameters": [alert_id],
-        "requestBody": {
-            "required": False,
-            "content": {"application/json": {"schema": ACK_REQUEST}},
-        },
-        "responses": {
-            "201": json("The acknowledgement now in force"),
-            "404": problem("No active alert with this id (it may have cleared)"),
-            **bad,
-            **writer,
-        },
-    }
-    post_note = {
-        "summary": "Add a note about a scope (and metric) at a time",
-        "tags": ["alerts"],
-        "security": [{"bearer": []}],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ANNOTATION_REQUEST}},
-        },
-        "responses": {"201": json("The note"), "404": problem("Unknown scope"), **bad, **writer},
-    }
+    example = "metric:ed.four_hour_pct:national"
+    alert_id = param("alert_id", "path", {"type": "string", "example": example})
     scope = {"type": "string", "pattern": r"^(national|(region|org|site)/[A-Za-z0-9]+)$"}
-    notes = [
-        param("scope", "query", scope),
-        param("metric", "query", {"type": "string"}),
-        param("from", "query", {"type": "string", "description": "ISO 8601; default 7 days back"}),
-        param("to", "query", {"type": "string", "description": "ISO 8601; default now"}),
-        param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
-    ]
     unknown = {"404": problem("Unknown scope")}
+    ack = read("The acknowledgement in force on an alert group, and its audit trail", [alert_id])
+    gone = {"404": problem("No active alert with this id (it may have cleared)")}
+    ack["post"] = _post(
+        "Acknowledge an active alert group, with an optional note; shown on every screen",
+        ACK_REQUEST, False, {"201": json("The acknowledgement now in force"), **gone, **writer},
+        [alert_id],
+    )  # fmt: skip
+    annotations = read("Notes by scope, metric and time, newest first", _note_params(param, scope),
+                       **{"400": writer["400"]}, **unknown)  # fmt: skip
+    annotations["post"] = _post("Add a note about a scope (and metric) at a time",
+                                ANNOTATION_REQUEST, True,
+                                {"201": json("The note"), **unknown, **writer})  # fmt: skip
     stream = read("Server-Sent Events: a page's alerts whenever they change, and note notices",
                   [param("scope", "query", scope)], **unknown)  # fmt: skip
     stream["get"]["responses"]["200"] = {
         "description": "A stream of `alerts`, `notes` and `heartbeat` events",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
-    ack = read("The acknowledgement in force on an alert group, and its audit trail", [alert_id])
-    ack["post"] = post_ack
-    annotations = read("Notes by scope, metric and time, newest first", notes, **bad, **unknown)
-    annotations["post"] = post_note
-    audit = read("Every acknowledgement and its ending, newest first",
-                 [param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200})])  # fmt: skip
+    limit = param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200})
+    audit = read("Every acknowledgement and its ending, newest first", [limit])
     return {
         "/v1/alerts/stream": stream,
         "/v1/alerts/audit": audit,
         "/v1/alerts/{alert_id}/ack": ack,
         "/v1/annotations": annotations,
     }
+
+
+def _note_params(param: Op, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        param("scope", "query", scope),
+        param("metric", "query", {"type": "string"}),
+        param("from", "query", {"type": "string", "description": "ISO 8601; default 7 days back"}),
+        param("to", "query", {"type": "string", "description": "ISO 8601; default now"}),
+        param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
+    ]

@@ -135,7 +135,10 @@ async def test_the_wall_fits_one_1920_by_1080_screen_without_scrolling(
     assert await page.evaluate("document.documentElement.scrollHeight") <= WALL[1]
     assert len(await page.locator(".hub-tile").all()) == 8  # fewer, larger figures
     assert re.fullmatch(r"\d\d:\d\d:\d\d", await page.locator(".hub-wall__clock").inner_text())
-    assert (await page.locator(".hub-wall__age").inner_text()).startswith("Figures as of")
+    await page.wait_for_function(
+        "document.querySelector('.hub-wall__age').textContent.startsWith('Figures as of')",
+        timeout=10_000,
+    )
 
 
 def parse(data: bytes) -> list[dict[str, str]]:

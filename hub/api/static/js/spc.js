@@ -124,7 +124,8 @@ function drawMarks(u, marks) {
     ctx.moveTo(x, u.bbox.top);
     ctx.lineTo(x, u.bbox.top + u.bbox.height);
     ctx.stroke();
-    ctx.fillText(m.label, x + 3 * dpr, u.bbox.top + 14 * dpr);
+    const right = x + 16 * dpr > u.bbox.left + u.bbox.width; // keep the number on the chart
+    ctx.fillText(m.label, right ? x - 12 * dpr : x + 3 * dpr, u.bbox.top + 14 * dpr);
   }
   ctx.restore();
 }

@@ -133,7 +133,13 @@ export class TrendPage {
     const width = Math.max(300, this.chartBox.clientWidth || 800);
     if (this.chart) this.chart.destroy();
     this.chartBox.replaceChildren();
-    const marks = [...this.notes].reverse().map((n, i) => ({ x: Date.parse(n.at) / 1000, label: String(i + 1) }));
+    // A note marks the period it falls in (the chart's points are the periods' starts).
+    const starts = this.body.points.map((p) => Date.parse(p.start));
+    const marks = [...this.notes].reverse().map((n, i) => {
+      const at = Date.parse(n.at);
+      const start = starts.filter((s) => s <= at).pop();
+      return start === undefined || at >= Date.parse(this.body.to) ? null : { x: start / 1000, label: String(i + 1) };
+    }).filter(Boolean);
     this.chart = xmrChart(this.chartBox, this.body, width, marks);
     this.chartBox.dataset.notes = String(marks.length);
   }

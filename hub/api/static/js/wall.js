@@ -60,6 +60,7 @@ export class Wall {
 
   setUpdated(iso) {
     this.updated = iso;
+    this.paint();
   }
 
   index() {
