@@ -20,6 +20,8 @@ from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis.accepted import RedisAcceptedLog
+from hub.adapters.redis.alert_log import RedisAlertLog
+from hub.adapters.redis.annotations import RedisAnnotationStore
 from hub.adapters.redis.client import redis_client
 from hub.adapters.redis.forecasts import RedisForecastStore
 from hub.adapters.redis.generations import RedisGenerations
@@ -28,23 +30,30 @@ from hub.adapters.redis.outbox import RedisOutbox
 from hub.adapters.redis.rejections import RedisRejectionLog
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
-from hub.adapters.reference_files import load_reference_data, load_thresholds
+from hub.adapters.reference_files import (
+    load_reference_data,
+    load_scoped_thresholds,
+    load_thresholds,
+)
 from hub.adapters.telemetry import IngestMetrics
-from hub.domain.metrics import CATALOGUE, Params
+from hub.domain.headlines import scope_labels
+from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
+from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
+from hub.services.annotations import AnnotationService
 from hub.services.container import Services
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
+from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
-from hub.services.query import QueryService
 from hub.services.series import SeriesService
 from hub.services.tokens import TokenService
 from hub.settings import Settings
@@ -56,6 +65,9 @@ def utc_now() -> datetime:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+WINDOW_METRICS = {m.id for m in CATALOGUE.values() if m.kind is Kind.WINDOW}
 
 
 def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
@@ -83,11 +95,15 @@ def build(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
 
-    query = QueryService(ref, state, thresholds, clock_ms)
     freshness = FreshnessService(ref, state, clock)
+    scoped = load_scoped_thresholds(settings.config_dir, WINDOW_METRICS)
+    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness)
     series = SeriesService(ref, state, thresholds, clock_ms)
     opel_config, capacity = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
+    live = RedisLivePublisher(client, settings.key_prefix)
+    acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
+    annotations = RedisAnnotationStore(client, settings.key_prefix)
 
     async def close() -> None:
         await sink.close()
@@ -104,7 +120,9 @@ def build(
         query=query,
         freshness=freshness,
         series=series,
-        alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms),
+        alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms, acks),
+        acks=acks,
+        annotations=AnnotationService(ref, annotations, live, clock_ms),
         opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
         league=LeagueService(ref, state, clock_ms),
         forecasts=ForecastService(ref, state, forecasts, clock_ms),
@@ -156,8 +174,9 @@ def wire_ops_metrics(
     )
     # Older than a few refreshes means Redis is not answering: export nothing rather than old values.
     max_age = max(60.0, 4 * interval)
+    scopes = scope_labels(services.ref)
     registry.register(
-        OpsCollector(ops.latest, services.thresholds, lambda: clock().timestamp(), max_age)
+        OpsCollector(ops.latest, services.thresholds, lambda: clock().timestamp(), max_age, scopes)
     )
     return ops
 

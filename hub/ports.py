@@ -200,6 +200,8 @@ class StoredToken:
     feeds: tuple[str, ...] | None
     role: str
     created_at: str
+    name: str | None = None  # a viewer's display name, shown on acknowledgements and notes
+    job_role: str | None = None  # e.g. "Regional on-call director"
 
 
 class TokenStore(Protocol):
@@ -380,4 +382,46 @@ class ForecastStore(Protocol):
 
     async def get(self, metric: str, scope: str) -> dict[str, Any] | None:
         """Return the stored forecast of (metric, scope), or None if there is none."""
+        ...
+
+
+class AlertLog(Protocol):
+    """What people did about alerts, kept outside serving state (Redis, not rebuilt)."""
+
+    async def memories(self) -> dict[str, dict[str, Any]]:
+        """Return each active alert group's memory: since when, worst mark, last worsened."""
+        ...
+
+    async def save_memories(
+        self, changed: Mapping[str, Mapping[str, Any]], cleared: Sequence[str]
+    ) -> None:
+        """Store the memories that changed and forget those of groups that cleared."""
+        ...
+
+    async def acks(self) -> dict[str, dict[str, Any]]:
+        """Return the acknowledgement in force of each alert group that has one."""
+        ...
+
+    async def acknowledge(self, alert_id: str, ack: Mapping[str, Any]) -> None:
+        """Store an acknowledgement, replacing any earlier one, and add it to the audit trail."""
+        ...
+
+    async def expire(self, alert_id: str, event: Mapping[str, Any]) -> bool:
+        """End an acknowledgement and audit `event`; False if it had already ended."""
+        ...
+
+    async def trail(self, alert_id: str | None, limit: int) -> list[dict[str, Any]]:
+        """Return the newest audit events, of one alert group or of all."""
+        ...
+
+
+class AnnotationStore(Protocol):
+    """Notes on a scope, metric and time, kept outside serving state (Redis, not rebuilt)."""
+
+    async def add(self, note: Mapping[str, Any]) -> None:
+        """Store a note (with its `id` and `at`, the instant it is about, in ms)."""
+        ...
+
+    async def between(self, from_ms: int, to_ms: int, limit: int) -> list[dict[str, Any]]:
+        """Return up to `limit` notes about instants in [from_ms, to_ms], newest first."""
         ...

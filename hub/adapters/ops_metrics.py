@@ -11,7 +11,7 @@ passed off as current.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -23,7 +23,7 @@ from hub.domain.rag import Threshold
 
 
 class OpsCollector(Collector):
-    """Export `hub_uec_value`, `hub_uec_threshold` and the `hub_feed_*` freshness metrics.
+    """Export `hub_uec_value`, `hub_uec_threshold`, `hub_scope_info` and the `hub_feed_*` metrics.
 
     Example:
         >>> registry = CollectorRegistry()
@@ -36,8 +36,10 @@ class OpsCollector(Collector):
         thresholds: Mapping[str, Threshold],
         clock: Callable[[], float],
         max_age_s: float,
+        scopes: Sequence[tuple[str, str, str, str]] = (),
     ) -> None:
         self._latest = latest
+        self._scopes = scopes  # (scope, level, org, region), from hub.domain.headlines
         self._thresholds = thresholds
         self._clock = clock
         self._max_age_s = max_age_s
@@ -47,7 +49,9 @@ class OpsCollector(Collector):
         return _families()
 
     def collect(self) -> Iterable[Metric]:
-        value, threshold, received, stale, orgs, taken, generation, progress = _families()
+        value, threshold, received, stale, orgs, taken, generation, progress, info = _families()
+        for labels in self._scopes:
+            info.add_metric(list(labels), 1.0)
         for metric, t in sorted(self._thresholds.items()):
             threshold.add_metric([metric, "green"], t.green)
             if t.red is not None:
@@ -59,7 +63,7 @@ class OpsCollector(Collector):
                 _add_values(snapshot, value)
                 _add_freshness(snapshot, received, stale, orgs)
                 _add_generations(snapshot, generation, progress)
-        return [value, threshold, received, stale, orgs, taken, generation, progress]
+        return [value, threshold, received, stale, orgs, taken, generation, progress, info]
 
 
 def _families() -> list[GaugeMetricFamily]:
@@ -101,6 +105,11 @@ def _families() -> list[GaugeMetricFamily]:
         GaugeMetricFamily(
             "hub_rebuild_progress_ratio",
             "Share of the feed log a running `hub rebuild` has replayed (absent when none runs)",
+        ),
+        GaugeMetricFamily(
+            "hub_scope_info",
+            "Always 1: the level, organisation and region of each exported scope, for routing",
+            labels=["scope", "level", "org", "region"],
         ),
     ]
 

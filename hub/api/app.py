@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from hub.api import admin, health, ingest, intel, query, stream
+from hub.api import admin, alert_actions, alert_stream, health, ingest, intel, query, stream
 from hub.api.openapi import openapi_document
 from hub.api.problems import api_miss, handle_http_error, handle_hub_error, handle_unexpected
 from hub.domain.errors import HubError
@@ -86,6 +86,12 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         Route("/v1/freshness", query.freshness, methods=["GET"]),
         Route("/v1/series", query.series, methods=["GET"]),
         Route("/v1/alerts", query.alerts, methods=["GET"]),
+        Route("/v1/alerts/stream", alert_stream.alert_stream, methods=["GET"]),
+        Route("/v1/alerts/audit", alert_actions.audit, methods=["GET"]),
+        Route("/v1/alerts/{alert_id:path}/ack", alert_actions.ack_status, methods=["GET"]),
+        Route("/v1/alerts/{alert_id:path}/ack", alert_actions.acknowledge, methods=["POST"]),
+        Route("/v1/annotations", alert_actions.list_annotations, methods=["GET"]),
+        Route("/v1/annotations", alert_actions.add_annotation, methods=["POST"]),
         Route("/v1/catalogue", query.catalogue, methods=["GET"]),
         Route("/v1/stream", stream.stream, methods=["GET"]),
         Route("/v1/opel/org/{code:str}", intel.opel_org, methods=["GET"]),

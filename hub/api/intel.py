@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub.api import tables
 from hub.api.auth import require_viewer, services
 
 
@@ -25,7 +26,8 @@ async def opel_summary(request: Request) -> Response:
 async def league(request: Request) -> Response:
     """`GET /v1/league`: a proportion across organisations of one kind, on a funnel plot."""
     await require_viewer(request)
-    return JSONResponse(await services(request).league.league(request.query_params))
+    body = await services(request).league.league(request.query_params)
+    return tables.league_csv(body) if tables.wants_csv(request) else JSONResponse(body)
 
 
 async def forecast(request: Request) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.api.openapi_actions import action_paths, with_csv
 from hub.api.openapi_intel import intel_paths
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
 from hub.domain.feeds import FEEDS, Feed
@@ -240,6 +241,15 @@ def _ops_paths() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI 3.1 description of the hub's HTTP API."""
+    paths = {
+        **_ingest_paths(),
+        **_admin_paths(),
+        **_query_paths(),
+        **intel_paths(_read, _param, _problem, _json),
+        **action_paths(_read, _param, _problem, _json),
+        **_ops_paths(),
+    }
+    with_csv(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -248,13 +258,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Ingest for trusts, queries for the control room. Errors are "
             "application/problem+json with a sentence saying what to change.",
         },
-        "paths": {
-            **_ingest_paths(),
-            **_admin_paths(),
-            **_query_paths(),
-            **intel_paths(_read, _param, _problem, _json),
-            **_ops_paths(),
-        },
+        "paths": paths,
         "components": {
             "schemas": schemas(),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

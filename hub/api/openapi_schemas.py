@@ -117,6 +117,8 @@ TOKEN_REQUEST: dict[str, Any] = {
             "description": "feeds the token may submit; null or absent for all of its feeds",
         },
         "role": {"type": "string", "enum": ["submitter", "viewer"], "default": "submitter"},
+        "name": {"type": "string", "maxLength": 80, "description": "a viewer's display name"},
+        "job_role": {"type": "string", "maxLength": 80, "description": "e.g. Regional on-call"},
     },
     "required": ["org"],
 }
@@ -127,6 +129,8 @@ TOKEN: dict[str, Any] = {
         **_strings("id", "org", "role"),
         "token": {"type": "string", "description": "the secret; shown only in this response"},
         "feeds": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]},
+        "name": {"type": ["string", "null"]},
+        "job_role": {"type": ["string", "null"]},
     },
     "required": ["id", "token", "org", "feeds", "role"],
 }

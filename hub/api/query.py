@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hub.api import tables
 from hub.api.auth import require_viewer, services
 from hub.domain.metrics import CATALOGUE
 from hub.domain.rag import Threshold
@@ -21,7 +22,8 @@ async def metrics(request: Request) -> Response:
 
 async def freshness(request: Request) -> Response:
     await require_viewer(request)
-    return JSONResponse(await services(request).freshness.board())
+    body = await services(request).freshness.board()
+    return tables.freshness_csv(body) if tables.wants_csv(request) else JSONResponse(body)
 
 
 async def organisations(request: Request) -> Response:
@@ -55,14 +57,16 @@ async def organisations(request: Request) -> Response:
 async def series(request: Request) -> Response:
     """`GET /v1/series`: a metric's hourly or daily points, with SPC when `spc=true`."""
     await require_viewer(request)
-    return JSONResponse(await services(request).series.series(request.query_params))
+    body = await services(request).series.series(request.query_params)
+    return tables.series_csv(body) if tables.wants_csv(request) else JSONResponse(body)
 
 
 async def alerts(request: Request) -> Response:
     """`GET /v1/alerts`: threshold breaches, SPC special causes and late feeds (`scope=` to filter)."""
     await require_viewer(request)
     scope = request.query_params.get("scope") or None
-    return JSONResponse(await services(request).alerts.active(scope))
+    body = await services(request).alerts.active(scope)
+    return tables.alerts_csv(body) if tables.wants_csv(request) else JSONResponse(body)
 
 
 async def catalogue(request: Request) -> Response:

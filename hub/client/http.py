@@ -82,11 +82,15 @@ class HubClient:
         raise HubClientError(response.status_code, _detail(response))
 
     async def create_token(
-        self, org: str, role: str = "submitter", feeds: list[str] | None = None
+        self,
+        org: str,
+        role: str = "submitter",
+        feeds: list[str] | None = None,
+        person: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        response = await self._send(
-            "POST", "/v1/admin/tokens", json={"org": org, "role": role, "feeds": feeds}
-        )
+        """Issue a token; `person` may give a viewer's `name` and `job_role`."""
+        body = {"org": org, "role": role, "feeds": feeds} | (person or {})
+        response = await self._send("POST", "/v1/admin/tokens", json=body)
         if response.status_code != 201:
             raise HubClientError(response.status_code, _detail(response))
         token: dict[str, Any] = response.json()

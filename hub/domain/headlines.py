@@ -61,6 +61,24 @@ def headline_scopes(ref: ReferenceData) -> list[ScopeRef]:
     return scopes
 
 
+def scope_labels(ref: ReferenceData) -> list[tuple[str, str, str, str]]:
+    """Return (scope, level, org, region) of each exported scope, for routing alerts.
+
+    Alert rules join `hub_scope_info` on `scope` to label each alert with the
+    region and organisation it concerns, so Alertmanager can route it to that
+    region's control room. England's region is `national`; a region has no org.
+    """
+    out = []
+    for scope in headline_scopes(ref):
+        if scope.type == "national":
+            out.append((scope.key, "national", "", "national"))
+        elif scope.type == "region" and scope.code is not None:
+            out.append((scope.key, "region", "", scope.code))
+        elif scope.code is not None:
+            out.append((scope.key, "org", scope.code, ref.organisations[scope.code].region))
+    return out
+
+
 def headline_values(bodies: Iterable[Mapping[str, Any]]) -> list[UecValue]:
     """Pick the headline values out of `/v1/metrics/{scope}` bodies, skipping nulls."""
     out: list[UecValue] = []

@@ -23,8 +23,17 @@ def token() -> None:
 @click.option(
     "--role", type=click.Choice(["submitter", "viewer"]), default="submitter", show_default=True
 )
+@click.option("--name", default=None, help="A viewer's display name (for acknowledgements).")
+@click.option("--job-role", default=None, help='A viewer\'s job, e.g. "Regional on-call".')
 @click.option("--url", default=None, help="The hub's base URL.")
-def token_create(org: str, feeds: str | None, role: str, url: str | None) -> None:
+def token_create(
+    org: str,
+    feeds: str | None,
+    role: str,
+    name: str | None,
+    job_role: str | None,
+    url: str | None,
+) -> None:
     """Create a token for an organisation and print it (it is shown only once)."""
     from hub.client.http import HubClient, HubClientError
 
@@ -32,10 +41,11 @@ def token_create(org: str, feeds: str | None, role: str, url: str | None) -> Non
     require_admin(settings)
     base = base_url(settings, url)
     feed_list = [f.strip() for f in feeds.split(",")] if feeds else None
+    person = {k: v for k, v in (("name", name), ("job_role", job_role)) if v is not None}
 
     async def run() -> dict[str, Any]:
         async with HubClient(base, settings.admin_token) as client:
-            return await client.create_token(org, role, feed_list)
+            return await client.create_token(org, role, feed_list, person)
 
     try:
         created = asyncio.run(run())
@@ -45,6 +55,7 @@ def token_create(org: str, feeds: str | None, role: str, url: str | None) -> Non
     click.echo(
         f"id:    {created['id']}\ntoken: {created['token']}\norg:   {created['org']}\n"
         f"role:  {created['role']}\nfeeds: {feeds_text}"
+        + (f"\nname:  {created['name']}" if created.get("name") else "")
     )
 
 

@@ -1,16 +1,20 @@
-"""`GET /v1/alerts`: what the control room should look at now.
+"""`GET /v1/alerts`: what the control room should look at now, grouped for the page asking.
 
-Three kinds, kept bounded so the answer stays cheap at any size:
+Three kinds of alert, computed for the national, regional and organisation
+scopes and kept bounded so the answer stays cheap at any size:
 
-- `threshold`: a metric whose RAG status is red, in the national, regional and
-  organisation scopes (sites roll up into their trust);
+- `threshold`: a metric whose RAG status is red, judged by the scope level's
+  rule (`config/thresholds.toml`; sites roll up into their trust);
 - `spc`: a special cause (DOMAIN §7) on the latest complete hour of the key
   hourly series — the window metrics with an SPC target — nationally and by region;
 - `feed`: an organisation whose feed is late or stale.
 
-A whole answer is computed at most once per `ttl_s` (callers arriving during a
-computation wait for it) and filtered per caller, so many screens polling cost
-one computation.
+A page sees one group per metric or feed (`hub.domain.alert_groups`): its own
+scope's alerts with the breaching scopes beneath it listed, marked new,
+ongoing or worsening, with the acknowledgement in force. The whole set is
+computed at most once per `ttl_s` (callers arriving meanwhile wait for it),
+so many screens cost one computation; acknowledgements are read per request,
+so one shows everywhere at once.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from hub.domain import alert_groups as groups
+from hub.domain.errors import NotFound
 from hub.domain.freshness import LATE, STALE
 from hub.domain.metrics import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
@@ -27,13 +33,11 @@ from hub.domain.rag import Threshold
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve
 from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import HOUR_MS
+from hub.services.acks import AckService
 from hub.services.freshness import FreshnessService
 from hub.services.query import QueryService
 from hub.services.series import SeriesService, chart
 
-SEVERITY_ORDER = {"red": 0, "amber": 1, "info": 2}
-TYPE_ORDER = {"threshold": 0, "spc": 1, "feed": 2}
-SCOPE_ORDER = {"national": 0, "region": 1, "org": 2, "site": 3}
 SPC_HOURS = 24
 FEED_TITLES = {
     "ambulance-incident": "Ambulance incidents",
@@ -45,6 +49,15 @@ FEED_TITLES = {
 }
 
 
+class Computed:
+    """One computation: every group by id, and each page root's group ids."""
+
+    def __init__(self, at_ms: int, by_id: dict[str, dict[str, Any]], roots: dict[str, list[str]]):
+        self.at_ms = at_ms
+        self.by_id = by_id
+        self.roots = roots
+
+
 class AlertsService:
     def __init__(
         self,
@@ -54,6 +67,7 @@ class AlertsService:
         freshness: FreshnessService,
         thresholds: dict[str, Threshold],
         clock_ms: Callable[[], int],
+        acks: AckService,
         ttl_s: float = 5.0,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -63,30 +77,59 @@ class AlertsService:
         self._freshness = freshness
         self._thresholds = thresholds
         self._clock_ms = clock_ms
+        self._acks = acks
         self._ttl_s = ttl_s
         # The cache ages by the process's own clock: the data clock may stand still in tests.
         self._timer = timer
-        self._cached: tuple[float, int, list[dict[str, Any]]] | None = None
+        self._cached: tuple[float, Computed] | None = None
         self._lock = asyncio.Lock()
 
     async def active(self, scope: str | None = None) -> dict[str, Any]:
-        """Return the body of `GET /v1/alerts`, optionally only those within `scope`."""
-        at, alerts = await self._current()
-        if scope is not None and scope != NATIONAL:
-            keep = self._within(resolve(self._ref, scope))
-            alerts = [a for a in alerts if _scope_key(a["scope"]) in keep]
-        return {"as_of": format_utc_ms(at), "summary": _summary(alerts), "alerts": alerts}
+        """Return the body of `GET /v1/alerts` for the page of `scope` (England by default)."""
+        root = self.root(scope or NATIONAL)
+        computed = await self._current()
+        acks = await self._acks.in_force()
+        out = []
+        for group_id in computed.roots.get(root.key, []):
+            g = dict(computed.by_id[group_id])
+            g["ack"] = acks.get(group_id)
+            out.append(g)
+        out.sort(key=groups.order)
+        return {
+            "as_of": format_utc_ms(computed.at_ms),
+            "scope": _scope(root),
+            "summary": groups.summary(out),
+            "alerts": out,
+        }
 
-    async def _current(self) -> tuple[int, list[dict[str, Any]]]:
-        """Return the cached alerts, recomputing once for all callers when they are too old."""
+    async def group(self, group_id: str) -> dict[str, Any]:
+        """Return the active alert group `group_id`, or raise NotFound."""
+        found = (await self._current()).by_id.get(group_id)
+        if found is None:
+            raise NotFound(f"no active alert {group_id!r}: it may have cleared")
+        return found
+
+    def root(self, scope: str) -> ScopeRef:
+        """Return the scope whose groups a page of `scope` shows (a site shows its trust's)."""
+        ref = resolve(self._ref, scope)
+        if ref.type == "site" and ref.code is not None:
+            return resolve(self._ref, f"org/{self._ref.sites[ref.code].trust}")
+        return ref
+
+    async def _current(self) -> Computed:
+        """Return the cached computation, recomputing once for all callers when it is too old."""
         async with self._lock:
             if self._cached is None or self._timer() - self._cached[0] >= self._ttl_s:
                 now = self._clock_ms()
-                self._cached = (self._timer(), now, await self._compute(now))
-            return self._cached[1], self._cached[2]
+                self._cached = (self._timer(), await self._compute(now))
+            return self._cached[1]
 
     def _within(self, scope: ScopeRef) -> set[str]:
         """Return the scope keys whose alerts belong on `scope`'s page."""
+        if scope.type == "national":
+            return {NATIONAL, *(f"region/{r}" for r in self._ref.regions)} | {
+                f"org/{o}" for o in self._ref.organisations
+            }
         if scope.type == "region":
             orgs = (o.code for o in self._ref.organisations.values() if o.region == scope.code)
             return {scope.key, *(f"org/{code}" for code in orgs)}
@@ -102,23 +145,29 @@ class AlertsService:
             if t.target is not None and CATALOGUE[m].kind is Kind.WINDOW
         ]
 
-    async def _compute(self, now: int) -> list[dict[str, Any]]:
+    async def _compute(self, now: int) -> Computed:
         regions = [resolve(self._ref, f"region/{r}") for r in sorted(self._ref.regions)]
         orgs = [resolve(self._ref, f"org/{o}") for o in sorted(self._ref.organisations)]
         top = [resolve(self._ref, NATIONAL), *regions]
-        alerts = await self._breaches([*top, *orgs], now)
-        alerts += await self._special_causes(top, now)
-        alerts += await self._feeds()
-        alerts.sort(
-            key=lambda a: (
-                SEVERITY_ORDER[a["severity"]],
-                TYPE_ORDER[a["type"]],
-                SCOPE_ORDER[a["scope"]["type"]],
-                a["scope"]["code"] or "",
-                a.get("metric") or a.get("feed") or "",
+        atomic = await self._breaches([*top, *orgs], now)
+        atomic += await self._special_causes(top, now)
+        atomic += await self._feeds()
+        by_id: dict[str, dict[str, Any]] = {}
+        roots: dict[str, list[str]] = {}
+        for root in [*top, *orgs]:
+            page = groups.group(atomic, _scope(root), self._within(root))
+            roots[root.key] = [g["id"] for g in page]
+            by_id |= {g["id"]: g for g in page}
+        memories = await self._acks.remember(by_id, now)
+        for group_id, g in by_id.items():
+            memory = memories[group_id]
+            g["status"] = groups.status_of(memory, now)
+            g["since_ms"] = memory["since"]
+            g["since"] = format_utc_ms(memory["since"])
+            g["worsened_at"] = (
+                None if memory["worsened_at"] is None else format_utc_ms(memory["worsened_at"])
             )
-        )
-        return alerts
+        return Computed(now, by_id, roots)
 
     async def _breaches(self, scopes: list[ScopeRef], now: int) -> list[dict[str, Any]]:
         out = []
@@ -127,25 +176,44 @@ class AlertsService:
                 threshold = self._thresholds.get(metric_id)
                 if entry["rag"] != "red" or threshold is None:
                     continue
-                windowed = "windows" in entry
-                value = entry["windows"][threshold.window] if windowed else entry["value"]
-                out.append(
-                    {
-                        "id": f"threshold:{metric_id}:{scope.key}",
-                        "type": "threshold",
-                        "severity": "red",
-                        "scope": _scope(scope),
-                        "metric": metric_id,
-                        "title": CATALOGUE[metric_id].description,
-                        "value": value,
-                        "unit": entry["unit"],
-                        "window": threshold.window if windowed else None,
-                        "date": entry.get("date"),
-                        "line": threshold.red,
-                        "better": threshold.better,
-                    }
-                )
+                alert = self._breach(scope, metric_id, entry, threshold)
+                out.append(alert)
         return out
+
+    def _breach(
+        self, scope: ScopeRef, metric_id: str, entry: dict[str, Any], threshold: Threshold
+    ) -> dict[str, Any]:
+        """Describe one red figure by what was judged: its value, or its share or rate."""
+        windowed = "windows" in entry
+        alert: dict[str, Any] = {
+            "id": f"threshold:{metric_id}:{scope.key}",
+            "type": "threshold",
+            "severity": "red",
+            "scope": _scope(scope),
+            "region": self._region_of(scope),
+            "metric": metric_id,
+            "title": CATALOGUE[metric_id].description,
+            "unit": entry["unit"],
+            "window": threshold.window if windowed else None,
+            "date": entry.get("date"),
+            "line": threshold.red,
+            "better": threshold.better,
+        }
+        judged = entry.get("judged")
+        if judged is not None:
+            alert |= {"value": judged["value"], "line": judged["red"], "basis": judged}
+            alert["unit"] = judged.get("unit") or entry["unit"]
+            alert["window"] = judged["window"] if windowed else None
+        else:
+            alert["value"] = entry["windows"][threshold.window] if windowed else entry["value"]
+        return alert
+
+    def _region_of(self, scope: ScopeRef) -> str | None:
+        if scope.type == "region":
+            return scope.code
+        if scope.type == "org" and scope.code is not None:
+            return self._ref.organisations[scope.code].region
+        return None
 
     async def _special_causes(self, scopes: list[ScopeRef], now: int) -> list[dict[str, Any]]:
         last = now // HOUR_MS - 1  # the latest complete hour
@@ -169,6 +237,7 @@ class AlertsService:
                         "type": "spc",
                         "severity": "amber" if latest.kind == "concern" else "info",
                         "scope": _scope(scope),
+                        "region": self._region_of(scope),
                         "metric": m.id,
                         "title": m.description,
                         "value": latest.value,
@@ -197,6 +266,7 @@ class AlertsService:
                         "type": "feed",
                         "severity": "red" if row["status"] == STALE else "amber",
                         "scope": _scope(org),
+                        "region": row["region"],
                         "feed": name,
                         "title": f"{FEED_TITLES.get(name, name)} feed {row['status']}",
                         "status": row["status"],
@@ -209,14 +279,3 @@ class AlertsService:
 
 def _scope(scope: ScopeRef) -> dict[str, Any]:
     return {"type": scope.type, "code": scope.code, "name": scope.name}
-
-
-def _scope_key(scope: dict[str, Any]) -> str:
-    return NATIONAL if scope["code"] is None else f"{scope['type']}/{scope['code']}"
-
-
-def _summary(alerts: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"total": len(alerts)}
-    out |= {s: sum(a["severity"] == s for a in alerts) for s in SEVERITY_ORDER}
-    out["by_type"] = {t: sum(a["type"] == t for a in alerts) for t in TYPE_ORDER}
-    return out

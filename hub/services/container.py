@@ -9,7 +9,9 @@ from typing import Any, Protocol
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.ports import RejectionLog, StateStore
+from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
+from hub.services.annotations import AnnotationService
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
@@ -42,6 +44,8 @@ class Services:
     freshness: FreshnessService
     series: SeriesService
     alerts: AlertsService
+    acks: AckService
+    annotations: AnnotationService
     opel: OpelService
     league: LeagueService
     forecasts: ForecastService

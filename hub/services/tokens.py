@@ -35,6 +35,12 @@ class Principal:
     org: str | None
     feeds: tuple[str, ...] | None
     role: str  # "admin", "submitter" or "viewer"
+    name: str | None = None  # display name, for acknowledgements and notes
+    job_role: str | None = None
+
+
+ADMIN_NAME = "Hub administrator"
+NAME_MAX = 80
 
 
 def hash_token(secret: str) -> str:
@@ -51,10 +57,15 @@ class TokenService:
         self._clock = clock
 
     async def create(
-        self, org: str, feeds: Sequence[str] | None, role: str
+        self,
+        org: str,
+        feeds: Sequence[str] | None,
+        role: str,
+        name: str | None = None,
+        job_role: str | None = None,
     ) -> tuple[StoredToken, str]:
         """Issue a token; return what is stored and the secret, which is shown only now."""
-        errors = []
+        errors = _person_errors(name, job_role)
         if org not in self._ref.organisations:
             errors.append(FieldError("org", f"{org!r} is not a known organisation code"))
         if role not in ROLES:
@@ -71,6 +82,8 @@ class TokenService:
             feeds=None if feeds is None else tuple(dict.fromkeys(feeds)),
             role=role,
             created_at=self._clock().isoformat(),
+            name=None if name is None else name.strip(),
+            job_role=None if job_role is None else job_role.strip() or None,
         )
         await self._store.put(hash_token(secret), token)
         return token, secret
@@ -107,11 +120,11 @@ class TokenService:
             raise Unauthenticated("send your token as 'Authorization: Bearer <token>'")
         digest = hash_token(authorization[7:].strip())
         if self._admin_hash is not None and hmac.compare_digest(digest, self._admin_hash):
-            return Principal("admin", None, None, "admin")
+            return Principal("admin", None, None, "admin", ADMIN_NAME)
         token = await self._store.get(digest)
         if token is None:
             raise Unauthenticated("the token is unknown or has been revoked")
-        return Principal(token.id, token.org, token.feeds, token.role)
+        return Principal(token.id, token.org, token.feeds, token.role, token.name, token.job_role)
 
     @staticmethod
     def require_submitter(principal: Principal, feed: str) -> str:
@@ -133,3 +146,26 @@ class TokenService:
     def require_viewer(principal: Principal) -> None:
         if principal.role not in {"viewer", "admin"}:
             raise Forbidden("this needs a viewer token")
+
+    @classmethod
+    def require_named_viewer(cls, principal: Principal) -> str:
+        """Return the display name of a viewer who may acknowledge alerts and write notes."""
+        cls.require_viewer(principal)
+        if not principal.name:
+            raise Forbidden(
+                "this token has no display name: ask an admin for a viewer token with a name"
+            )
+        return principal.name
+
+
+def _person_errors(name: str | None, job_role: str | None) -> list[FieldError]:
+    """Check a token's display name and job role: short, printable text."""
+    errors = []
+    for field_name, value in (("name", name), ("job_role", job_role)):
+        if value is None:
+            continue
+        if not value.strip() or len(value) > NAME_MAX or not value.isprintable():
+            errors.append(
+                FieldError(field_name, f"{field_name} must be 1 to {NAME_MAX} printable characters")
+            )
+    return errors

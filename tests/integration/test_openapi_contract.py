@@ -21,7 +21,7 @@ from tests.harness import RunningApi, running_api
 pytestmark = pytest.mark.timeout(300)
 
 ST = Path(sys.executable).parent / "st"
-# Checks every response must pass; the stream is left out because it never ends.
+# Checks every response must pass; the streams are left out because they never end.
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
     "response_headers_conformance,response_schema_conformance,unsupported_method"
@@ -116,6 +116,8 @@ async def test_schemathesis_finds_no_server_error_and_no_departure_from_the_docu
             tmp_path,
             "--exclude-path",
             "/v1/stream",
+            "--exclude-path",
+            "/v1/alerts/stream",
             "--exclude-path-regex",
             "^/v1/admin",
         )
@@ -127,3 +129,17 @@ async def test_schemathesis_finds_no_server_error_and_no_departure_from_the_docu
             api, settings.admin_token, tmp_path, "--include-path-regex", "^/v1/admin"
         )
         assert code == 0, out[-6000:]
+
+
+async def test_the_tables_that_download_document_csv_and_the_new_endpoints_their_errors(
+    settings: Settings,
+) -> None:
+    async with running_api(settings) as api:
+        paths = (await document(api))["paths"]
+    for path in ("/v1/series", "/v1/alerts", "/v1/freshness", "/v1/league"):
+        assert "text/csv" in paths[path]["get"]["responses"]["200"]["content"], path
+    ack = paths["/v1/alerts/{alert_id}/ack"]
+    assert set(ack) == {"get", "post"}
+    assert {"201", "400", "401", "403", "404"} <= set(ack["post"]["responses"])
+    assert {"201", "400", "401", "403", "404"} <= set(paths["/v1/annotations"]["post"]["responses"])
+    assert "text/event-stream" in paths["/v1/alerts/stream"]["get"]["responses"]["200"]["content"]

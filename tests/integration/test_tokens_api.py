@@ -46,7 +46,8 @@ async def test_a_created_token_is_shown_once_and_stored_only_as_its_hash(
         )
         assert r.status_code == 201, r.text
         created = r.json()
-        assert set(created) == {"id", "token", "org", "feeds", "role"}
+        assert set(created) == {"id", "token", "org", "feeds", "role", "name", "job_role"}
+        assert (created["name"], created["job_role"]) == (None, None)  # a submitter's has none
         assert (created["org"], created["feeds"], created["role"]) == (
             "RX9",
             ["ambulance-handover"],

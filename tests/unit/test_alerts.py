@@ -1,4 +1,4 @@
-"""Which alerts belong on which page, which series are watched, and how alerts are counted."""
+"""Which alerts belong on which page, and which series are watched."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hub.services import alerts as A
 def service(ref: ReferenceData, thresholds: dict[str, Threshold]) -> A.AlertsService:
     # Only the reference data and thresholds are used by what these tests call.
     nothing = cast(Any, None)
-    return A.AlertsService(ref, nothing, nothing, nothing, thresholds, lambda: 0)
+    return A.AlertsService(ref, nothing, nothing, nothing, thresholds, lambda: 0, nothing)
 
 
 def test_the_watched_hourly_series_are_the_window_metrics_with_a_target(
@@ -32,6 +32,7 @@ def test_the_watched_hourly_series_are_the_window_metrics_with_a_target(
 @pytest.mark.parametrize(
     ("scope", "includes", "excludes"),
     [
+        ("national", {"national", "region/Y60", "org/RWE"}, {"site/RWEAA"}),
         ("region/Y60", {"region/Y60", "org/RWE", "org/RX9"}, {"national", "org/R1H"}),
         ("org/RWE", {"org/RWE"}, {"region/Y60"}),
         ("site/RWEAA", {"org/RWE"}, {"site/RWEAA", "region/Y60"}),
@@ -46,17 +47,6 @@ def test_a_page_shows_its_own_alerts_and_those_of_the_scopes_below_it(
     assert not excludes & kept
 
 
-def test_the_summary_counts_by_severity_and_type() -> None:
-    alerts = [
-        {"severity": "red", "type": "threshold"},
-        {"severity": "red", "type": "feed"},
-        {"severity": "amber", "type": "spc"},
-        {"severity": "info", "type": "spc"},
-    ]
-    assert A._summary(alerts) == {
-        "total": 4,
-        "red": 2,
-        "amber": 1,
-        "info": 1,
-        "by_type": {"threshold": 1, "spc": 2, "feed": 1},
-    }
+def test_a_sites_page_shows_its_trusts_alerts(ref: ReferenceData) -> None:
+    assert service(ref, {}).root("site/RWEAA").key == "org/RWE"
+    assert service(ref, {}).root("region/Y60").key == "region/Y60"

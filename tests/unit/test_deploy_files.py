@@ -181,16 +181,76 @@ def test_dashboards_have_unique_ids_and_use_the_provisioned_data_source() -> Non
     assert len(uids) == len(set(uids)) >= 2
 
 
+AUDIENCES = {"handover-cell", "ambulance-control", "ed-operations", "nhs111-operations",
+             "system-control"}  # fmt: skip
+ALERTMANAGER = yaml.safe_load((DEPLOY / "alertmanager/alertmanager.yml").read_text(encoding="utf-8"))
+
+
+def all_routes(route: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield route
+    for child in route.get("routes", []):
+        yield from all_routes(child)
+
+
+def matcher(text: str) -> tuple[str, str]:
+    name, value = re.fullmatch(r'(\w+)="([^"]*)"', text).groups()  # type: ignore[union-attr]
+    return name, value
+
+
+def receivers_for(labels: dict[str, str], route: dict[str, Any] | None = None) -> list[str]:
+    """Return the receivers Alertmanager would notify (`=` matchers and `continue` only)."""
+    route = route or ALERTMANAGER["route"]
+    out: list[str] = []
+    for child in route.get("routes", []):
+        if all(labels.get(k) == v for k, v in map(matcher, child["matchers"])):
+            out += receivers_for(labels, child) or [child["receiver"]]
+            if not child.get("continue"):
+                return out
+    return out
+
+
 def test_alertmanager_routes_to_declared_receivers_on_labels_the_rules_set() -> None:
-    config = yaml.safe_load((DEPLOY / "alertmanager/alertmanager.yml").read_text(encoding="utf-8"))
-    receivers = {r["name"] for r in config["receivers"]}
-    routes = [config["route"], *config["route"].get("routes", [])]
+    receivers = {r["name"] for r in ALERTMANAGER["receivers"]}
+    routes = list(all_routes(ALERTMANAGER["route"]))
     assert {r["receiver"] for r in routes} <= receivers
     used = {(k, v) for rule in ALERTS for k, v in rule["labels"].items()}
-    for route in config["route"]["routes"]:
-        for matcher in route["matchers"]:
-            name, value = re.fullmatch(r'(\w+)="([^"]*)"', matcher).groups()  # type: ignore[union-attr]
-            assert (name, value) in used, matcher
+    # region, org and level come from hub_scope_info, joined on scope by the rules.
+    regions = {"national"} | {r["code"] for r in tomllib.loads(
+        (ROOT / "config/organisations.toml").read_text(encoding="utf-8"))["regions"]}  # fmt: skip
+    for route in routes[1:]:
+        for name, value in map(matcher, route["matchers"]):
+            if name == "region":
+                assert value in regions, route
+            else:
+                assert (name, value) in used, route
+
+
+def test_every_control_room_rule_carries_region_org_severity_and_audience() -> None:
+    for rule in (r for r in ALERTS if r["labels"]["team"] == "control-room"):
+        assert rule["labels"]["audience"] in AUDIENCES, rule["alert"]
+        joins = "group_left (level, org, region)" in rule["expr"] and "hub_scope_info" in rule["expr"]
+        keeps = "by (org, region)" in rule["expr"]  # hub_opel_computed_level has both already
+        assert joins or keeps, rule["alert"]
+
+
+def test_the_route_tree_sends_an_alert_to_its_role_group_and_its_regions_control_room() -> None:
+    handover = {"team": "control-room", "severity": "critical", "audience": "handover-cell",
+                "region": "Y60", "org": "RWE", "level": "org"}  # fmt: skip
+    assert receivers_for(handover) == ["handover-cell-pager", "midlands-control-room"]
+    england = {"team": "control-room", "severity": "warning", "audience": "ed-operations",
+               "region": "national", "level": "national"}  # fmt: skip
+    assert receivers_for(england) == ["national-control-room"]
+    worker = {"team": "ops", "severity": "critical"}
+    assert receivers_for(worker) == ["ops-pager"]
+
+
+def test_the_scope_info_that_rules_join_on_covers_every_exported_scope(ref: Any) -> None:
+    from hub.domain.headlines import headline_scopes, scope_labels
+
+    labels = scope_labels(ref)
+    assert [s for s, *_ in labels] == [s.key for s in headline_scopes(ref)]
+    assert ("org/RWE", "org", "RWE", "Y60") in labels
+    assert ("region/Y60", "region", "", "Y60") in labels and labels[0] == ("national", "national", "", "national")
 
 
 def dockerfile_copies() -> list[str]:

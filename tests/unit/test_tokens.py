@@ -56,7 +56,7 @@ async def test_authenticate_names_the_admin_an_organisation_or_refuses(ref: Refe
     svc = service(ref)
     token, secret = await svc.create("RYA", ["ambulance-handover"], "submitter")
     assert await svc.authenticate("Bearer the-admin-secret") == Principal(
-        "admin", None, None, "admin"
+        "admin", None, None, "admin", "Hub administrator"
     )
     assert await svc.authenticate(f"bearer   {secret} ") == Principal(
         token.id, "RYA", ("ambulance-handover",), "submitter"
@@ -129,3 +129,31 @@ def test_admin_and_viewer_checks_follow_the_role() -> None:
             TokenService.require_admin(principal)
     with pytest.raises(Forbidden):
         TokenService.require_viewer(submitter)
+
+
+async def test_a_viewer_token_carries_a_display_name_and_job_role(ref: ReferenceData) -> None:
+    svc = service(ref)
+    token, secret = await svc.create("RX9", None, "viewer", " Jo Bloggs ", "Regional on-call")
+    assert (token.name, token.job_role) == ("Jo Bloggs", "Regional on-call")
+    who = await svc.authenticate(f"Bearer {secret}")
+    assert TokenService.require_named_viewer(who) == "Jo Bloggs"
+    assert who.job_role == "Regional on-call"
+
+
+async def test_only_a_named_viewer_or_the_admin_may_acknowledge(ref: ReferenceData) -> None:
+    svc = service(ref)
+    _, anonymous = await svc.create("RX9", None, "viewer")
+    with pytest.raises(Forbidden, match="no display name"):
+        TokenService.require_named_viewer(await svc.authenticate(f"Bearer {anonymous}"))
+    _, submitter = await svc.create("RX9", None, "submitter", "Sam")
+    with pytest.raises(Forbidden, match="viewer token"):
+        TokenService.require_named_viewer(await svc.authenticate(f"Bearer {submitter}"))
+    admin = await svc.authenticate("Bearer the-admin-secret")
+    assert TokenService.require_named_viewer(admin) == "Hub administrator"
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 81, "line\nbreak"])
+async def test_a_bad_display_name_is_refused(ref: ReferenceData, name: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        await service(ref).create("RX9", None, "viewer", name)
+    assert [e.field for e in caught.value.errors] == ["name"]

@@ -22,8 +22,13 @@ Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
 append to and workers drain to Kafka), the fingerprints of the latest
 accepted version of each entity (`acc:{feed}:{key}`, for receipts),
-forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`)
-and the live-update channel (`live`).
+forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`),
+the live-update channel (`live`), and what people said about alerts and
+figures, which no replay of the log could recreate: alert memories
+(`alert:mem`, since when each alert group is active and its worst mark),
+acknowledgements in force (`alert:ack`), their audit trail (`alert:audit`,
+a stream), and notes (`note:{id}`, indexed by the instant they are about in
+`notes:at`).
 """
 
 from __future__ import annotations
@@ -123,3 +128,22 @@ class Keys:
     @property
     def live(self) -> str:
         return f"{self.prefix}:live"
+
+    @property
+    def alert_memory(self) -> str:
+        return f"{self.prefix}:alert:mem"
+
+    @property
+    def alert_acks(self) -> str:
+        return f"{self.prefix}:alert:ack"
+
+    @property
+    def alert_audit(self) -> str:
+        return f"{self.prefix}:alert:audit"
+
+    def note(self, note_id: str) -> str:
+        return f"{self.prefix}:note:{note_id}"
+
+    @property
+    def notes_by_time(self) -> str:
+        return f"{self.prefix}:notes:at"

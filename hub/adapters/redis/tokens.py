@@ -36,6 +36,8 @@ class RedisTokenStore:
             None if feeds is None else tuple(feeds),
             doc["role"],
             doc["created_at"],
+            doc.get("name"),
+            doc.get("job_role"),
         )
 
     async def revoke(self, token_id: str) -> bool:

@@ -51,6 +51,7 @@ export const RAG = {
   amber: { word: "Amber", tag: "nhsuk-tag--orange", symbol: "!" },
   green: { word: "Green", tag: "nhsuk-tag--green", symbol: "✓" },
   none: { word: "No standard", tag: "nhsuk-tag--grey", symbol: "–" },
+  unknown: { word: "Unknown: data not live", tag: "nhsuk-tag--grey", symbol: "?" },
 };
 
 export function ragOf(name) {

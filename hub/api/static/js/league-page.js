@@ -2,6 +2,7 @@
 // organisations are listed by name; those beyond the 99.8% limits are named with their SPC chart.
 import uPlot from "/static/vendor/uplot/uPlot.esm.js";
 import { getJson } from "./api.js";
+import { csvLink, downloads, pngButton } from "./downloads.js";
 import { el, windowWords } from "./format.js";
 
 export const LEAGUE = {
@@ -59,7 +60,11 @@ export class LeaguePage {
     this.table = el("div", "hub-league__table");
     const about = el("p", "nhsuk-body-s", "Funnel plot (Spiegelhalter 2005): the dashed lines are 95% and 99.8% limits around the England proportion, "
       + "widened for real differences between organisations (over-dispersion). A point outside the outer funnel differs by more than chance and size explain. Organisations are listed by name, not ranked.");
-    main.append(links(metrics, this.metric, "Measure"), links(windows, this.window, "Period"), this.chartBox, this.outliers, about, this.table);
+    const q2 = new URLSearchParams({ metric: this.metric, window: this.window });
+    if (this.kind) q2.set("kind", this.kind);
+    const saves = downloads(pngButton(() => this.chart, `league-${this.metric}.png`, `Funnel plot: ${LEAGUE[this.metric][0]}`, "Download chart (PNG)"),
+      csvLink(`/v1/league?${q2}`, "Download table (CSV)"));
+    main.append(links(metrics, this.metric, "Measure"), links(windows, this.window, "Period"), this.chartBox, saves, this.outliers, about, this.table);
     this.refresh();
     this.timer = setInterval(() => this.refresh(), 60_000);
     return true;

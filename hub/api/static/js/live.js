@@ -7,9 +7,10 @@
 const SILENCE_MS = 40_000;
 
 export class LiveStream {
-  constructor(url, { onMetrics, onStatus }) {
+  constructor(url, { onMetrics, onStatus, events = {} }) {
     this.url = url;
     this.onMetrics = onMetrics;
+    this.events = events; // other named events: {name: handler(data)}
     this.onStatus = onStatus;
     this.source = null;
     this.pause = 1000;
@@ -48,9 +49,12 @@ export class LiveStream {
     source.addEventListener("metrics", (event) => {
       this.heard();
       this.onStatus("live");
-      this.onMetrics(JSON.parse(event.data), event);
+      if (this.onMetrics) this.onMetrics(JSON.parse(event.data), event);
     });
     source.addEventListener("heartbeat", () => this.heard());
+    for (const [name, handler] of Object.entries(this.events)) {
+      source.addEventListener(name, (event) => { this.heard(); handler(JSON.parse(event.data)); });
+    }
     source.addEventListener("unavailable", () => { this.heard(); this.onStatus("unavailable"); });
     source.addEventListener("error", () => {
       if (this.stopped) return;

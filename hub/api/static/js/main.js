@@ -23,6 +23,9 @@ function main() {
 }
 
 const ctx = {
+  get wall() {
+    return Boolean(state.wall);
+  },
   setTitle(title, caption, trail) {
     document.title = `${title} – UEC control room`;
     const h1 = el("h1", "hub-title", title);
@@ -38,6 +41,7 @@ const ctx = {
   },
   setUpdated(iso) {
     state.updated = iso;
+    if (state.wall) state.wall.setUpdated(iso);
     window.hubStats.events += 1;
     renderStatus();
   },

@@ -1,5 +1,6 @@
 // Sortable tables of the scopes one level down, updated in place from the live stream.
 import { judgedWindow } from "./api.js";
+import { csvButton, downloads } from "./downloads.js";
 import { el, formatValue, ragBadge } from "./format.js";
 
 // [header, metric, window when the metric has no RAG line]
@@ -81,7 +82,12 @@ export class MembersTable {
     head.append(tr);
     this.body = el("tbody", "nhsuk-table__body");
     table.append(caption, head, this.body);
-    this.element.append(table);
+    this.kind = kind;
+    this.windows = this.columns.map(() => "");
+    const download = csvButton(`Download ${title.toLowerCase()} (CSV)`, `${kind}-table.csv`,
+      null, () => this.csvRows());
+    download.dataset.table = kind;
+    this.element.append(table, downloads(download));
     for (const row of rows) this.addRow(row);
     this.applySort();
   }
@@ -104,7 +110,8 @@ export class MembersTable {
       return td;
     });
     this.body.append(tr);
-    this.rows.set(key, { tr, name: short || name, cells, values: this.columns.map(() => null) });
+    this.rows.set(key, { tr, name: short || name, cells, values: this.columns.map(() => null),
+      raw: this.columns.map(() => null), rags: this.columns.map(() => null) });
   }
 
   has(key) {
@@ -127,6 +134,9 @@ export class MembersTable {
       const window = cellWindow(entry, fallback, id);
       const value = window ? entry.windows[window] : entry.value;
       row.values[i] = sortable(value);
+      row.raw[i] = value;
+      row.rags[i] = entry.rag;
+      this.windows[i] = window || "value";
       const text = el("span", "hub-members__value", formatValue(value, entry.unit));
       td.replaceChildren(text);
       td.dataset.value = JSON.stringify(value);
@@ -135,6 +145,18 @@ export class MembersTable {
       td.className = `nhsuk-table__cell nhsuk-table__cell--numeric hub-cell--${entry.rag || "none"}`;
     });
     if (this.sort.index > 0) this.applySort();
+  }
+
+  /** Return the table as CSV rows, the header first: raw values as the API sent them. */
+  csvRows() {
+    const header = ["scope", "name"];
+    this.columns.forEach(([, id], i) => header.push(`${id}:${this.windows[i] || "value"}`, `${id}:rag`));
+    const rows = [...this.rows.entries()].map(([key, row]) => {
+      const out = [key, row.name];
+      row.raw.forEach((v, i) => out.push(v, row.rags[i]));
+      return out;
+    });
+    return [header, ...rows];
   }
 
   sortBy(index) {

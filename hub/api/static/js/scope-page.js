@@ -1,12 +1,15 @@
 // A scope's page (national, region, organisation or site): tiles, alerts, members, freshness.
-import { scopeKey } from "./api.js";
+import { annotations, postJson, scopeKey } from "./api.js";
 import { AlertsPanel } from "./alerts.js";
-import { el } from "./format.js";
+import { csvLink, downloads } from "./downloads.js";
+import { el, timeText } from "./format.js";
 import { FreshnessBoard } from "./freshness.js";
 import { opelTile } from "./intel.js";
 import { LiveStream } from "./live.js";
 import { MembersTable } from "./members.js";
-import { Tiles, tilesFor } from "./tiles.js";
+import { noteForm } from "./note-form.js";
+import { Tiles, tilesFor, WALL_TILES } from "./tiles.js";
+import { feedSummary } from "./wall.js";
 
 const KIND_WORDS = { acute: "Acute trust", ambulance: "Ambulance service", nhs111: "NHS 111 provider" };
 const TREND_EVERY_MS = 30_000;
@@ -80,8 +83,9 @@ export class ScopePage {
     const info = describeScope(this.scope, this.ref);
     if (!info) return false;
     this.ctx.setTitle(info.name, info.caption, info.trail);
+    if (this.ctx.wall && (this.scope.type === "national" || this.scope.type === "region")) return this.renderWall(main);
     this.tiles = new Tiles(this.key, tilesFor(this.scope, this.ref));
-    this.alerts = new AlertsPanel(this.key);
+    this.alerts = new AlertsPanel(this.key, this.ref);
     this.freshness = new FreshnessBoard(this.scope, this.ref);
     this.tables = memberTables(this.scope, this.ref).map(([t, kind, rows]) => new MembersTable(t, kind, rows));
     if (this.scope.type === "org" && (this.ref.orgs[this.scope.code].roles || []).includes("acute")) {
@@ -92,7 +96,11 @@ export class ScopePage {
     const side = el("div", "hub-columns");
     side.append(section("alerts", "Active alerts", this.alerts.element),
       section("freshness", "Feed freshness", this.freshness.element));
-    const parts = [section("tiles", "Key figures", this.tiles.element, true), side];
+    this.notesBox = el("div", "hub-notes");
+    const parts = [section("tiles", "Key figures", this.tiles.element, true), side,
+      section("notes", "Notes on this page", this.notesBox)];
+    this.freshnessDownloads = downloads(csvLink("/v1/freshness", "Download feed freshness (CSV)"));
+    this.freshness.element.after(this.freshnessDownloads);
     if (this.tables.length) {
       const wrap = el("div", "hub-tables");
       wrap.append(...this.tables.map((t) => t.element));
@@ -106,10 +114,78 @@ export class ScopePage {
       onStatus: (s) => this.ctx.setStatus(s),
     });
     this.live.start();
+    this.alerts.start(() => this.refreshNotes());
     this.refreshPanels();
+    this.refreshNotes();
     this.timers.push(setInterval(() => this.refreshPanels(), 15_000));
     this.timers.push(setInterval(() => this.refreshTrends(), 60_000));
     return true;
+  }
+
+  /** The wall screen: a few large figures, the alerts that need a person, feeds and a clock. */
+  renderWall(main) {
+    this.tiles = new Tiles(this.key, WALL_TILES);
+    this.alerts = new AlertsPanel(this.key, this.ref, { limit: 6, compact: true });
+    this.feeds = el("p", "hub-wall__feeds");
+    const side = el("div", "hub-wall__side");
+    side.append(section("alerts", "Alerts needing a person", this.alerts.element), this.feeds);
+    const grid = el("div", "hub-wall__grid");
+    grid.append(section("tiles", "Key figures", this.tiles.element, true), side);
+    main.append(grid);
+    this.tables = [];
+    this.live = new LiveStream(`/v1/stream?scope=${encodeURIComponent(this.key)}`, {
+      onMetrics: (body) => this.onMetrics(body),
+      onStatus: (s) => this.ctx.setStatus(s),
+    });
+    this.live.start();
+    this.alerts.start();
+    this.refreshWallFeeds();
+    this.timers.push(setInterval(() => this.refreshWallFeeds(), 15_000));
+    this.timers.push(setInterval(() => this.refreshTrends(), 60_000));
+    return true;
+  }
+
+  async refreshWallFeeds() {
+    try {
+      this.feeds.textContent = await feedSummary(this.scope);
+      this.feeds.dataset.ready = "true";
+    } catch {
+      this.feeds.textContent = "Feed freshness unavailable.";
+    }
+  }
+
+  async refreshNotes() {
+    if (!this.notesBox) return;
+    let notes;
+    try {
+      notes = await annotations(this.key, { days: 1 });
+    } catch {
+      return;
+    }
+    this.tiles.showNotes(notes);
+    const list = el("ul", "hub-notes__list");
+    for (const n of notes.filter((x) => !x.metric).slice(0, 5)) {
+      const li = el("li", "hub-note", `${timeText(n.at).slice(0, 5)} ${n.text} — ${n.by}${n.job_role ? `, ${n.job_role}` : ""}`);
+      li.dataset.note = n.id;
+      list.append(li);
+    }
+    const form = noteForm({
+      submitLabel: "Add note",
+      noteLabel: "Add a note about this page (e.g. “divert agreed until 16:00”)",
+      required: true,
+      onSubmit: async (text) => {
+        await postJson("/v1/annotations", { scope: this.key, text });
+        this.refreshNotes();
+      },
+    });
+    const details = el("details", "nhsuk-details hub-notes__add");
+    const summary = el("summary", "nhsuk-details__summary");
+    summary.append(el("span", "nhsuk-details__summary-text", "Add a note"));
+    const inner = el("div", "nhsuk-details__text");
+    inner.append(form);
+    details.append(summary, inner);
+    const empty = list.children.length ? [] : [el("p", "hub-notes__empty", "No notes about this page today.")];
+    if (!this.notesBox.contains(document.activeElement)) this.notesBox.replaceChildren(...empty, list, details);
   }
 
   onMetrics(body) {
@@ -132,12 +208,13 @@ export class ScopePage {
   refreshPanels() {
     this.panelsAt = Date.now();
     if (this.opel) this.opel.refresh();
-    this.alerts.refresh().catch(() => this.alerts.element.replaceChildren(el("p", "", "Alerts unavailable.")));
+    if (!this.freshness) return;
     this.freshness.refresh().catch(() => this.freshness.element.replaceChildren(el("p", "", "Freshness unavailable.")));
   }
 
   destroy() {
     if (this.live) this.live.stop();
+    if (this.alerts) this.alerts.stop();
     this.timers.forEach(clearInterval);
   }
 }

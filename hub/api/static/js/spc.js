@@ -107,8 +107,32 @@ function timeTick(seconds, resolution) {
   return time === "00:00" ? `${time}\n${day}` : time;
 }
 
-/** Draw an XmR chart of a series body (with `spc`) into `container`; return the uPlot. */
-export function xmrChart(container, body, width) {
+/** Draw notes on a chart: a dashed vertical line at each note's time, numbered as in its list. */
+function drawMarks(u, marks) {
+  const ctx = u.ctx;
+  const dpr = devicePixelRatio;
+  ctx.save();
+  ctx.strokeStyle = "#005eb8";
+  ctx.fillStyle = "#005eb8";
+  ctx.lineWidth = 2 * dpr;
+  ctx.setLineDash([4 * dpr, 3 * dpr]);
+  ctx.font = `bold ${Math.round(12 * dpr)}px Arial`;
+  for (const m of marks) {
+    if (m.x < u.scales.x.min || m.x > u.scales.x.max) continue;
+    const x = u.valToPos(m.x, "x", true);
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    const right = x + 16 * dpr > u.bbox.left + u.bbox.width; // keep the number on the chart
+    ctx.fillText(m.label, right ? x - 12 * dpr : x + 3 * dpr, u.bbox.top + 14 * dpr);
+  }
+  ctx.restore();
+}
+
+/** Draw an XmR chart of a series body (with `spc`) into `container`; return the uPlot.
+ * `marks` are notes to draw: [{x: seconds, label}]. */
+export function xmrChart(container, body, width, marks = []) {
   const pts = body.points;
   const spc = body.spc || {};
   const unit = body.unit;
@@ -148,6 +172,7 @@ export function xmrChart(container, body, width) {
       pointSeries("Period not over yet", "#ffffff", 8),
     ],
     legend: { live: false },
+    hooks: { draw: [(u) => drawMarks(u, marks)] },
   };
   opts.series[10].points.stroke = "#425563";
   return new uPlot(opts, data, container);

@@ -1,6 +1,6 @@
 // KPI tiles: value, RAG in words and colour, a 24-hour trend and the SPC variation icon.
 import { judgedWindow, metricInfo, series } from "./api.js";
-import { el, formatValue, ragBadge, windowWords } from "./format.js";
+import { el, formatValue, ragBadge, timeText, windowWords } from "./format.js";
 import { forecastOf, FORECAST_METRICS, nextHoursText } from "./intel.js";
 import { labelledIcon, variationIcon, variationWords } from "./spc.js";
 
@@ -38,6 +38,11 @@ const OVERVIEW = [
   HANDOVER[0], HANDOVER[2], HANDOVER[3], AMBULANCE[1], AMBULANCE[2], ED[0], ED[1], ED[3], NHS111[1], BEDS[0], BEDS[1],
 ];
 
+// The wall screen: fewer, larger figures, readable across a room.
+export const WALL_TILES = [
+  HANDOVER[0], HANDOVER[3], HANDOVER[2], AMBULANCE[2], ED[0], ED[4], NHS111[1], BEDS[0],
+];
+
 /** Return the tiles a scope's page shows, in order. */
 export function tilesFor(scope, ref) {
   if (scope.type === "national" || scope.type === "region") return OVERVIEW;
@@ -65,7 +70,16 @@ export function tileValue(id, entry, fallbackWindow) {
   return { value: entry.value, period: "now" };
 }
 
-function targetText(id) {
+/** Return the line a tile's RAG was judged against: the level's own basis, or the standard. */
+function targetText(id, entry) {
+  const j = entry && entry.judged;
+  if (j && j.of) {
+    const word = j.better === "lower" ? "red above" : "red below";
+    const what = metricInfo(j.of).description.toLowerCase();
+    const shown = j.value === null ? "–" : formatValue(j.value, "percent");
+    return `${shown} of ${what}; ${j.red === null ? "" : `${word} ${formatValue(j.red, "percent")}`}`;
+  }
+  if (j && j.per) return `${formatValue(j.value, "count")} per ${j.per}; red above ${formatValue(j.red, "count")}`;
   const t = metricInfo(id).threshold;
   if (!t) return "";
   const unit = metricInfo(id).unit;
@@ -81,6 +95,7 @@ export class Tiles {
     this.element = el("ul", "hub-tiles");
     this.element.setAttribute("aria-label", "Key figures");
     this.trendsAt = 0;
+    this.notes = [];
   }
 
   /** Create or update the tiles from a metrics body. */
@@ -96,6 +111,7 @@ export class Tiles {
       }
       this.fill(tile, id, entry, fallback);
     }
+    this.showNotes(this.notes);
   }
 
   create(id, label) {
@@ -118,8 +134,12 @@ export class Tiles {
     const trend = el("div", "hub-tile__trend");
     const spc = el("p", "hub-tile__spc");
     const forecast = el("p", "hub-tile__forecast");
-    root.append(heading, period, value, rag, trend, spc, forecast);
-    return { root, period, value, rag, trend, spc, forecast };
+    const quality = el("p", "hub-tile__quality");
+    quality.hidden = true;
+    const notes = el("p", "hub-tile__notes");
+    notes.hidden = true;
+    root.append(heading, period, value, rag, quality, trend, spc, forecast, notes);
+    return { root, period, value, rag, quality, trend, spc, forecast, notes };
   }
 
   fill(tile, id, entry, fallback) {
@@ -129,13 +149,31 @@ export class Tiles {
     tile.root.className = `hub-tile hub-tile--${entry.rag}`;
     tile.period.textContent = period;
     tile.value.classList.toggle("hub-tile__value--long", text.length > 12);
+    tile.value.dataset.length = text.length > 7 ? "long" : "short";
     if (tile.value.textContent !== text) {
       tile.value.textContent = text;
       tile.value.dataset.changedAt = String(Date.now());
     }
     tile.value.dataset.value = JSON.stringify(value);
     tile.value.dataset.window = window || "";
-    tile.rag.replaceChildren(ragBadge(entry.rag), el("span", "hub-tile__target", targetText(id)));
+    const target = el("span", entry.judged ? "hub-tile__judged" : "hub-tile__target", targetText(id, entry));
+    tile.rag.replaceChildren(ragBadge(entry.rag), target);
+    tile.quality.hidden = !entry.quality;
+    tile.quality.textContent = entry.quality ? `⚠ ${entry.quality.text}` : "";
+    tile.quality.dataset.status = entry.quality ? entry.quality.status : "live";
+  }
+
+  /** Show on each tile the newest note about its metric (notes: newest first). */
+  showNotes(notes) {
+    this.notes = notes;
+    for (const [id, tile] of this.tiles) {
+      const mine = notes.filter((n) => n.metric === id);
+      tile.notes.hidden = !mine.length;
+      tile.notes.dataset.count = String(mine.length);
+      tile.notes.textContent = mine.length
+        ? `Note${mine.length > 1 ? ` (1 of ${mine.length})` : ""}: ${mine[0].text} — ${mine[0].by}, ${timeText(mine[0].at).slice(0, 5)}`
+        : "";
+    }
   }
 
   /** Fetch each tile's series (24 hours hourly, or 14 days of SitReps) for its trend and icon. */

@@ -1,8 +1,10 @@
 // A trend page: a metric's XmR chart in one scope, with its icons, lines and data table.
-import { metricInfo, scopeKey, series } from "./api.js";
+import { annotations, metricInfo, postJson, scopeKey, series } from "./api.js";
+import { csvLink, downloads, pngButton } from "./downloads.js";
 import { el, formatValue, timeText } from "./format.js";
 import { accuracyText, forecastChart, forecastOf } from "./intel.js";
 import { LiveStream } from "./live.js";
+import { noteForm } from "./note-form.js";
 import { describeScope } from "./scope-page.js";
 import { assuranceIcon, assuranceWords, labelledIcon, variationIcon, variationWords, xmrChart } from "./spc.js";
 
@@ -46,7 +48,20 @@ export class TrendPage {
       "Points beyond a process limit, 7 in a row on one side of the mean, 7 rising or falling, or 2 of 3 near a limit are special causes: "
       + "orange for concern, blue for improvement, purple where neither applies. The red dashed line is the target. "
       + "The period still under way is drawn hollow and is not judged.");
-    main.append(this.periods(), this.icons, this.chartBox, this.forecastBox, this.lines, about, this.table);
+    this.notesBox = el("section", "hub-trend__notes");
+    this.notesBox.setAttribute("aria-labelledby", "trend-notes-title");
+    const q = new URLSearchParams({ metric: this.metric, scope: this.key, resolution: this.resolution, from: fromDays(this.days), spc: "true" });
+    const name = `${this.metric}-${this.key.replace("/", "-")}`;
+    const saves = downloads(pngButton(() => this.chart, `${name}.png`, this.info.description, "Download chart (PNG)"),
+      csvLink(`/v1/series?${q}`, "Download figures (CSV)"));
+    main.append(this.periods(), this.icons, this.chartBox, saves, this.notesBox, this.forecastBox, this.lines, about, this.table);
+    this.notes = [];
+    this.renderNotes();
+    this.alertStream = new LiveStream(`/v1/alerts/stream?scope=${encodeURIComponent(this.key)}`, {
+      onStatus: () => {}, events: { notes: () => this.refreshNotes() },
+    });
+    this.alertStream.start();
+    this.refreshNotes();
     this.live = new LiveStream(`/v1/stream?scope=${encodeURIComponent(this.key)}`, {
       onMetrics: () => { if (Date.now() - this.fetchedAt > REFRESH_MS) this.refresh(); this.ctx.ready(); },
       onStatus: (s) => this.ctx.setStatus(s),
@@ -109,6 +124,8 @@ export class TrendPage {
     this.forecastBox.dataset.method = this.forecast.method;
     const width = Math.max(300, this.chartBox.clientWidth || 800);
     this.forecastChart = forecastChart(chart, this.forecast, this.body.points, width);
+    this.forecastBox.append(downloads(pngButton(() => this.forecastChart, `forecast-${this.metric}-${this.key.replace("/", "-")}.png`,
+      `Forecast: ${this.info.description}`, "Download forecast chart (PNG)")));
   }
 
   draw() {
@@ -116,7 +133,50 @@ export class TrendPage {
     const width = Math.max(300, this.chartBox.clientWidth || 800);
     if (this.chart) this.chart.destroy();
     this.chartBox.replaceChildren();
-    this.chart = xmrChart(this.chartBox, this.body, width);
+    // A note marks the period it falls in (the chart's points are the periods' starts).
+    const starts = this.body.points.map((p) => Date.parse(p.start));
+    const marks = [...this.notes].reverse().map((n, i) => {
+      const at = Date.parse(n.at);
+      const start = starts.filter((s) => s <= at).pop();
+      return start === undefined || at >= Date.parse(this.body.to) ? null : { x: start / 1000, label: String(i + 1) };
+    }).filter(Boolean);
+    this.chart = xmrChart(this.chartBox, this.body, width, marks);
+    this.chartBox.dataset.notes = String(marks.length);
+  }
+
+  async refreshNotes() {
+    try {
+      this.notes = await annotations(this.key, { metric: this.metric, days: Math.max(this.days, 1) });
+    } catch {
+      return;
+    }
+    this.renderNotes();
+    this.draw();
+  }
+
+  renderNotes() {
+    if (this.notesBox.contains(document.activeElement)) return;
+    const title = el("h2", "hub-section__title", "Notes on this chart");
+    title.id = "trend-notes-title";
+    const list = el("ol", "hub-notes__list");
+    for (const n of [...this.notes].reverse()) {
+      const until = n.until ? `–${timeText(n.until).slice(0, 5)}` : "";
+      const li = el("li", "hub-note", `${timeText(n.at).slice(0, 14)}${until}: ${n.text} — ${n.by}${n.job_role ? `, ${n.job_role}` : ""}`);
+      li.dataset.note = n.id;
+      list.append(li);
+    }
+    const form = noteForm({
+      submitLabel: "Add note",
+      noteLabel: "Add a note at this time (e.g. “ED IT outage 14:00–15:30”)",
+      required: true,
+      onSubmit: async (text) => {
+        await postJson("/v1/annotations", { scope: this.key, metric: this.metric, text });
+        document.activeElement.blur();
+        await this.refreshNotes();
+      },
+    });
+    const empty = this.notes.length ? [] : [el("p", "hub-notes__empty", "No notes in this period. Numbered lines on the chart mark notes.")];
+    this.notesBox.replaceChildren(title, ...empty, list, form);
   }
 
   renderIcons() {
@@ -172,6 +232,7 @@ export class TrendPage {
 
   destroy() {
     if (this.live) this.live.stop();
+    if (this.alertStream) this.alertStream.stop();
     if (this.chart) this.chart.destroy();
     if (this.forecastChart) this.forecastChart.destroy();
     window.removeEventListener("resize", this.onResize);

@@ -1,0 +1,111 @@
+"""The OpenAPI description of issue 15's endpoints: acknowledgements, notes, the alerts stream.
+
+Also adds `text/csv` (asked for with `Accept: text/csv` or `format=csv`) to
+the tables that download: series, alerts, freshness and the league.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hub.domain.metrics import CATALOGUE
+
+Op = Callable[..., dict[str, Any]]
+OBJECT: dict[str, Any] = {"type": "object"}
+CSV_TABLES = ("/v1/series", "/v1/alerts", "/v1/freshness", "/v1/league")
+NOTE = {"type": ["string", "null"], "maxLength": 500, "description": "what was done or agreed"}
+ACK_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "properties": {"note": NOTE},
+    "example": {"note": "Seen: HALO on site, divert agreed until 16:00"},
+}
+ANNOTATION_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "scope": {"type": "string", "example": "org/RWE"},
+        "metric": {"type": ["string", "null"], "enum": [*sorted(CATALOGUE), None]},
+        "at": {"type": ["string", "null"], "description": "ISO 8601; the time the note is about"},
+        "until": {"type": ["string", "null"], "description": "ISO 8601; the end of a period"},
+        "text": {"type": "string", "minLength": 1, "maxLength": 500},
+    },
+    "required": ["scope", "text"],
+}
+
+
+def with_csv(paths: dict[str, Any]) -> None:
+    """Let each downloadable table answer CSV too, with `format=csv` documented."""
+    for path in CSV_TABLES:
+        get = paths[path]["get"]
+        get["responses"]["200"]["content"]["text/csv"] = {
+            "schema": {"type": "string", "description": "the same figures as the JSON, one row "
+                       "per item; UTF-8 with a byte-order mark"}
+        }  # fmt: skip
+        fmt = {"name": "format", "in": "query", "required": False,
+               "schema": {"type": "string", "enum": ["json", "csv"]}}  # fmt: skip
+        get.setdefault("parameters", []).append(fmt)
+
+
+def _post(summary: str, schema: dict[str, Any], required: bool, responses: dict[str, Any],
+          params: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Return a write operation of a named viewer."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": ["alerts"],
+        "security": [{"bearer": []}],
+        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}},
+        "responses": responses,
+    }
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
+    """Return the paths of `/v1/alerts/...` actions and `/v1/annotations`."""
+    writer = {
+        "400": problem("A bad field: the field named says why"),
+        "401": problem("Missing, unknown or revoked token"),
+        "403": problem("Not a viewer token with a display name"),
+        "503": problem("Redis is unavailable; retry"),
+    }
+    example = "metric:ed.four_hour_pct:national"
+    alert_id = param("alert_id", "path", {"type": "string", "example": example})
+    scope = {"type": "string", "pattern": r"^(national|(region|org|site)/[A-Za-z0-9]+)$"}
+    unknown = {"404": problem("Unknown scope")}
+    ack = read("The acknowledgement in force on an alert group, and its audit trail", [alert_id])
+    gone = {"404": problem("No active alert with this id (it may have cleared)")}
+    ack["post"] = _post(
+        "Acknowledge an active alert group, with an optional note; shown on every screen",
+        ACK_REQUEST, False, {"201": json("The acknowledgement now in force"), **gone, **writer},
+        [alert_id],
+    )  # fmt: skip
+    annotations = read("Notes by scope, metric and time, newest first", _note_params(param, scope),
+                       **{"400": writer["400"]}, **unknown)  # fmt: skip
+    annotations["post"] = _post("Add a note about a scope (and metric) at a time",
+                                ANNOTATION_REQUEST, True,
+                                {"201": json("The note"), **unknown, **writer})  # fmt: skip
+    stream = read("Server-Sent Events: a page's alerts whenever they change, and note notices",
+                  [param("scope", "query", scope)], **unknown)  # fmt: skip
+    stream["get"]["responses"]["200"] = {
+        "description": "A stream of `alerts`, `notes` and `heartbeat` events",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+    limit = param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 200})
+    audit = read("Every acknowledgement and its ending, newest first", [limit])
+    return {
+        "/v1/alerts/stream": stream,
+        "/v1/alerts/audit": audit,
+        "/v1/alerts/{alert_id}/ack": ack,
+        "/v1/annotations": annotations,
+    }
+
+
+def _note_params(param: Op, scope: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        param("scope", "query", scope),
+        param("metric", "query", {"type": "string"}),
+        param("from", "query", {"type": "string", "description": "ISO 8601; default 7 days back"}),
+        param("to", "query", {"type": "string", "description": "ISO 8601; default now"}),
+        param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 500}),
+    ]
