@@ -3,9 +3,11 @@
     python -m bench.peer_quix BOOTSTRAP TOPIC REDIS_HOST REDIS_PORT GROUP STATE_DIR
 
 For every completed handover (an envelope whose record has `handover_at`), per site and
-per minute of `handover_at` (a 1-minute tumbling window in event time): the count, the
-count over 15/30/45/60 minutes and the summed duration, written to Redis hashes
-`quix:{site}:{window start ms}` by Quix's own batching Redis sink. Needs the bench extra
+per minute of `handover_at`: the count, the count over 15/30/45/60 minutes and the summed
+duration, kept in Quix's state store per (site, minute) key and written as JSON to Redis
+keys `quix:{site}:{minute start ms}` by Quix's own batching Redis sink. (Keyed state rather
+than Quix's event-time windows: those drop records arriving after a window closed, and
+completions reach the topic in arrival order, not in order of `handover_at`.) Needs the bench extra
 (`quixstreams`), never a runtime dependency.
 """
 
@@ -16,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from quixstreams import Application
-from quixstreams.dataframe.windows import Count, Sum
 from quixstreams.sinks.community.redis import RedisSink
 
 LINES = (15, 30, 45, 60)
@@ -26,19 +27,28 @@ def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-def completed_at(value: Any, headers: Any, timestamp: int, timestamp_type: Any) -> int:
-    """Use the handover time as the event time; arrival-only versions keep Kafka's."""
-    done = value.get("record", {}).get("handover_at") if isinstance(value, dict) else None
-    return _ms(done) if done else timestamp
-
-
 def row(envelope: dict[str, Any]) -> dict[str, Any]:
+    """Return a completed handover's site, minute and the figures it adds."""
     record = envelope["record"]
-    minutes = (_ms(record["handover_at"]) - _ms(record["arrived_at"])) / 60_000
-    out: dict[str, Any] = {"site": record["site"], "dur_ms": round(minutes * 60_000)}
+    done = _ms(record["handover_at"])
+    minutes = (done - _ms(record["arrived_at"])) / 60_000
+    out: dict[str, Any] = {
+        "key": f"{record['site']}:{done // 60_000 * 60_000}",
+        "dur_ms": round(minutes * 60_000),
+    }
     for line in LINES:
         out[f"o{line}"] = int(minutes > line)
     return out
+
+
+def add(value: dict[str, Any], state: Any) -> dict[str, Any]:
+    """Keep the (site, minute)'s running totals in Quix state; emit them."""
+    totals = state.get("totals") or {"done": 0, "dur_ms": 0, **{f"o{n}": 0 for n in LINES}}
+    totals["done"] += 1
+    for name in ("dur_ms", *(f"o{n}" for n in LINES)):
+        totals[name] += value[name]
+    state.set("totals", totals)
+    return dict(totals)
 
 
 def main(argv: list[str]) -> None:
@@ -51,23 +61,20 @@ def main(argv: list[str]) -> None:
         state_dir=state_dir,
         commit_interval=1.0,
     )
-    topic = app.topic(topic_name, value_deserializer="json", timestamp_extractor=completed_at)
-    sdf = app.dataframe(topic)
+    sdf = app.dataframe(app.topic(topic_name, value_deserializer="json"))
     sdf = sdf.filter(lambda env: env.get("record", {}).get("handover_at") is not None)
     sdf = sdf.apply(row)
-    sdf = sdf.group_by(lambda r: r["site"], name="site")
-    aggregations = {f"o{line}": Sum(f"o{line}") for line in LINES}
-    windowed = (
-        sdf.tumbling_window(duration_ms=60_000, grace_ms=12 * 3_600_000)
-        .agg(done=Count(), dur_ms=Sum("dur_ms"), **aggregations)
-        .current()
-    )
-    windowed.sink(
+    # One key per site and minute of handover_at: a 1-minute tumbling window by event time.
+    sdf = sdf.group_by(lambda r: r["key"], name="site_minute")
+    sdf = sdf.apply(add, stateful=True)
+    sdf.sink(
         RedisSink(
             host=redis_host,
             port=int(redis_port),
             db=0,
-            key_serializer=lambda key, value: f"quix:{key}:{value['start']}",
+            key_serializer=lambda key, value: (
+                f"quix:{key.decode() if isinstance(key, bytes) else key}"
+            ),
         )
     )
     app.run()

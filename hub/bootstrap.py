@@ -22,7 +22,9 @@ from hub.adapters.ops_metrics import OpsCollector
 from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.alert_log import RedisAlertLog
 from hub.adapters.redis.annotations import RedisAnnotationStore
+from hub.adapters.redis.audit import RedisAuditLog
 from hub.adapters.redis.client import redis_client
+from hub.adapters.redis.counters import RedisRequestCounter
 from hub.adapters.redis.forecasts import RedisForecastStore
 from hub.adapters.redis.generations import RedisGenerations
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
@@ -51,6 +53,7 @@ from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
 from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
+from hub.services.limits import IngestLimits
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
@@ -134,6 +137,13 @@ def build(
     )
     generations = RedisGenerations(client, settings.key_prefix)
     services.ops = wire_ops_metrics(services, registry, clock, generations)
+    services.audit = RedisAuditLog(client, settings.key_prefix)
+    services.limits = IngestLimits(
+        RedisRequestCounter(client, settings.key_prefix),
+        settings.ingest_requests_per_minute,
+        settings.ingest_concurrency_per_token,
+        time.time,
+    )
     services.opel_levels = wire_opel_metrics(services, registry, clock)
     return services
 

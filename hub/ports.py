@@ -245,6 +245,18 @@ class GenerationReader(Protocol):
         ...
 
 
+class AuditLog(Protocol):
+    """What administrators and submitters did: token changes and every ingest receipt."""
+
+    async def record(self, actor: str, action: str, details: Mapping[str, Any]) -> None:
+        """Append one event (`actor` is a token id, never a token)."""
+        ...
+
+    async def recent(self, limit: int, action: str | None = None) -> list[dict[str, Any]]:
+        """Return the latest events, newest first."""
+        ...
+
+
 class LivePublisher(Protocol):
     """Tells API processes which scopes changed, so live streams can refresh."""
 

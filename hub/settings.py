@@ -13,7 +13,7 @@ from typing import Any
 
 from hub.domain.errors import ConfigError
 
-SECRET = {"admin_token", "kafka_sasl_password", "redis_url", "envelope_key"}
+SECRET = {"admin_token", "kafka_sasl_password", "redis_url", "envelope_key", "metrics_token"}
 
 
 def default_config_dir() -> Path:
@@ -43,6 +43,7 @@ class Settings:
     topic_replication: int = 3  # capped at the number of brokers
     topic_min_insync: int = 2  # capped at the replication factor
     allow_topic_retention: bool = False  # accept feed topics that delete history
+    direct_producers: str = ""  # org codes whose own producers write `{prefix}direct.{org}.*`
     consumer_group: str = "uec-hub-workers"
     session_timeout_ms: int = 10_000
     fetch_max_wait_ms: int = 100
@@ -58,6 +59,11 @@ class Settings:
     envelope_key: str = ""  # id:secret[,id:secret…]: the API signs envelopes, workers trust them
     require_viewer_token: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
+    ingest_requests_per_minute: int = 600  # per token, across API processes; 0: no limit
+    ingest_concurrency_per_token: int = 4  # submissions of one token at once, per process
+    request_deadline_s: float = 60.0  # any request not answered by then gets a 503
+    allow_anonymous_viewers: bool = False  # serve reads without a token on a non-loopback address
+    metrics_token: str = ""  # when set, /metrics needs `Authorization: Bearer <it>`
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     metrics_port: int = 0  # worker /metrics port; 0 picks none
@@ -79,6 +85,17 @@ class Settings:
             if raw is not None and f.name != "config_dir":
                 values[f.name] = raw
         return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+
+    def exposure_problem(self) -> str | None:
+        """Say why serving would expose the figures to anyone on the network, or None."""
+        local = self.http_host in {"127.0.0.1", "::1", "localhost"}
+        if local or self.require_viewer_token or self.allow_anonymous_viewers:
+            return None
+        return (
+            f"HUB_HTTP_HOST={self.http_host} would let anyone who can reach it read the figures "
+            "without a token: set HUB_REQUIRE_VIEWER_TOKEN=true, or HUB_ALLOW_ANONYMOUS_VIEWERS="
+            "true if the network is closed to everyone else (a control-room LAN)"
+        )
 
     def with_(self, **changes: Any) -> Settings:
         """Return a copy with some values changed."""

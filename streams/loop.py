@@ -18,11 +18,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
+from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import Unavailable
-from hub.domain.feeds import feed_for_topic
+from hub.domain.feeds import Feed, route_of_topic
 from hub.ports import (
     FeedSource,
+    Fetched,
     MessageDecoder,
     PartitionRead,
     PositionLost,
@@ -97,20 +100,28 @@ class FeedWorker:
 
     async def _read(self, tp: TopicPartition, read: PartitionRead) -> None:
         topic, partition = tp
-        feed = feed_for_topic(topic, self._prefix)
-        if feed is None:
+        route = route_of_topic(topic, self._prefix)
+        if route is None:
             return
+        feed, owner = route
         messages = [
-            Message(
-                f.offset, self._decode(feed, f.value, f.timestamp_ms, f.headers), f.timestamp_ms
-            )
-            for f in read.records
+            Message(f.offset, self._content(feed, owner, f), f.timestamp_ms) for f in read.records
         ]
         batch = Batch(topic, partition, read.start, read.end, messages, read.from_start)
         started = time.perf_counter()
         outcome = await self._applier.apply(batch)
         await self._follow(tp, outcome, read.end)
         self._count(outcome, time.perf_counter() - started)
+
+    def _content(self, feed: Feed, owner: str | None, f: Fetched) -> Envelope | Undecodable:
+        """Decode a message; on an organisation's direct topic, it is that organisation's."""
+        if owner is None:
+            return self._decode(feed, f.value, f.timestamp_ms, f.headers)
+        # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
+        content = self._decode(feed, f.value, f.timestamp_ms)
+        if isinstance(content, Envelope):
+            content = replace(content, submitter_org=owner, trusted=False, source="kafka")
+        return content
 
     async def _follow(self, tp: TopicPartition, outcome: Outcome, end: int) -> None:
         topic, partition = tp

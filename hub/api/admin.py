@@ -13,7 +13,8 @@ from hub.domain.errors import BodyUnparseable, FieldError, ValidationFailed
 
 async def create_token(request: Request) -> Response:
     svc = services(request)
-    svc.tokens.require_admin(await principal(request))
+    who = await principal(request)
+    svc.tokens.require_admin(who)
     try:
         doc = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError) as exc:
@@ -38,6 +39,11 @@ async def create_token(request: Request) -> Response:
     if errors or not isinstance(org, str) or not isinstance(role, str):
         raise ValidationFailed("the token request is invalid", tuple(errors))
     token, secret = await svc.tokens.create(org, feeds, role, _text(name), _text(job_role))
+    if svc.audit is not None:
+        await svc.audit.record(who.token_id, "token.create", {
+            "id": token.id, "org": token.org, "role": token.role, "feeds": token.feeds,
+            "name": token.name,
+        })  # fmt: skip
     body = {
         "id": token.id,
         "token": secret,
@@ -56,6 +62,25 @@ def _text(value: object) -> str | None:
 
 async def revoke_token(request: Request) -> Response:
     svc = services(request)
-    svc.tokens.require_admin(await principal(request))
+    who = await principal(request)
+    svc.tokens.require_admin(who)
     await svc.tokens.revoke(request.path_params["token_id"])
+    if svc.audit is not None:
+        await svc.audit.record(
+            who.token_id, "token.revoke", {"id": request.path_params["token_id"]}
+        )
     return Response(status_code=204)
+
+
+async def audit(request: Request) -> Response:
+    """`GET /v1/admin/audit?limit=&action=`: token administration and ingest receipts."""
+    svc = services(request)
+    svc.tokens.require_admin(await principal(request))
+    raw_limit = request.query_params.get("limit", "100")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
+        raise ValidationFailed(
+            "bad limit", (FieldError("limit", "limit must be a whole number from 1 to 1000"),)
+        )
+    action = request.query_params.get("action") or None
+    events = [] if svc.audit is None else await svc.audit.recent(int(raw_limit), action)
+    return JSONResponse({"events": events})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from hub.api import admin, alert_actions, alert_stream, health, ingest, intel, query, stream
 from hub.api.openapi import openapi_document
 from hub.api.problems import api_miss, handle_http_error, handle_hub_error, handle_unexpected
+from hub.api.security import SecurityMiddleware
 from hub.domain.errors import HubError
 from hub.services.container import Services
 
@@ -80,6 +82,7 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         Route("/v1/rejections", ingest.rejections, methods=["GET"]),
         Route("/v1/admin/tokens", admin.create_token, methods=["POST"]),
         Route("/v1/admin/tokens/{token_id}", admin.revoke_token, methods=["DELETE"]),
+        Route("/v1/admin/audit", admin.audit, methods=["GET"]),
         Route("/v1/metrics/national", query.metrics, methods=["GET"]),
         Route("/v1/metrics/{kind:str}/{code:str}", query.metrics, methods=["GET"]),
         Route("/v1/organisations", query.organisations, methods=["GET"]),
@@ -115,6 +118,9 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
             HTTPException: handle_http_error,
             Exception: handle_unexpected,
         },
+        middleware=[
+            Middleware(SecurityMiddleware, deadline_s=services.settings.request_deadline_s)
+        ],
     )
     app.state.services = services
     app.state.static = static

@@ -14,7 +14,10 @@ def services(request: Request) -> Services:
 
 
 async def principal(request: Request) -> Principal:
-    return await services(request).tokens.authenticate(request.headers.get("authorization"))
+    """Return the caller; its token's id (never the token) goes to the access log."""
+    who = await services(request).tokens.authenticate(request.headers.get("authorization"))
+    request.state.token_id = who.token_id
+    return who
 
 
 async def require_viewer(request: Request) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -31,8 +33,15 @@ async def submit(request: Request) -> Response:
     feed = feed_named(request.path_params["feed"])
     who = await principal(request)
     org = svc.tokens.require_submitter(who, feed.name)
-    body = await read_limited(request, svc.settings.max_body_bytes)
-    receipt = await svc.ingest.submit(feed, org, request.headers.get("content-type"), body)
+    async with svc.limits.hold(who.token_id) if svc.limits else contextlib.nullcontext():
+        body = await read_limited(request, svc.settings.max_body_bytes)
+        receipt = await svc.ingest.submit(feed, org, request.headers.get("content-type"), body)
+    if svc.audit is not None:
+        await svc.audit.record(who.token_id, "ingest.receipt", {
+            "org": org, "feed": feed.name, "submission_id": receipt.submission_id,
+            "received": receipt.received, "accepted": receipt.accepted,
+            "unchanged": receipt.unchanged, "rejected": len(receipt.rejected),
+        })  # fmt: skip
     metrics = svc.ingest_metrics
     unchanged = receipt.unchanged
     for outcome, n in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -10,6 +11,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hub.domain import errors as E
+
+log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
 
@@ -21,6 +24,7 @@ STATUS: list[tuple[type[E.HubError], int, str]] = [
     (E.NotFound, 404, "Not found"),
     (E.PayloadTooLarge, 413, "Payload too large"),
     (E.UnsupportedMediaType, 415, "Unsupported media type"),
+    (E.TooManyRequests, 429, "Too many requests"),
     (E.Unavailable, 503, "Service unavailable"),
     (E.StateConflict, 503, "Service busy"),
     (E.ConfigError, 500, "Configuration error"),
@@ -50,8 +54,29 @@ def from_error(exc: E.HubError) -> JSONResponse:
                 }
             elif isinstance(exc, E.ValidationFailed) and exc.errors:
                 extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
-            return problem(status, title, str(exc), **extra)
+            headers = (
+                {"Retry-After": str(exc.retry_after_s)}
+                if isinstance(exc, E.TooManyRequests)
+                else None
+            )
+            return problem(status, title, _public_detail(exc), headers, **extra)
     return problem(500, "Internal error", "the hub failed unexpectedly")
+
+
+# An outage's own message names hosts and ports; callers learn only what is down.
+_OUTAGES: list[tuple[type[E.Unavailable], str]] = [
+    (E.BrokerUnavailable, "Kafka is unavailable; try again later"),
+    (E.StateUnavailable, "Redis is unavailable; try again later"),
+    (E.Unavailable, "a service the hub needs is unavailable; try again later"),
+]
+
+
+def _public_detail(exc: E.HubError) -> str:
+    for cls, detail in _OUTAGES:
+        if isinstance(exc, cls):
+            log.warning("answering 503: %s", exc)
+            return detail
+    return str(exc)
 
 
 async def handle_hub_error(request: Request, exc: Exception) -> JSONResponse:

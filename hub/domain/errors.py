@@ -10,6 +10,7 @@ HubError
 ├── NotFound                  unknown feed, scope or token (404)
 ├── PayloadTooLarge           body over the limit (413)
 ├── UnsupportedMediaType      content type we cannot read (415)
+├── TooManyRequests           over a per-token limit; try again after a while (429)
 ├── Unavailable               a backing service is down; try again later (503)
 │   ├── BrokerUnavailable     Kafka
 │   └── StateUnavailable      Redis
@@ -76,6 +77,14 @@ class PayloadTooLarge(HubError):
 
 class UnsupportedMediaType(HubError):
     """The body's content type is not one we read."""
+
+
+class TooManyRequests(HubError):
+    """The caller is over a limit; `retry_after_s` says when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(HubError):

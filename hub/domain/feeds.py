@@ -273,3 +273,31 @@ def feed_for_topic(topic: str, prefix: str) -> Feed | None:
         if topic_for(feed, prefix) == topic:
             return feed
     return None
+
+
+DIRECT = "direct"
+
+
+def direct_topic_for(feed: Feed, org: str, prefix: str) -> str:
+    """Return the topic an organisation's own producer writes `feed` to, e.g.
+    `uec.direct.RX9.ambulance.handover`.
+
+    Only that organisation's Kafka principal may write there (an ACL), so a record
+    on it is that organisation's: the topic, not the record, says who submitted it.
+    """
+    return f"{prefix}{DIRECT}.{org}.{feed.topic_suffix}"
+
+
+def route_of_topic(topic: str, prefix: str) -> tuple[Feed, str | None] | None:
+    """Return a topic's feed and, for a direct topic, the organisation that owns it."""
+    feed = feed_for_topic(topic, prefix)
+    if feed is not None:
+        return feed, None
+    head = f"{prefix}{DIRECT}."
+    if not topic.startswith(head):
+        return None
+    org, _, suffix = topic[len(head) :].partition(".")
+    for candidate in FEEDS.values():
+        if candidate.topic_suffix == suffix and org:
+            return candidate, org
+    return None

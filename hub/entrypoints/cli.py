@@ -15,6 +15,7 @@ import click
 from hub.entrypoints.common import (
     base_url,
     configure_logging,
+    refuse_anonymous_exposure,
     require_services,
     settings_from_env,
 )
@@ -69,6 +70,7 @@ def serve() -> None:
 
     settings = settings_from_env()
     require_services(settings)
+    refuse_anonymous_exposure(settings)
     configure_logging(settings.log_level)
     app = create_app(build(settings, CollectorRegistry()))
     uvicorn.run(
@@ -179,7 +181,18 @@ def _hand_over(command: str, args: list[str]) -> None:
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--url", default=None, help="The hub's base URL (default: HUB_HTTP_HOST:PORT).")
-@click.option("--token", envvar="HUB_TOKEN", required=True, help="Your submitter token.")
+@click.option(
+    "--token",
+    envvar="HUB_TOKEN",
+    default=None,
+    help="Your submitter token; better in HUB_TOKEN or --token-file (argv is visible to ps).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A file holding your submitter token.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -193,7 +206,8 @@ def push(
     feed: str,
     files: tuple[Path, ...],
     url: str | None,
-    token: str,
+    token: str | None,
+    token_file: Path | None,
     fmt: str | None,
     batch_size: int,
     show: int,
@@ -203,9 +217,22 @@ def push(
 
     if batch_size < 1:
         raise click.UsageError("--batch-size must be at least 1")
+    token = read_token(token, token_file)
     settings = settings_from_env()
     configure_logging("ERROR")  # the progress bar reports retries; log lines would break it up
     sys.exit(run(base_url(settings, url), token, feed, files, fmt, batch_size, show))
+
+
+def read_token(given: str | None, path: Path | None) -> str:
+    """Return the token from --token-file, HUB_TOKEN or --token (warning about argv)."""
+    if path is not None:
+        return path.read_text(encoding="utf-8").strip()
+    if not given:
+        raise click.UsageError("set HUB_TOKEN, or pass --token-file (or --token)")
+    if "--token" in sys.argv:
+        click.echo("warning: a token given with --token is visible to other users' `ps`; "
+                   "prefer HUB_TOKEN or --token-file", err=True)  # fmt: skip
+    return given
 
 
 main.add_command(token)

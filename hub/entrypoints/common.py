@@ -46,3 +46,10 @@ def require_services(settings: Settings) -> None:
         raise click.UsageError(
             f"set {' and '.join(missing)} (or use `hub up` for the embedded ones)"
         )
+
+
+def refuse_anonymous_exposure(settings: Settings) -> None:
+    """Refuse to serve anonymous reads on an address other machines can reach, unless told to."""
+    problem = settings.exposure_problem()
+    if problem:
+        raise click.UsageError(problem)

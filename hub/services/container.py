@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
-from hub.ports import RejectionLog, StateStore
+from hub.ports import AuditLog, RejectionLog, StateStore
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
@@ -16,6 +16,7 @@ from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
 from hub.services.league import LeagueService
+from hub.services.limits import IngestLimits
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
@@ -56,5 +57,7 @@ class Services:
     close: Callable[[], Awaitable[None]]
     # Refreshes what /metrics exports from Redis; the API's lifespan starts and stops it.
     ops: OpsSnapshotService | None = None
+    audit: AuditLog | None = None  # token administration and ingest receipts
+    limits: IngestLimits | None = None  # per-token ingest limits
     # Refreshes the computed OPEL levels /metrics exports; started and stopped with `ops`.
     opel_levels: OpelSnapshotService | None = None

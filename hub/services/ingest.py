@@ -37,6 +37,7 @@ from hub.ports import (
 log = logging.getLogger(__name__)
 
 CHUNK = 1_000
+LISTED = 1_000  # rejections of one submission kept in the organisation's rejection list
 HELD = 10 * CHUNK
 
 
@@ -115,7 +116,12 @@ class IngestService:
         await self._remember(feed, accepted, marks, until)
         if letters:
             await self._deadletters.publish(letters)
-            await self._rejections.record(letters)
+            # Every letter reaches the dead-letter topic; the organisation's list gets the first
+            # LISTED of a submission (its receipt has them all), so one all-rejected 10 MiB
+            # body cannot write a hundred thousand entries to Redis.
+            room = max(0, LISTED - len(receipt.rejected))
+            if room:
+                await self._rejections.record(letters[:room])
         receipt.accepted += len(accepted)
         receipt.rejected.extend(rejected)
 

@@ -90,7 +90,11 @@ async def test_a_named_viewer_acknowledges_an_alert_and_every_screen_sees_it_at_
             assert missing.status_code == 404
             note = await jo.post(
                 "/v1/annotations",
-                json={"scope": "org/RX9", "metric": "handover.over_60", "text": "Crews held at RWE"},
+                json={
+                    "scope": "org/RX9",
+                    "metric": "handover.over_60",
+                    "text": "Crews held at RWE",
+                },
             )
             assert note.status_code == 201 and note.json()["by"] == "Jo Bloggs"
         await _kept_outside_serving_generations(settings)
@@ -137,7 +141,9 @@ async def test_an_acknowledgement_ends_when_its_alert_worsens_and_when_it_clears
         finally:
             await first.close()
         # Another trust and service breach too: more scopes in breach is worse.
-        more = [handover(50 + i, now - 80 * MINUTE + i * MINUTE, 75, "RX6", "RTD02") for i in range(3)]
+        more = [
+            handover(50 + i, now - 80 * MINUTE + i * MINUTE, 75, "RX6", "RTD02") for i in range(3)
+        ]
         await push(api, more, "RX6")
         await caught_up(settings)
         worse = await judged(now + MINUTE)

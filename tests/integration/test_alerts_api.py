@@ -26,7 +26,9 @@ def iso(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def handover(n: int, arrived: int, minutes: float, by: str = "RX9", site: str = "RWEAA") -> dict[str, Any]:
+def handover(
+    n: int, arrived: int, minutes: float, by: str = "RX9", site: str = "RWEAA"
+) -> dict[str, Any]:
     """A handover, by default by East Midlands Ambulance at Leicester Royal Infirmary (Y60)."""
     return {
         "handover_id": f"AL{n}",

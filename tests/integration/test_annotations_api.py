@@ -22,7 +22,11 @@ async def test_notes_are_found_by_scope_metric_and_time_newest_first(settings: S
     async with running_api(settings) as api, api.client(await viewer(api)) as jo:
         outage = {"scope": "org/RWE", "metric": "ed.four_hour_pct", "text": "ED IT outage",
                   "at": iso(now - timedelta(hours=3)), "until": iso(now - timedelta(hours=1))}  # fmt: skip
-        divert = {"scope": "region/Y60", "text": "Divert agreed", "at": iso(now - timedelta(hours=2))}
+        divert = {
+            "scope": "region/Y60",
+            "text": "Divert agreed",
+            "at": iso(now - timedelta(hours=2)),
+        }
         old = {"scope": "org/RWE", "metric": "ed.four_hour_pct", "text": "Last week",
                "at": iso(now - timedelta(days=8))}  # fmt: skip
         for doc in (outage, divert, old):
@@ -55,8 +59,16 @@ async def test_notes_are_found_by_scope_metric_and_time_newest_first(settings: S
         ({"scope": "org/RWE", "text": ""}, 400, "text"),
         ({"scope": "org/RWE", "text": "x", "at": "yesterday"}, 400, "at"),
         ({"scope": "org/RWE", "text": "x", "at": "2099-01-01T00:00:00Z"}, 400, "at"),
-        ({"scope": "org/RWE", "text": "x", "at": "2026-01-02T10:00:00Z",
-          "until": "2026-01-02T09:00:00Z"}, 400, "until"),
+        (
+            {
+                "scope": "org/RWE",
+                "text": "x",
+                "at": "2026-01-02T10:00:00Z",
+                "until": "2026-01-02T09:00:00Z",
+            },
+            400,
+            "until",
+        ),
     ],
 )
 async def test_a_bad_note_is_refused_naming_the_field(

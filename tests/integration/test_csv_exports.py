@@ -30,7 +30,9 @@ def same(cell: str, value: Any) -> bool:
     return cell == str(value)
 
 
-async def both(api: RunningApi, path: str, params: dict[str, str]) -> tuple[Any, list[dict[str, str]]]:
+async def both(
+    api: RunningApi, path: str, params: dict[str, str]
+) -> tuple[Any, list[dict[str, str]]]:
     async with api.client() as c:
         as_json = (await c.get(path, params=params)).json()
         r = await c.get(path, params=params, headers={"Accept": "text/csv"})

@@ -37,7 +37,10 @@ def test_a_region_alert_lists_its_trusts_instead_of_repeating_them() -> None:
 
 def test_without_its_own_breach_a_page_rolls_its_members_up_into_one_alert() -> None:
     alerts = [alert("threshold", f"org/{o}") for o in ("RWE", "RX1", "R1H")]
-    alerts += [alert("spc", "region/Y60", "amber"), alert("feed", "org/RWE", "amber", "ed-attendance")]
+    alerts += [
+        alert("spc", "region/Y60", "amber"),
+        alert("feed", "org/RWE", "amber", "ed-attendance"),
+    ]
     groups = {g["id"]: g for g in G.group(alerts, NATIONAL, EVERYWHERE)}
     assert set(groups) == {"metric:handover.over_60:national", "feed:ed-attendance:national"}
     rolled = groups["metric:handover.over_60:national"]

@@ -183,7 +183,9 @@ def test_dashboards_have_unique_ids_and_use_the_provisioned_data_source() -> Non
 
 AUDIENCES = {"handover-cell", "ambulance-control", "ed-operations", "nhs111-operations",
              "system-control"}  # fmt: skip
-ALERTMANAGER = yaml.safe_load((DEPLOY / "alertmanager/alertmanager.yml").read_text(encoding="utf-8"))
+ALERTMANAGER = yaml.safe_load(
+    (DEPLOY / "alertmanager/alertmanager.yml").read_text(encoding="utf-8")
+)
 
 
 def all_routes(route: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -228,7 +230,9 @@ def test_alertmanager_routes_to_declared_receivers_on_labels_the_rules_set() -> 
 def test_every_control_room_rule_carries_region_org_severity_and_audience() -> None:
     for rule in (r for r in ALERTS if r["labels"]["team"] == "control-room"):
         assert rule["labels"]["audience"] in AUDIENCES, rule["alert"]
-        joins = "group_left (level, org, region)" in rule["expr"] and "hub_scope_info" in rule["expr"]
+        joins = (
+            "group_left (level, org, region)" in rule["expr"] and "hub_scope_info" in rule["expr"]
+        )
         keeps = "by (org, region)" in rule["expr"]  # hub_opel_computed_level has both already
         assert joins or keeps, rule["alert"]
 
@@ -250,7 +254,12 @@ def test_the_scope_info_that_rules_join_on_covers_every_exported_scope(ref: Any)
     labels = scope_labels(ref)
     assert [s for s, *_ in labels] == [s.key for s in headline_scopes(ref)]
     assert ("org/RWE", "org", "RWE", "Y60") in labels
-    assert ("region/Y60", "region", "", "Y60") in labels and labels[0] == ("national", "national", "", "national")
+    assert ("region/Y60", "region", "", "Y60") in labels and labels[0] == (
+        "national",
+        "national",
+        "",
+        "national",
+    )
 
 
 def dockerfile_copies() -> list[str]:

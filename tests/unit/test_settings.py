@@ -145,6 +145,7 @@ SECRETS = {
     "kafka_sasl_password": "sasl-s3cret",
     "redis_url": "redis://:redis-s3cret@cache:6379/0",
     "envelope_key": "k1:envelope-s3cret-0123456789",
+    "metrics_token": "metrics-s3cret",
 }
 
 

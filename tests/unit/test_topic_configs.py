@@ -41,8 +41,9 @@ def test_a_topic_that_deletes_history_is_refused_in_one_line_naming_topic_and_se
 
 def test_the_hub_creates_compacted_topics_replicated_as_far_as_the_brokers_allow() -> None:
     settings = Settings(topic_replication=3, topic_min_insync=2)
-    assert feed_topic_configs(settings, brokers=5) == (
-        3, {"cleanup.policy": "compact", "retention.ms": "-1", "min.insync.replicas": "2"}
-    )  # fmt: skip
+    assert feed_topic_configs(settings, brokers=5) == (3, {
+        "cleanup.policy": "compact", "retention.ms": "-1", "min.insync.replicas": "2",
+        "message.timestamp.type": "LogAppendTime",
+    })  # fmt: skip
     replication, configs = feed_topic_configs(settings, brokers=1)
     assert (replication, configs["min.insync.replicas"]) == (1, "1")

@@ -31,7 +31,9 @@ def test_a_level_without_its_own_rule_judges_the_raw_value_by_the_base_line() ->
 
 def test_a_region_judges_the_share_of_completed_handovers_in_the_same_window() -> None:
     entries = {"handover.completed": window_entry(**{"4h": 200})}
-    verdict = judge(SCOPED.rule("handover.over_60", "region"), window_entry(**{"4h": 6}), entries, 0)
+    verdict = judge(
+        SCOPED.rule("handover.over_60", "region"), window_entry(**{"4h": 6}), entries, 0
+    )
     assert verdict.value == pytest.approx(3.0) and verdict.rag == "amber"
     assert verdict.basis is not None
     assert verdict.basis["count"] == 6 and verdict.basis["denominator"] == 200
@@ -62,7 +64,9 @@ def test_no_line_means_no_rag() -> None:
     assert judge(None, window_entry(**{"4h": 5}), {}, 0).rag == "none"
 
 
-def test_the_shipped_config_judges_handovers_over_60_as_a_share_above_the_site(tmp_path: Path) -> None:
+def test_the_shipped_config_judges_handovers_over_60_as_a_share_above_the_site(
+    tmp_path: Path,
+) -> None:
     scoped = load_scoped_thresholds(CONFIG, {"handover.over_60", "handover.completed",
                                              "ed.dta_over_12h", "ed.departures", "handover.over_30"})  # fmt: skip
     assert scoped.rule("handover.over_60", "site") == LevelRule(scoped.base["handover.over_60"])
@@ -85,7 +89,9 @@ def test_the_shipped_config_judges_handovers_over_60_as_a_share_above_the_site(t
         ('[metrics."handover.over_60".levels.org]\nof = "handover.completed"', "green"),
     ],
 )
-def test_a_bad_level_rule_is_refused_with_a_reason(tmp_path: Path, levels: str, message: str) -> None:
+def test_a_bad_level_rule_is_refused_with_a_reason(
+    tmp_path: Path, levels: str, message: str
+) -> None:
     base = '[metrics."handover.over_60"]\nbetter = "lower"\ngreen = 0\nred = 0\n\n'
     (tmp_path / "thresholds.toml").write_text(base + levels, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):

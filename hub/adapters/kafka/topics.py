@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from hub.adapters.kafka.options import client_options
 from hub.domain.errors import BrokerUnavailable, ConfigError
-from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS, topic_for
+from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS, direct_topic_for, topic_for
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,19 @@ DEADLETTER_RETENTION_MS = 30 * 24 * 3_600_000  # dead letters: a month, deduplic
 
 
 def feed_topics(settings: Settings) -> list[str]:
-    return [topic_for(feed, settings.topic_prefix) for feed in FEEDS.values()]
+    """Return the feed topics the API writes, and each direct producer's own topics."""
+    main = [topic_for(feed, settings.topic_prefix) for feed in FEEDS.values()]
+    return main + direct_topics(settings)
+
+
+def direct_topics(settings: Settings) -> list[str]:
+    """Return the topics of organisations that produce to Kafka themselves (HUB_DIRECT_PRODUCERS)."""
+    orgs = [o.strip() for o in settings.direct_producers.split(",") if o.strip()]
+    return [
+        direct_topic_for(feed, org, settings.topic_prefix)
+        for org in orgs
+        for feed in FEEDS.values()
+    ]
 
 
 def deadletter_topic(settings: Settings) -> str:
@@ -46,6 +58,8 @@ def feed_topic_configs(settings: Settings, brokers: int) -> tuple[int, dict[str,
         "cleanup.policy": "compact",
         "retention.ms": "-1",
         "min.insync.replicas": str(max(1, min(settings.topic_min_insync, replication))),
+        # The broker's clock, not a producer's, stamps what a record counts as received at.
+        "message.timestamp.type": "LogAppendTime",
     }
     return replication, configs
 

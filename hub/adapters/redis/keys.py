@@ -23,6 +23,7 @@ Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 append to and workers drain to Kafka), the fingerprints of the latest
 accepted version of each entity (`acc:{feed}:{key}`, for receipts),
 forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`),
+the audit trail (`audit`, a capped stream of token changes and ingest receipts),
 the live-update channel (`live`), and what people said about alerts and
 figures, which no replay of the log could recreate: alert memories
 (`alert:mem`, since when each alert group is active and its worst mark),
@@ -117,6 +118,11 @@ class Keys:
 
     def rejections(self, org: str) -> str:
         return f"{self.prefix}:rej:{org}"
+
+    @property
+    def audit(self) -> str:
+        """Token administration and ingest receipts (a capped stream)."""
+        return f"{self.prefix}:audit"
 
     @property
     def outbox(self) -> str:

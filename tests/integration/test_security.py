@@ -1,0 +1,87 @@
+"""Nobody can forge, flood or snoop: headers, limits, the audit trail, the metrics token."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import pytest
+
+from hub.settings import Settings
+from tests.harness import running_api
+from tests.logs import handover
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.mark.parametrize("path", ["/", "/region/Y56", "/v1/metrics/national", "/openapi.json"])
+async def test_every_answer_carries_a_strict_content_security_policy(
+    settings: Settings, path: str
+) -> None:
+    async with running_api(settings) as api, api.client() as c:
+        r = await c.get(path)
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "http" not in csp  # no inline code, no other origin
+    assert r.headers["x-content-type-options"] == "nosniff"
+    if path == "/":
+        assert "<script>" not in r.text  # the page has no inline script for the CSP to block
+
+
+async def test_a_token_over_its_rate_gets_429_with_retry_after_and_others_go_on(
+    settings_factory: Any,
+) -> None:
+    settings: Settings = settings_factory(ingest_requests_per_minute=3)
+    now = int(time.time() * 1000)
+    async with running_api(settings) as api:
+        busy, other = await api.token("RX9"), await api.token("RX9")
+        async with api.client(busy) as c:
+            answers = []
+            for n in range(7):  # 3 a minute: a 429 by the 7th even if a minute turns meanwhile
+                answers.append(
+                    await c.post("/v1/feeds/ambulance-handover", json=[handover(n, now)])
+                )
+                if answers[-1].status_code == 429:
+                    break
+        async with api.client(other) as c:
+            unaffected = await c.post("/v1/feeds/ambulance-handover", json=[handover(9, now)])
+    statuses = [a.status_code for a in answers]
+    assert statuses[-1] == 429 and statuses[:3] == [200, 200, 200]
+    assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+    assert answers[-1].headers["content-type"] == "application/problem+json"
+    assert unaffected.status_code == 200
+
+
+async def test_the_audit_trail_lists_token_changes_and_receipts_for_admins_only(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = int(time.time() * 1000)
+    with caplog.at_level(logging.INFO, logger="hub.access"):
+        async with running_api(settings) as api:
+            async with api.client(settings.admin_token) as admin:
+                made = (await admin.post("/v1/admin/tokens", json={"org": "RX9"})).json()
+            async with api.client(made["token"]) as trust:
+                await trust.post("/v1/feeds/ambulance-handover", json=[handover(1, now)])
+                refused = await trust.get("/v1/admin/audit")
+            async with api.client(settings.admin_token) as admin:
+                await admin.delete(f"/v1/admin/tokens/{made['id']}")
+                events = (await admin.get("/v1/admin/audit")).json()["events"]
+    assert refused.status_code == 403
+    assert [e["action"] for e in events] == ["token.revoke", "ingest.receipt", "token.create"]
+    receipt = events[1]
+    assert receipt["actor"] == made["id"] and receipt["details"]["accepted"] == 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "hub.access"]
+    assert any(f"token={made['id']}" in line for line in lines)
+    assert not any(made["token"] in line for line in lines)  # ids in the log, never tokens
+
+
+async def test_metrics_can_require_a_scrapers_token(settings_factory: Any) -> None:
+    settings: Settings = settings_factory(metrics_token="scrape-me")
+    async with running_api(settings) as api:
+        async with api.client() as anyone:
+            denied = await anyone.get("/metrics")
+        async with api.client("scrape-me") as prometheus:
+            allowed = await prometheus.get("/metrics")
+    assert denied.status_code == 401 and allowed.status_code == 200
+    assert "hub_ingest" in allowed.text
