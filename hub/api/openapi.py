@@ -98,6 +98,7 @@ def _submit(feed: Feed | None) -> dict[str, Any]:
         "401": _problem("Missing, unknown or revoked token"),
         "403": _problem("The token may not submit this feed"),
         "413": _problem("The body is over HUB_MAX_BODY_BYTES (default 10 MiB)"),
+        "429": _problem("Over the per-token rate or concurrency limit; see Retry-After"),
         "415": _problem("Unsupported content type"),
         "503": _unavailable(),
     }
@@ -171,7 +172,29 @@ def _admin_paths() -> dict[str, Any]:
             **denied,
         },
     }
-    return {"/v1/admin/tokens": {"post": create}, "/v1/admin/tokens/{token_id}": {"delete": revoke}}
+    audit = {
+        "summary": "Token administration and ingest receipts, newest first",
+        "tags": ["admin"],
+        "security": BEARER,
+        "parameters": [
+            _param("limit", "query", {"type": "string", "pattern": "^[0-9]+$", "default": "100"}),
+            _param(
+                "action",
+                "query",
+                {"type": "string", "enum": ["token.create", "token.revoke", "ingest.receipt"]},
+            ),
+        ],
+        "responses": {
+            "200": _json("Audit events: at, actor (a token id), action, details"),
+            "400": _problem("A bad parameter: the field named says why"),
+            **denied,
+        },
+    }
+    return {
+        "/v1/admin/tokens": {"post": create},
+        "/v1/admin/tokens/{token_id}": {"delete": revoke},
+        "/v1/admin/audit": {"get": audit},
+    }
 
 
 def _query_paths() -> dict[str, Any]:
