@@ -137,6 +137,13 @@ class StateStore(Protocol):
         """Return the counters of each (scope, bucket); empty where nothing was counted."""
         ...
 
+    async def read_window_sums(
+        self, requests: Sequence[tuple[str, Mapping[str, Sequence[Bucket]]]]
+    ) -> list[dict[str, dict[str, int]]]:
+        """For each (scope, {window: buckets}) return each window's counters summed over its
+        buckets, added up where the data is rather than shipped bucket by bucket."""
+        ...
+
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]
     ) -> list[tuple[int, int | None]]:
