@@ -258,6 +258,22 @@ class LivePublisher(Protocol):
     async def publish(self, scopes: Sequence[str]) -> None: ...
 
 
+class StreamTelemetry(Protocol):
+    """What an API process reports about its live streams (Prometheus in production)."""
+
+    def opened(self) -> None: ...
+
+    def closed(self) -> None: ...
+
+    def refused(self, limit: str) -> None:
+        """Count a stream refused at a cap: `process` or `token`."""
+        ...
+
+    def dropped(self) -> None:
+        """Count a stream closed because its client fell behind."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """One message of a feed partition as the consumer hands it on."""

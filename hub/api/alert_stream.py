@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.auth import require_viewer, services
-from hub.api.stream import LiveFanout
 from hub.domain.errors import Unavailable
 from hub.services.acks import ALERTS_NOTICE, NOTES_NOTICE
+from hub.services.live import LiveFeed
 
 REFRESH_S = 5.0
 MIN_INTERVAL_S = 1.0
@@ -34,7 +34,7 @@ async def alert_stream(request: Request) -> Response:
     await require_viewer(request)
     scope = request.query_params.get("scope") or "national"
     services(request).alerts.root(scope)  # an unknown scope is a 404 now, not a broken stream
-    fanout: LiveFanout = request.app.state.fanout
+    fanout = services(request).live
     return EventSourceResponse(
         _events(request, scope, fanout),
         ping=int(HEARTBEAT_S),
@@ -42,9 +42,7 @@ async def alert_stream(request: Request) -> Response:
     )
 
 
-async def _events(
-    request: Request, scope: str, fanout: LiveFanout
-) -> AsyncIterator[dict[str, Any]]:
+async def _events(request: Request, scope: str, fanout: LiveFeed) -> AsyncIterator[dict[str, Any]]:
     alerts = services(request).alerts
     yield {"retry": RETRY_MS, "comment": "connected"}
     keys = (ALERTS_NOTICE, NOTES_NOTICE)

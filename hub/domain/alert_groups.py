@@ -178,7 +178,5 @@ def summary(groups: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     out |= {s: sum(g["severity"] == s for g in groups) for s in SEVERITY_ORDER}
     out["needs_attention"] = sum(needs_attention(g) for g in groups)
     out["acknowledged"] = sum(g.get("ack") is not None for g in groups)
-    out["by_type"] = {
-        t: sum(t in g["types"] for g in groups) for t in ("threshold", "spc", "feed")
-    }
+    out["by_type"] = {t: sum(t in g["types"] for g in groups) for t in ("threshold", "spc", "feed")}
     return out

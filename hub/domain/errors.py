@@ -13,6 +13,9 @@ HubError
 ├── Unavailable               a backing service is down; try again later (503)
 │   ├── BrokerUnavailable     Kafka
 │   └── StateUnavailable      Redis
+├── LimitReached              a cap that protects the service; try again later
+│   ├── CallerLimitReached    this caller holds too much already (429)
+│   └── ProcessLimitReached   this process holds too much already (503)
 └── StateConflict             another writer changed the same state first; retry
 """
 
@@ -90,6 +93,22 @@ class BrokerUnavailable(Unavailable):
 
 class StateUnavailable(Unavailable):
     """Redis did not answer."""
+
+
+class LimitReached(HubError):
+    """A cap that protects the service was reached; `retry_after_seconds` says when to retry."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class CallerLimitReached(LimitReached):
+    """The caller (its token) already holds as much as one caller may."""
+
+
+class ProcessLimitReached(LimitReached):
+    """This process already holds as much as it takes; another may have room."""
 
 
 class StateConflict(HubError):

@@ -59,7 +59,10 @@ class QueryService:
             asyncio.ensure_future(self._gauges(scopes, wanted, now)),
             asyncio.ensure_future(self._sitreps(scopes, wanted)),
         )
-        await asyncio.wait(reads)  # all three end before any failure is raised: none is lost
+        await asyncio.wait(reads)  # all three end before any failure is raised
+        failures = [e for r in reads if (e := r.exception()) is not None]
+        if failures:  # raise the first; the others have been retrieved, so none is reported lost
+            raise failures[0]
         windows, gauges, sitreps = reads[0].result(), reads[1].result(), reads[2].result()
         out = []
         for i, scope in enumerate(scopes):

@@ -1,7 +1,7 @@
 """Notes on a scope, metric and time in Redis, outside serving generations (kept by rebuilds).
 
-    note:{id}    the note (JSON string)
-    notes:at     sorted set: note id scored by the instant it is about (ms)
+note:{id}    the note (JSON string)
+notes:at     sorted set: note id scored by the instant it is about (ms)
 """
 
 from __future__ import annotations
