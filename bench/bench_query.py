@@ -3,8 +3,8 @@
 Redis holds a simulated national day of every feed; two `hub worker`s keep applying another
 simulated day at BACKGROUND_RATE while real `hub serve` processes answer closed-loop clients
 (`bench/loadgen.py`, its own process) on the national, a regional and a site metrics body and a
-24-hour hourly series. Then the national query again against two `hub serve` processes, the
-clients spread over both as a balancer would.
+24-hour hourly series. Then the national query again against `hub serve --workers 2`: two
+processes sharing the port.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 from bench.bench_worker import embedded_stack
 from bench.stack import (
     background,
-    cpu_seconds,
+    family_cpu_seconds,
+    load,
     preload,
     processes,
-    run_loadgen,
     serve_env,
     wait_applied,
     wait_healthy,
@@ -51,58 +51,61 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
         await wait_applied(settings, total)
         async with background(settings) as sent:
             out["one_process"] = await _queries(settings, logs)
-            out["scale_out"] = {
-                "one_process": await _national(settings, logs, 1),
-                "two_processes": await _national(settings, logs, 2),
-            }
+            out["scale_out"] = await _scale_out(settings, logs)
             out["background_events"] = sent["events"]
-    one = out["scale_out"]["one_process"]["requests_per_s"]
-    two = out["scale_out"]["two_processes"]["requests_per_s"]
-    out["scale_out"]["speed_up"] = round(two / one, 2) if one else None
+    return out
+
+
+async def _scale_out(settings: Settings, logs: Path) -> dict[str, Any]:
+    """The national query against `hub serve` with one, then two worker processes."""
+    one, two = await _national(settings, logs, 1), await _national(settings, logs, 2)
+    out: dict[str, Any] = {"one_process": one, "two_processes": two}
+    for clients in one:
+        rate = one[clients]["requests_per_s"]
+        out[f"speed_up_{clients}_clients"] = (
+            round(two[clients]["requests_per_s"] / rate, 2) if rate else None
+        )
     return out
 
 
 @contextlib.asynccontextmanager
-async def serving(
-    settings: Settings, logs: Path, n: int
-) -> AsyncIterator[tuple[list[str], list[Any]]]:
-    """Run `n` fresh `hub serve` processes; yield their base URLs and processes."""
-    ports = [free_port() for _ in range(n)]
-    with contextlib.ExitStack() as stack:
-        procs = [
-            stack.enter_context(processes([SERVE], serve_env(settings, p), logs))[0] for p in ports
-        ]
-        bases = [f"http://127.0.0.1:{p}" for p in ports]
-        for base in bases:
-            await wait_healthy(base)
-        yield bases, procs
+async def serving(settings: Settings, logs: Path, workers: int) -> AsyncIterator[tuple[str, Any]]:
+    """Run a fresh `hub serve --workers N`; yield its base URL and process."""
+    port = free_port()
+    argv = [*SERVE, "--workers", str(workers)]
+    with processes([argv], serve_env(settings, port), logs) as (proc,):
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base)
+        yield base, proc
 
 
 async def _queries(settings: Settings, logs: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    async with serving(settings, logs, 1) as (bases, procs):
+    async with serving(settings, logs, 1) as (base, proc):
         for name, path in QUERIES.items():
             results[name] = {}
             for clients in CLIENTS:
-                results[name][str(clients)] = await measured(bases, procs, clients, [path])
+                results[name][str(clients)] = await measured(base, proc, clients, path)
     return results
 
 
-async def measured(
-    bases: list[str], procs: list[Any], clients: int, paths: list[str]
-) -> dict[str, Any]:
-    """Warm up, then run the load generator; add each server's CPU use meanwhile."""
-    await run_loadgen(bases, min(clients, 10), 1.0, paths)
-    before = [cpu_seconds(p.pid) for p in procs]
-    result = await run_loadgen(bases, clients, SECONDS, paths)
-    used = [cpu_seconds(p.pid) - b for p, b in zip(procs, before, strict=True)]
-    result["serve_cpu_pct"] = [round(100 * u / result["seconds"]) for u in used]
+async def measured(base: str, proc: Any, clients: int, path: str) -> dict[str, Any]:
+    """Warm up, then measure; add the CPU `hub serve` (all its processes) used meanwhile."""
+    await load(base, min(clients, 10), 1.0, path)
+    before = family_cpu_seconds(proc.pid)
+    result = await load(base, clients, SECONDS, path)
+    used = family_cpu_seconds(proc.pid) - before
+    result["serve_cpu_pct"] = round(100 * used / result["seconds"])
+    result["load_average"] = round(os.getloadavg()[0], 2)
     return result
 
 
-async def _national(settings: Settings, logs: Path, n: int) -> dict[str, Any]:
-    async with serving(settings, logs, n) as (bases, procs):
-        return await measured(bases, procs, 200, [QUERIES["national"]])
+async def _national(settings: Settings, logs: Path, workers: int) -> dict[str, Any]:
+    async with serving(settings, logs, workers) as (base, proc):
+        return {
+            str(clients): await measured(base, proc, clients, QUERIES["national"])
+            for clients in (50, 200)
+        }
 
 
 def main(argv: list[str]) -> dict[str, Any]:

@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import os
 import random
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -40,8 +42,11 @@ BACKGROUND_RATE = 2_000  # events per second, applied by two workers while reads
 TICK_S = 0.05
 
 
-def national_day(run_id: str, seed: int, days: float = 1.0) -> list[Push]:
-    """Return the pushes of every feed for the last `days`, due by now, in due order."""
+def national_day(
+    run_id: str, seed: int, days: float = 1.0, without_region: str | None = None
+) -> list[Push]:
+    """Return the pushes of every feed for the last `days`, due by now, in due order; none
+    naming an organisation or site of `without_region`, if given (a region left quiet)."""
     ref = load_reference_data(ROOT / "config")
     rng = random.Random(seed)
     gens = [
@@ -57,7 +62,16 @@ def national_day(run_id: str, seed: int, days: float = 1.0) -> list[Push]:
     ]
     now = int(time.time() * 1000)
     start = now - int(days * DAY_MS)
-    return sorted(p for g in gens for p in g.advance(start, now) if p.due_ms <= now)
+    quiet = set()
+    if without_region is not None:
+        orgs = [o for o in ref.organisations.values() if o.region == without_region]
+        quiet = {o.code for o in orgs} | {s.code for o in orgs for s in ref.sites_of(o.code)}
+    return sorted(
+        p
+        for g in gens
+        for p in g.advance(start, now)
+        if p.due_ms <= now and not quiet & ({str(v) for v in p.record.values()} | {p.org})
+    )
 
 
 @contextlib.contextmanager
@@ -121,19 +135,20 @@ async def wait_healthy(url: str, timeout_s: float = 60) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-async def preload(settings: Settings) -> int:
+async def preload(settings: Settings, without_region: str | None = None) -> int:
     """Write a simulated national day of every feed to the topics; return how many messages."""
     await ensure_topics(settings)
-    return await produce(settings, national_day("day", 7))
+    return await produce(settings, national_day("day", 7, without_region=without_region))
 
 
 @contextlib.asynccontextmanager
 async def background(
-    settings: Settings, rate: int = BACKGROUND_RATE
+    settings: Settings, rate: int = BACKGROUND_RATE, without_region: str | None = None
 ) -> AsyncIterator[dict[str, int]]:
     """Produce new events at `rate` per second for the block's duration (another simulated day)."""
     sent = {"events": 0}
-    task = asyncio.create_task(_steady(settings, national_day("bg", 8), rate, sent))
+    pushes = national_day("bg", 8, without_region=without_region)
+    task = asyncio.create_task(_steady(settings, pushes, rate, sent))
     try:
         yield sent
     finally:
@@ -172,6 +187,52 @@ async def _steady(settings: Settings, pushes: list[Push], rate: int, sent: dict[
         await producer.stop()
 
 
+async def load(base: str, clients: int, seconds: float, path: str) -> dict[str, Any]:
+    """Measure closed-loop GETs of `path`: with wrk where installed (its C client leaves the
+    cores to the hub), else with bench/loadgen.py."""
+    if shutil.which("wrk"):
+        return await run_wrk(base, clients, seconds, path)
+    return await run_loadgen([base], clients, seconds, [path])
+
+
+async def run_wrk(base: str, clients: int, seconds: float, path: str) -> dict[str, Any]:
+    argv = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    proc = await asyncio.create_subprocess_exec(*argv, base + path, stdout=asyncio.subprocess.PIPE)
+    out, _ = await asyncio.wait_for(proc.communicate(), seconds + 120)
+    return parse_wrk(out.decode(), clients)
+
+
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(text: str, clients: int) -> dict[str, Any]:
+    """Read wrk's report: requests, rate, errors and the latency percentiles (in ms)."""
+    found = {
+        q: float(v) * _UNIT[u]
+        for q, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", text, re.M)
+    }
+    done = re.search(r"(\d+) requests in ([\d.]+)s", text)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if done is None or rate is None or set(found) != {"50", "99"}:
+        raise RuntimeError(f"cannot read wrk's report:\n{text}")
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    broken = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
+    errors = int(failed.group(1)) if failed else 0
+    errors += sum(map(int, broken.groups())) if broken else 0
+    return {
+        "client": "wrk",
+        "clients": clients,
+        "requests": int(done.group(1)),
+        "errors": errors,
+        "requests_per_s": round(float(rate.group(1))),
+        "p50_ms": round(found["50"], 2),
+        "p99_ms": round(found["99"], 2),
+        "seconds": float(done.group(2)),
+    }
+
+
 async def run_loadgen(
     bases: list[str], clients: int, seconds: float, paths: list[str]
 ) -> dict[str, Any]:
@@ -191,6 +252,7 @@ async def run_loadgen(
     import json
 
     result: dict[str, Any] = json.loads(out)
+    result["client"] = "bench.loadgen"
     return result
 
 
@@ -199,6 +261,24 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def family(pid: int) -> list[int]:
+    """Return a process and all its descendants (uvicorn's workers are children of `hub serve`)."""
+    out = [pid]
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                out += family(int(child))
+    return out
+
+
+def family_cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for member in family(pid):
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(member)
+    return total
 
 
 def rss_mb(pid: int) -> float:
