@@ -11,12 +11,13 @@ When a reader gets what:
 - an entry younger than `max_age_s` that no notice has touched: at once. Past
   half that age the first reader also starts a refresh in the background, so
   a key that is read steadily never makes a reader wait for the clock;
-- an entry touched by a notice: a refresh started after the notice (every
-  reader of that moment waits on the same one), so a change is visible to the
-  next read. Under a steady stream of notices a key is refreshed at most
-  `refresh_per_s` times a second (bursts of `BURST` allowed, so an idle hub
-  still shows every change at once); in between, readers get the entry
-  meanwhile, which is never older than `max_age_s`;
+- an entry touched by the first notice in a while: a refresh started after
+  the notice (every reader of that moment waits on the same one), so a change
+  is visible to the next read;
+- an entry touched by a notice while its scope changes steadily (it was
+  refreshed for a notice less than a second ago): the entry, while a refresh
+  runs behind the readers, at most `refresh_per_s` times a second. Readers of
+  a busy scope never wait, and what they get is never older than `max_age_s`;
 - no usable entry: the refresh, shared with every reader waiting for it.
 
 A refresh runs in a task of its own: a reader that gives up (a client that
@@ -62,6 +63,7 @@ class _Entry:
 class _Flight:
     future: asyncio.Future[Snapshot]
     generation: int
+    waited: bool  # readers of a changed key wait for it (False: a refresh behind the readers)
 
 
 @dataclass(slots=True)
@@ -129,11 +131,11 @@ class SnapshotCache(Generic[K]):
             snapshot = self._ready(key, now)
             if snapshot is not None:
                 ready[i] = snapshot
-            elif key not in self._flights or not self._flight_is_current(key):
+            elif not self._flight_is_current(key):
                 needed.append(key)
         if needed:
-            self._spend(needed, now)
-            self._start(needed)
+            self._spend([k for k in needed if self._noticed(k)], now)
+            self._start(needed, waited=True)
         # Take every future before awaiting any: a flight leaves the table when it lands.
         waits = {i: self._flights[key].future for i, key in enumerate(keys) if i not in ready}
         for i, future in waits.items():
@@ -146,14 +148,25 @@ class SnapshotCache(Generic[K]):
         if entry is None or now - entry.taken_at >= self._max_age_s:
             return None
         self._entries.move_to_end(key)
+        flight = self._flights.get(key)
         if entry.generation == self._generation(key):
-            if now - entry.taken_at >= self._max_age_s / 2 and key not in self._flights:
-                self._start([key])  # ageing: refresh for the next readers, serve this one
+            if now - entry.taken_at >= self._max_age_s / 2 and flight is None:
+                self._start([key], waited=False)  # ageing: refresh for the next readers
             return entry.snapshot
-        # A notice came after it: wait for a refresh, unless this key has used its budget.
-        if self._flight_is_current(key) or self._tokens(key, now) >= 1.0:
-            return None
+        # A notice came after it.
+        if self._flight_is_current(key):
+            return None if flight is not None and flight.waited else entry.snapshot
+        tokens = self._tokens(key, now)
+        if tokens >= BURST:
+            return None  # the first change in a while: wait, so the next read shows it
+        if tokens >= 1.0:  # changing steadily: refresh behind the readers, within the budget
+            self._spend([key], now)
+            self._start([key], waited=False)
         return entry.snapshot
+
+    def _noticed(self, key: K) -> bool:
+        entry = self._entries.get(key)
+        return entry is not None and entry.generation != self._generation(key)
 
     def _flight_is_current(self, key: K) -> bool:
         flight = self._flights.get(key)
@@ -172,7 +185,7 @@ class SnapshotCache(Generic[K]):
     def _generation(self, key: K) -> int:
         return self._generations.get(self._scope_of(key), 0)
 
-    def _start(self, keys: list[K]) -> None:
+    def _start(self, keys: list[K], waited: bool) -> None:
         """Start one refresh of `keys` in a task of its own."""
         loop = asyncio.get_running_loop()
         flights = {}
@@ -180,7 +193,7 @@ class SnapshotCache(Generic[K]):
             future: asyncio.Future[Snapshot] = loop.create_future()
             # Nobody may wait for a background refresh: its failure must not be reported as lost.
             future.add_done_callback(_consume)
-            flights[key] = _Flight(future, self._generation(key))
+            flights[key] = _Flight(future, self._generation(key), waited)
         self._flights.update(flights)
         task = asyncio.create_task(self._refresh(flights, self._timer()))
         self._tasks.add(task)
