@@ -25,6 +25,7 @@ from bench.stack import (
     load,
     preload,
     processes,
+    produced,
     serve_env,
     wait_applied,
     wait_healthy,
@@ -49,10 +50,10 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"preloaded_messages": total}
     with processes(worker_argvs(2), serve_env(settings, 0), logs):
         await wait_applied(settings, total)
-        async with background(settings) as sent:
+        async with background(settings, logs) as counter:
             out["one_process"] = await _queries(settings, logs)
             out["scale_out"] = await _scale_out(settings, logs)
-            out["background_events"] = sent["events"]
+            out["background_events"] = produced(counter)
     return out
 
 

@@ -7,8 +7,9 @@ handover in that region through the ingest API; each viewer (`bench/sse_clients.
 process) holds `/v1/stream?scope=national&members=true` and notes when the region's
 `handover.waiting_now` reaches each count. Delivery delay is from the ingest API's answer to
 the viewer reading the event: through Kafka, a worker, Redis, the change notice, the shared
-snapshot and the fan-out. Meanwhile a site's metrics are read five times a second, and the CPU
-and resident memory of `hub serve` are sampled.
+snapshot and the fan-out. Meanwhile another process reads a site's metrics five times a second,
+and the CPU and resident memory of `hub serve` are sampled. The background producer runs in a
+process of its own too, so nothing timed here waits on its work.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from bench.stack import (
     cpu_seconds,
     preload,
     processes,
+    produced,
     rss_mb,
+    run_loadgen,
     serve_env,
     wait_applied,
     wait_healthy,
@@ -55,10 +58,10 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"preloaded_messages": total, "runs": {}}
     with processes(worker_argvs(2), serve_env(settings, 0), logs):
         await wait_applied(settings, total)
-        async with background(settings, without_region=QUIET_REGION) as sent:
+        async with background(settings, logs, QUIET_REGION) as counter:
             for viewers, seconds in _runs().items():
                 out["runs"][str(viewers)] = await _run(settings, logs, viewers, seconds)
-            out["background_events"] = sent["events"]
+            out["background_events"] = produced(counter)
     return out
 
 
@@ -86,7 +89,9 @@ async def _run(settings: Settings, logs: Path, viewers: int, seconds: float) -> 
             )  # fmt: skip
             await asyncio.sleep(min(10.0, seconds / 4))  # every viewer connected and welcomed
             cpu_before, started = cpu_seconds(serve.pid), time.monotonic()
-            pushes, site, rss = await _meanwhile(http, token, serve.pid, seconds, start_waiting)
+            pushes, site, rss = await _meanwhile(
+                http, base, token, serve.pid, seconds, start_waiting
+            )
             cpu = cpu_seconds(serve.pid) - cpu_before
             elapsed = time.monotonic() - started
             await asyncio.wait_for(clients.wait(), seconds + 120)
@@ -122,29 +127,25 @@ async def _waiting(http: httpx.AsyncClient) -> int:
 
 
 async def _meanwhile(
-    http: httpx.AsyncClient, token: str, pid: int, seconds: float, waiting: int
+    http: httpx.AsyncClient, base: str, token: str, pid: int, seconds: float, waiting: int
 ) -> tuple[list[tuple[float, int]], dict[str, Any], list[float]]:
-    """Push, read a site and sample the server's memory until `seconds` are nearly over."""
+    """Push and sample the server's memory, while another process reads a site, until
+    `seconds` are nearly over (the last pushes are left time to arrive)."""
     pushes: list[tuple[float, int]] = []
-    latencies: list[float] = []
     rss: list[float] = []
-    end = time.monotonic() + seconds - 15  # leave the last pushes time to arrive
-    next_push = next_sample = time.monotonic()
+    span = seconds - 15
+    site = asyncio.create_task(run_loadgen([base], 1, span, [SITE_QUERY], SITE_QUERY_EVERY_S))
+    end = time.monotonic() + span
+    next_push = time.monotonic()
     while time.monotonic() < end:
-        now = time.monotonic()
-        if now >= next_push:
+        if time.monotonic() >= next_push:
             waiting += 1
             await _push(http, token, waiting)
             pushes.append((time.time(), waiting))
-            next_push = now + PUSH_EVERY_S
-        if now >= next_sample:
-            rss.append(rss_mb(pid))
-            next_sample = now + 1.0
-        started = time.perf_counter()
-        if (await http.get(SITE_QUERY)).status_code == 200:
-            latencies.append(time.perf_counter() - started)
-        await asyncio.sleep(max(0.0, SITE_QUERY_EVERY_S - (time.monotonic() - now)))
-    return pushes, _summary(latencies), rss
+            next_push += PUSH_EVERY_S
+        rss.append(rss_mb(pid))
+        await asyncio.sleep(max(0.0, min(1.0, next_push - time.monotonic())))
+    return pushes, await site, rss
 
 
 async def _push(http: httpx.AsyncClient, token: str, n: int) -> None:
@@ -177,18 +178,6 @@ def _delays(pushes: list[tuple[float, int]], seen: list[list[list[float]]]) -> d
         "delay_p50_ms": round(1000 * statistics.median(ordered)) if ordered else None,
         "delay_p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))]) if ordered else None,
         "delay_max_ms": round(1000 * ordered[-1]) if ordered else None,
-    }
-
-
-def _summary(latencies: list[float]) -> dict[str, Any]:
-    ordered = sorted(latencies)
-    if not ordered:
-        return {"requests": 0}
-    return {
-        "requests": len(ordered),
-        "p50_ms": round(1000 * statistics.median(ordered), 2),
-        "p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 2),
-        "max_ms": round(1000 * ordered[-1], 2),
     }
 
 

@@ -3,7 +3,7 @@
     python -m bench.loadgen URL CLIENTS SECONDS PATH [PATH ...]
 
 Each client keeps one keep-alive connection and sends GETs back to back (a
-closed loop), cycling through the paths; with several base URLs (comma
+closed loop; with LOADGEN_EVERY_S set, one request that often), cycling through the paths; with several base URLs (comma
 separated) clients are spread over them, as a load balancer would. Prints one
 JSON document: requests, errors, requests per second and latency percentiles
 in milliseconds. Written on bare asyncio streams because an HTTP client
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -24,7 +25,12 @@ HEADER_END = b"\r\n\r\n"
 
 
 async def _client(
-    base: str, paths: list[str], until: float, latencies: list[float], errors: list[str]
+    base: str,
+    paths: list[str],
+    until: float,
+    latencies: list[float],
+    errors: list[str],
+    every_s: float = 0.0,
 ) -> None:
     host, port = _address(base)
     reader, writer = await asyncio.open_connection(host, port)
@@ -39,10 +45,13 @@ async def _client(
             writer.write(requests[i % len(requests)])
             i += 1
             status = await _response(reader)
+            took = time.perf_counter() - started
             if status == 200:
-                latencies.append(time.perf_counter() - started)
+                latencies.append(took)
             else:
                 errors.append(str(status))
+            if every_s:
+                await asyncio.sleep(max(0.0, every_s - took))
     except (OSError, asyncio.IncompleteReadError) as exc:
         errors.append(type(exc).__name__)
     finally:
@@ -74,7 +83,9 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
 
 
-async def run(bases: list[str], clients: int, seconds: float, paths: list[str]) -> dict[str, Any]:
+async def run(
+    bases: list[str], clients: int, seconds: float, paths: list[str], every_s: float = 0.0
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     started = time.monotonic()
@@ -99,7 +110,8 @@ async def run(bases: list[str], clients: int, seconds: float, paths: list[str]) 
 
 def main(argv: list[str]) -> int:
     bases, clients, seconds, *paths = argv
-    result = asyncio.run(run(bases.split(","), int(clients), float(seconds), paths))
+    every_s = float(os.environ.get("LOADGEN_EVERY_S", "0"))
+    result = asyncio.run(run(bases.split(","), int(clients), float(seconds), paths, every_s))
     print(json.dumps(result))
     return 0
 

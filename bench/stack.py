@@ -143,26 +143,29 @@ async def preload(settings: Settings, without_region: str | None = None) -> int:
 
 @contextlib.asynccontextmanager
 async def background(
-    settings: Settings, rate: int = BACKGROUND_RATE, without_region: str | None = None
-) -> AsyncIterator[dict[str, int]]:
-    """Produce new events at `rate` per second for the block's duration (another simulated day)."""
-    sent = {"events": 0}
-    pushes = national_day("bg", 8, without_region=without_region)
-    task = asyncio.create_task(_steady(settings, pushes, rate, sent))
-    try:
-        yield sent
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    settings: Settings, logs: Path, without_region: str | None = None
+) -> AsyncIterator[Path]:
+    """Produce new events at BACKGROUND_RATE per second for the block's duration, from a process
+    of its own (so its work never delays what the benchmark times); yield where it counts them."""
+    counter = logs / f"background-{time.monotonic_ns()}.count"
+    argv = [sys.executable, "-m", "bench.stack", str(counter), without_region or ""]
+    with processes([argv], settings.env(), logs):
+        yield counter
 
 
-async def _steady(settings: Settings, pushes: list[Push], rate: int, sent: dict[str, int]) -> None:
+def produced(counter: Path) -> int:
+    """Return how many events the background process has produced so far."""
+    with contextlib.suppress(OSError, ValueError):
+        return int(counter.read_text())
+    return 0
+
+
+async def _steady(settings: Settings, pushes: list[Push], rate: int, counter: Path) -> None:
     ref = load_reference_data(settings.config_dir)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
     await producer.start()
     per_tick = max(1, int(rate * TICK_S))
-    i = 0
+    i = sent = 0
     try:
         while True:
             started = time.monotonic()
@@ -180,8 +183,9 @@ async def _steady(settings: Settings, pushes: list[Push], rate: int, sent: dict[
                     value,
                     key=entity_key(feed, record).encode(),
                 )
-                sent["events"] += 1
+                sent += 1
             i += per_tick
+            counter.write_text(str(sent))
             await asyncio.sleep(max(0.0, TICK_S - (time.monotonic() - started)))
     finally:
         await producer.stop()
@@ -234,7 +238,7 @@ def parse_wrk(text: str, clients: int) -> dict[str, Any]:
 
 
 async def run_loadgen(
-    bases: list[str], clients: int, seconds: float, paths: list[str]
+    bases: list[str], clients: int, seconds: float, paths: list[str], every_s: float = 0.0
 ) -> dict[str, Any]:
     """Run the load generator in its own process and return its result."""
     proc = await asyncio.create_subprocess_exec(
@@ -247,6 +251,7 @@ async def run_loadgen(
         *paths,
         stdout=asyncio.subprocess.PIPE,
         cwd=ROOT,
+        env={**os.environ, "LOADGEN_EVERY_S": str(every_s)},
     )
     out, _ = await asyncio.wait_for(proc.communicate(), seconds + 120)
     import json
@@ -286,3 +291,15 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+def _background_main(argv: list[str]) -> None:
+    """`python -m bench.stack COUNTER [REGION]`: the background producer (settings: HUB_*)."""
+    counter, region = Path(argv[0]), (argv[1] if len(argv) > 1 and argv[1] else None)
+    settings = Settings.from_env(os.environ)
+    pushes = national_day("bg", 8, without_region=region)
+    asyncio.run(_steady(settings, pushes, BACKGROUND_RATE, counter))
+
+
+if __name__ == "__main__":
+    _background_main(sys.argv[1:])
