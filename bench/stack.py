@@ -200,7 +200,15 @@ async def load(base: str, clients: int, seconds: float, path: str) -> dict[str, 
 
 
 async def run_wrk(base: str, clients: int, seconds: float, path: str) -> dict[str, Any]:
-    argv = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "--timeout", "30s"]
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{clients}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "30s",
+    ]
     proc = await asyncio.create_subprocess_exec(*argv, base + path, stdout=asyncio.subprocess.PIPE)
     out, _ = await asyncio.wait_for(proc.communicate(), seconds + 120)
     return parse_wrk(out.decode(), clients)
@@ -213,7 +221,7 @@ def parse_wrk(text: str, clients: int) -> dict[str, Any]:
     """Read wrk's report: requests, rate, errors and the latency percentiles (in ms)."""
     found = {
         q: float(v) * _UNIT[u]
-        for q, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", text, re.M)
+        for q, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     }
     done = re.search(r"(\d+) requests in ([\d.]+)s", text)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
