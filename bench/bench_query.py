@@ -3,8 +3,8 @@
 Redis holds a simulated national day of every feed; two `hub worker`s keep applying another
 simulated day at BACKGROUND_RATE while real `hub serve` processes answer closed-loop clients
 (`bench/loadgen.py`, its own process) on the national, a regional and a site metrics body and a
-24-hour hourly series. Then the national query again against `hub serve --workers 2`: two
-processes sharing the port.
+24-hour hourly series. Then the national query against `hub serve` with one and with two worker
+processes sharing the port, with the background stream running and again with it stopped.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
             out["one_process"] = await _queries(settings, logs)
             out["scale_out"] = await _scale_out(settings, logs)
             out["background_events"] = produced(counter)
+        # Again with the workers idle: what the processes themselves scale to, with the cores
+        # left to them and the load generator.
+        out["scale_out_quiet"] = await _scale_out(settings, logs)
     return out
 
 
