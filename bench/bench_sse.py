@@ -107,6 +107,7 @@ async def _run(settings: Settings, logs: Path, viewers: int, seconds: float) -> 
         **_delays(pushes, seen["seen"]),
         "serve_cpu_pct": round(100 * cpu / elapsed),
         "serve_rss_mb_max": max(rss),
+        "load_average": round(os.getloadavg()[0], 2),
         "site_query": site,
     }
 
