@@ -162,23 +162,36 @@ async def _push(http: httpx.AsyncClient, token: str, n: int) -> None:
 
 
 def _delays(pushes: list[tuple[float, int]], seen: list[list[list[float]]]) -> dict[str, Any]:
-    """For each viewer and push: from the push's acceptance to the first event showing it."""
-    delays: list[float] = []
+    """For each viewer and push: from the push's acceptance to the first event showing it,
+    split at the moment the hub computed that event's body (`as_of`)."""
+    total: list[float] = []
+    fan_out: list[float] = []
     missed = 0
     for events in seen:
         for pushed_at, count in pushes:
-            shown = [t for t, value in events if value >= count]
-            if shown:
-                delays.append(max(0.0, min(shown) - pushed_at))
-            else:
+            shown = [(t, computed) for t, value, computed in events if value >= count]
+            if not shown:
                 missed += 1
-    ordered = sorted(delays)
+                continue
+            read_at, computed = min(shown)
+            total.append(max(0.0, read_at - pushed_at))
+            fan_out.append(max(0.0, read_at - computed))
     return {
-        "deliveries": len(ordered),
+        "deliveries": len(total),
         "missed": missed,
-        "delay_p50_ms": round(1000 * statistics.median(ordered)) if ordered else None,
-        "delay_p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))]) if ordered else None,
-        "delay_max_ms": round(1000 * ordered[-1]) if ordered else None,
+        "delay_ms": _percentiles(total),
+        "computed_to_read_ms": _percentiles(fan_out),
+    }
+
+
+def _percentiles(values: list[float]) -> dict[str, int] | None:
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    return {
+        "p50": round(1000 * statistics.median(ordered)),
+        "p99": round(1000 * ordered[int(0.99 * (len(ordered) - 1))]),
+        "max": round(1000 * ordered[-1]),
     }
 
 

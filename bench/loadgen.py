@@ -91,7 +91,10 @@ async def run(
     started = time.monotonic()
     until = started + seconds
     await asyncio.gather(
-        *(_client(bases[i % len(bases)], paths, until, latencies, errors) for i in range(clients))
+        *(
+            _client(bases[i % len(bases)], paths, until, latencies, errors, every_s)
+            for i in range(clients)
+        )
     )
     elapsed = time.monotonic() - started
     ordered = sorted(latencies)

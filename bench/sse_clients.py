@@ -3,8 +3,9 @@
     python -m bench.sse_clients URL VIEWERS SECONDS SCOPE_CODE OUT.json
 
 Each viewer holds `/v1/stream?scope=national&members=true` (the national page of the dashboard)
-on its own connection, reads every event as a browser would, and notes the time and the value
-of `handover.waiting_now` of each event of the scope whose code is SCOPE_CODE. Written on bare
+on its own connection, reads every event as a browser would, and notes the time the value
+of `handover.waiting_now` and the `as_of` (when the hub computed it) of each event of the scope
+whose code is SCOPE_CODE. Written on bare
 asyncio streams (chunked transfer decoding and all): a thousand viewers through an HTTP client
 library would cost more CPU than the hub serving them.
 """
@@ -16,18 +17,20 @@ import json
 import re
 import sys
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 PATH = "/v1/stream?scope=national&members=true"
 WAITING = re.compile(rb'"handover\.waiting_now":\{"unit":"count","value":(\d+)')
+AS_OF = re.compile(rb'"as_of":"([^"]+)"')
 
 
 class Viewer:
     def __init__(self) -> None:
         self.connected = False
         self.events = 0
-        self.seen: list[tuple[float, int]] = []
+        self.seen: list[tuple[float, int, float]] = []  # read at, value, computed at
         self.error: str | None = None
 
 
@@ -54,9 +57,10 @@ async def _view(host: str, port: int, code: bytes, until: float, viewer: Viewer)
             chunk = await reader.readexactly(size + 2)
             viewer.events += 1
             if marker in chunk[:300]:
-                found = WAITING.search(chunk)
-                if found:
-                    viewer.seen.append((time.time(), int(found.group(1))))
+                found, as_of = WAITING.search(chunk), AS_OF.search(chunk)
+                if found and as_of:
+                    computed = datetime.fromisoformat(as_of.group(1).decode()).timestamp()
+                    viewer.seen.append((time.time(), int(found.group(1)), computed))
     except TimeoutError:
         pass
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
