@@ -81,12 +81,17 @@ class Viewer:
             self._queue.put_nowait(DROPPED)
 
     async def next(self, timeout_s: float) -> bytes | None:
-        """Return the next frame (DROPPED once dropped), or None if none came in `timeout_s`."""
+        """Return every frame queued, as one write (DROPPED once dropped), or None if none came
+        in `timeout_s`. A page's scopes change together: one write for all of them costs the
+        server one send, not one per scope."""
         try:
             async with asyncio.timeout(timeout_s):
-                return await self._queue.get()
+                frames = [await self._queue.get()]
         except TimeoutError:
             return None
+        while not self._queue.empty():
+            frames.append(self._queue.get_nowait())
+        return DROPPED if DROPPED in frames else b"".join(frames)
 
 
 class LiveFeed:
