@@ -59,7 +59,12 @@ class QueryService:
             asyncio.ensure_future(self._gauges(scopes, wanted, now)),
             asyncio.ensure_future(self._sitreps(scopes, wanted)),
         )
-        await asyncio.wait(reads)  # all three end before any failure is raised
+        try:
+            await asyncio.wait(reads)  # all three end before any failure is raised
+        except asyncio.CancelledError:
+            for read in reads:  # a cancelled computation leaves no read running behind it
+                read.cancel()
+            raise
         failures = [e for r in reads if (e := r.exception()) is not None]
         if failures:  # raise the first; the others have been retrieved, so none is reported lost
             raise failures[0]
