@@ -60,6 +60,7 @@ lint: $(DEV_STAMP)  ## ruff, mypy --strict and the import-layer contracts
 	$(BIN)/lint-imports
 
 bench: $(BENCH_STAMP)  ## Measure throughput and latency; results go to bench/results/
+	./scripts/bench-tools.sh
 	$(BIN)/python -m bench
 
 # Re-resolve the locks from pyproject.toml, keeping every pin that still satisfies it.

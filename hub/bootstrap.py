@@ -10,11 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
+from hub.adapters.codec import encode_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
 from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
@@ -37,12 +39,13 @@ from hub.adapters.reference_files import (
     load_scoped_thresholds,
     load_thresholds,
 )
-from hub.adapters.telemetry import IngestMetrics
+from hub.adapters.telemetry import IngestMetrics, StreamMetrics
 from hub.domain.headlines import scope_labels
 from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
+from hub.domain.scopes import ScopeRef
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
@@ -54,10 +57,15 @@ from hub.services.ingest import IngestService
 from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
 from hub.services.limits import IngestLimits
+from hub.services.live import LiveFeed
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
+from hub.services.query import QueryService
 from hub.services.series import SeriesService
+from hub.services.series_params import SeriesRequest
+from hub.services.snapshots import SnapshotCache
+from hub.services.stream_limits import StreamLimits
 from hub.services.tokens import TokenService
 from hub.settings import Settings
 
@@ -107,8 +115,18 @@ def build(
     live = RedisLivePublisher(client, settings.key_prefix)
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
     annotations = RedisAnnotationStore(client, settings.key_prefix)
+    snapshots, series_snapshots = snapshot_caches(settings, query, series, clock_ms)
+    live_feed = LiveFeed(
+        snapshots,
+        lambda: changed_scopes(client, settings.key_prefix),
+        StreamLimits(settings.sse_max_connections, settings.sse_max_per_token),
+        StreamMetrics(registry),
+        settings.sse_queue_events,
+    )
 
     async def close() -> None:
+        await snapshots.close()
+        await series_snapshots.close()
         await sink.close()
         await client.aclose()
 
@@ -123,7 +141,10 @@ def build(
         query=query,
         freshness=freshness,
         series=series,
-        alerts=AlertsService(ref, query, series, freshness, thresholds, clock_ms, acks),
+        snapshots=snapshots,
+        series_snapshots=series_snapshots,
+        live=live_feed,
+        alerts=AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks),
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
         opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
@@ -132,7 +153,6 @@ def build(
         rejections=rejections,
         ingest_metrics=IngestMetrics(registry),
         registry=registry,
-        live_notices=lambda: changed_scopes(client, settings.key_prefix),
         close=close,
     )
     generations = RedisGenerations(client, settings.key_prefix)
@@ -146,6 +166,30 @@ def build(
     )
     services.opel_levels = wire_opel_metrics(services, registry, clock)
     return services
+
+
+def snapshot_caches(
+    settings: Settings, query: QueryService, series: SeriesService, clock_ms: Callable[[], int]
+) -> tuple[SnapshotCache[ScopeRef], SnapshotCache[SeriesRequest]]:
+    """Return the shared caches of metrics bodies (per scope) and series bodies (per request)."""
+    max_age = settings.snapshot_max_age_s
+
+    async def metrics(scopes: list[ScopeRef]) -> list[dict[str, Any]]:
+        bodies: list[dict[str, Any]] = await query.many(scopes)
+        return bodies
+
+    return (
+        SnapshotCache(metrics, _scope_key, encode_body, clock_ms, max_age, max_entries=4096),
+        SnapshotCache(series.bodies, _series_scope, encode_body, clock_ms, max_age),
+    )
+
+
+def _scope_key(scope: ScopeRef) -> str:
+    return scope.key
+
+
+def _series_scope(req: SeriesRequest) -> str:
+    return req.scope.key
 
 
 OPEL_REFRESH_S = 60.0
@@ -180,7 +224,7 @@ def wire_ops_metrics(
     """Export the Redis-held headline values and freshness through a scrape-time collector."""
     interval = services.settings.ops_refresh_s
     ops = OpsSnapshotService(
-        services.ref, services.query, services.freshness, clock, interval, generations
+        services.ref, services.snapshots, services.freshness, clock, interval, generations
     )
     # Older than a few refreshes means Redis is not answering: export nothing rather than old values.
     max_age = max(60.0, 4 * interval)

@@ -137,6 +137,13 @@ class StateStore(Protocol):
         """Return the counters of each (scope, bucket); empty where nothing was counted."""
         ...
 
+    async def read_window_sums(
+        self, requests: Sequence[tuple[str, Mapping[str, Sequence[Bucket]]]]
+    ) -> list[dict[str, dict[str, int]]]:
+        """For each (scope, {window: buckets}) return each window's counters summed over its
+        buckets, added up where the data is rather than shipped bucket by bucket."""
+        ...
+
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]
     ) -> list[tuple[int, int | None]]:
@@ -261,6 +268,22 @@ class LivePublisher(Protocol):
     """Tells API processes which scopes changed, so live streams can refresh."""
 
     async def publish(self, scopes: Sequence[str]) -> None: ...
+
+
+class StreamTelemetry(Protocol):
+    """What an API process reports about its live streams (Prometheus in production)."""
+
+    def opened(self) -> None: ...
+
+    def closed(self) -> None: ...
+
+    def refused(self, limit: str) -> None:
+        """Count a stream refused at a cap: `process` or `token`."""
+        ...
+
+    def dropped(self) -> None:
+        """Count a stream closed because its client fell behind."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,10 @@ class Settings:
     http_port: int = 8080
     metrics_port: int = 0  # worker /metrics port; 0 picks none
     ops_refresh_s: float = 15.0  # how often the API re-reads the values it exports to Prometheus
+    snapshot_max_age_s: float = 1.0  # oldest shared metrics or series body a reader may be given
+    sse_max_connections: int = 2_000  # live streams one API process holds (more: 503)
+    sse_max_per_token: int = 200  # live streams one token holds in one process (more: 429)
+    sse_queue_events: int = 256  # frames waiting for one slow viewer before it is dropped
     log_level: str = "INFO"
     hours_lost_baseline_minutes: int = 15
     data_dir: str = ".hub-data"  # `hub up`: where the embedded Valkey keeps its append-only file

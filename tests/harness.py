@@ -57,8 +57,8 @@ async def running_api(
     """
     port = free_port()
     registry = CollectorRegistry()
-    kwargs = {"clock_ms": clock_ms} if clock_ms else {}
-    services = build(settings.with_(http_port=port), registry, **kwargs)
+    served = settings.with_(http_port=port)
+    services = build(served, registry, clock_ms=clock_ms) if clock_ms else build(served, registry)
     app = create_app(services, static) if static else create_app(services)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -11,7 +11,7 @@ contract that the in-memory oracle and the real store agree.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -113,6 +113,20 @@ class MemoryHub:
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
         return [dict(self._buckets.get(r, {})) for r in requests]
+
+    async def read_window_sums(
+        self, requests: Sequence[tuple[str, Mapping[str, Sequence[Bucket]]]]
+    ) -> list[dict[str, dict[str, int]]]:
+        out = []
+        for scope, windows in requests:
+            sums: dict[str, dict[str, int]] = {}
+            for name, buckets in windows.items():
+                total: Counter[str] = Counter()
+                for bucket in buckets:
+                    total.update(self._buckets.get((scope, bucket), {}))
+                sums[name] = dict(total)
+            out.append(sums)
+        return out
 
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]

@@ -25,6 +25,11 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
+def encode_body(value: Any) -> bytes:
+    """Encode a response body once for every reader (keys in the order the body was built)."""
+    return orjson.dumps(value)
+
+
 def loads(data: bytes | str) -> Any:
     return orjson.loads(data)
 

@@ -152,3 +152,35 @@ class IngestMetrics:
             registry=registry,
         )
         self.deadletters = _deadletter_counter(registry)
+
+
+class StreamMetrics:
+    """What the live streams (`/v1/stream`) of an API process count: the StreamTelemetry port."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._open = Gauge(
+            "hub_sse_connections", "Live streams open in this process", registry=registry
+        )
+        self._refused = Counter(
+            "hub_sse_refused",
+            "Live streams refused at a cap (process: 503, token: 429)",
+            ["limit"],
+            registry=registry,
+        )
+        self._dropped = Counter(
+            "hub_sse_dropped",
+            "Live streams closed by the hub because the client fell behind",
+            registry=registry,
+        )
+
+    def opened(self) -> None:
+        self._open.inc()
+
+    def closed(self) -> None:
+        self._open.dec()
+
+    def refused(self, limit: str) -> None:
+        self._refused.labels(limit=limit).inc()
+
+    def dropped(self) -> None:
+        self._dropped.inc()

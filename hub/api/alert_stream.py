@@ -19,10 +19,10 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.auth import require_viewer, services
-from hub.api.stream import LiveFanout
+from hub.api.auth import require_viewer, services, still_authorised
 from hub.domain.errors import Unavailable
 from hub.services.acks import ALERTS_NOTICE, NOTES_NOTICE
+from hub.services.live import LiveFeed
 
 REFRESH_S = 5.0
 MIN_INTERVAL_S = 1.0
@@ -34,7 +34,7 @@ async def alert_stream(request: Request) -> Response:
     await require_viewer(request)
     scope = request.query_params.get("scope") or "national"
     services(request).alerts.root(scope)  # an unknown scope is a 404 now, not a broken stream
-    fanout: LiveFanout = request.app.state.fanout
+    fanout = services(request).live
     return EventSourceResponse(
         _events(request, scope, fanout),
         ping=int(HEARTBEAT_S),
@@ -42,9 +42,7 @@ async def alert_stream(request: Request) -> Response:
     )
 
 
-async def _events(
-    request: Request, scope: str, fanout: LiveFanout
-) -> AsyncIterator[dict[str, Any]]:
+async def _events(request: Request, scope: str, fanout: LiveFeed) -> AsyncIterator[dict[str, Any]]:
     alerts = services(request).alerts
     yield {"retry": RETRY_MS, "comment": "connected"}
     keys = (ALERTS_NOTICE, NOTES_NOTICE)
@@ -52,6 +50,8 @@ async def _events(
     last: str | None = None
     beat = time.monotonic()
     while not await request.is_disconnected():
+        if not await still_authorised(request):
+            return  # the token was revoked: no more alerts on this connection
         started = time.monotonic()
         try:
             body = await alerts.active(scope)

@@ -63,9 +63,7 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        fanout = stream.LiveFanout(services.live_notices)
-        app.state.fanout = fanout
-        fanout.start()
+        services.live.start()
         background = [s for s in (services.ops, services.opel_levels) if s is not None]
         for task in background:
             task.start()
@@ -74,7 +72,7 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         finally:
             for task in background:
                 await task.stop()
-            await fanout.stop()
+            await services.live.stop()
             await services.close()
 
     routes = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from hub.domain.errors import Unauthenticated, Unavailable
 from hub.services.container import Services
 from hub.services.tokens import Principal
 
@@ -21,6 +22,26 @@ async def principal(request: Request) -> Principal:
 
 
 async def require_viewer(request: Request) -> None:
-    """Let anyone read, unless HUB_REQUIRE_VIEWER_TOKEN asks for a viewer or admin token."""
+    """Let anyone read, unless HUB_REQUIRE_VIEWER_TOKEN asks for a viewer or admin token.
+
+    A token that is sent is always checked: a revoked or mistyped one gets 401 rather
+    than quietly reading as anonymous, so its holder finds out.
+    """
     if services(request).settings.require_viewer_token:
         services(request).tokens.require_viewer(await principal(request))
+    elif request.headers.get("authorization") is not None:
+        await principal(request)
+
+
+async def still_authorised(request: Request) -> bool:
+    """For a long-lived stream: is the token it was opened with still good (or was there none)?"""
+    header = request.headers.get("authorization")
+    if header is None:
+        return True
+    try:
+        await services(request).tokens.authenticate(header)
+    except Unauthenticated:
+        return False
+    except Unavailable:
+        return True  # Redis is away, so no revocation can have been recorded: keep serving
+    return True

@@ -49,6 +49,34 @@ def _unavailable() -> dict[str, Any]:
     return response
 
 
+def _cached(op: dict[str, Any]) -> dict[str, Any]:
+    """Add HTTP caching to a read: validators on 200, and 304 for a matching If-None-Match."""
+    validators = {
+        "ETag": {"schema": {"type": "string"}, "description": "weak: of the figures, not as_of"},
+        "Last-Modified": {"schema": {"type": "string"}},
+        "Cache-Control": {"schema": {"type": "string", "enum": ["max-age=1"]}},
+    }
+    responses = op["get"]["responses"]
+    responses["200"] = responses["200"] | {"headers": validators}
+    responses["304"] = {"description": "Not modified: If-None-Match names the current ETag"}
+    op["get"].setdefault("parameters", []).append(
+        _param("If-None-Match", "header", {"type": "string"})
+    )
+    return op
+
+
+def _limited() -> dict[str, Any]:
+    retry = {"Retry-After": {"schema": {"type": "integer"}}}
+    return {
+        "429": _problem("This token holds HUB_SSE_MAX_PER_TOKEN streams already")
+        | {"headers": retry},
+        "503": _problem(
+            "Kafka or Redis is unavailable, or this process holds HUB_SSE_MAX_CONNECTIONS streams"
+        )
+        | {"headers": retry},
+    }
+
+
 def _param(name: str, where: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
     return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
 
@@ -213,15 +241,17 @@ def _query_paths() -> dict[str, Any]:
     kind = _param("kind", "path", {"type": "string", "enum": ["region", "org", "site"]})
     code = _param("code", "path", {"type": "string"})
     return {
-        "/v1/metrics/national": _read("National metrics"),
-        "/v1/metrics/{kind}/{code}": _read(
-            "Metrics of a region, organisation or site", [kind, code], **unknown
+        "/v1/metrics/national": _cached(_read("National metrics")),
+        "/v1/metrics/{kind}/{code}": _cached(
+            _read("Metrics of a region, organisation or site", [kind, code], **unknown)
         ),
         "/v1/organisations": _read("Reference data: regions, organisations and sites"),
         "/v1/catalogue": _read("The metric catalogue with units, scopes and RAG lines"),
         "/v1/freshness": _read("Feed freshness per feed and organisation"),
-        "/v1/series": _read(
-            "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
+        "/v1/series": _cached(
+            _read(
+                "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
+            )
         ),
         "/v1/alerts": _read(
             "Active operational alerts", [_param("scope", "query", scope)], **bad, **unknown
@@ -239,7 +269,7 @@ def _stream(scope: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
         "Server-Sent Events: the scopes' metrics whenever they change "
         "(members=true adds the scopes below the first)"
     )
-    stream = _read(summary, params, **errors)
+    stream = _read(summary, params, **errors, **_limited())
     stream["get"]["responses"]["200"] = _text("A stream of `metrics` events", "text/event-stream")
     return stream
 

@@ -24,8 +24,9 @@ STATUS: list[tuple[type[E.HubError], int, str]] = [
     (E.NotFound, 404, "Not found"),
     (E.PayloadTooLarge, 413, "Payload too large"),
     (E.UnsupportedMediaType, 415, "Unsupported media type"),
-    (E.TooManyRequests, 429, "Too many requests"),
     (E.Unavailable, 503, "Service unavailable"),
+    (E.CallerLimitReached, 429, "Too many requests"),
+    (E.ProcessLimitReached, 503, "Service busy"),
     (E.StateConflict, 503, "Service busy"),
     (E.ConfigError, 500, "Configuration error"),
 ]
@@ -38,7 +39,7 @@ def problem(
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
-        headers["Retry-After"] = str(E.Unavailable.retry_after_seconds)
+        headers.setdefault("Retry-After", str(E.Unavailable.retry_after_seconds))
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -54,11 +55,9 @@ def from_error(exc: E.HubError) -> JSONResponse:
                 }
             elif isinstance(exc, E.ValidationFailed) and exc.errors:
                 extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
-            headers = (
-                {"Retry-After": str(exc.retry_after_s)}
-                if isinstance(exc, E.TooManyRequests)
-                else None
-            )
+            headers = None
+            if isinstance(exc, E.LimitReached):
+                headers = {"Retry-After": str(exc.retry_after_seconds)}
             return problem(status, title, _public_detail(exc), headers, **extra)
     return problem(500, "Internal error", "the hub failed unexpectedly")
 

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api import tables
 from hub.api.auth import require_viewer, services
+from hub.api.caching import cached_response
 from hub.domain.metrics import CATALOGUE
 from hub.domain.rag import Threshold
 
@@ -17,7 +18,8 @@ async def metrics(request: Request) -> Response:
     await require_viewer(request)
     kind = request.path_params.get("kind")
     scope = "national" if kind is None else f"{kind}/{request.path_params['code']}"
-    return JSONResponse(await services(request).query.metrics(scope))
+    svc = services(request)
+    return cached_response(request, await svc.snapshots.get(svc.query.resolve(scope)))
 
 
 async def freshness(request: Request) -> Response:
@@ -57,8 +59,11 @@ async def organisations(request: Request) -> Response:
 async def series(request: Request) -> Response:
     """`GET /v1/series`: a metric's hourly or daily points, with SPC when `spc=true`."""
     await require_viewer(request)
-    body = await services(request).series.series(request.query_params)
-    return tables.series_csv(body) if tables.wants_csv(request) else JSONResponse(body)
+    svc = services(request)
+    snapshot = await svc.series_snapshots.get(svc.series.request(request.query_params))
+    if tables.wants_csv(request):
+        return tables.series_csv(snapshot.body)
+    return cached_response(request, snapshot)
 
 
 async def alerts(request: Request) -> Response:

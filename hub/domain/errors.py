@@ -10,10 +10,12 @@ HubError
 ├── NotFound                  unknown feed, scope or token (404)
 ├── PayloadTooLarge           body over the limit (413)
 ├── UnsupportedMediaType      content type we cannot read (415)
-├── TooManyRequests           over a per-token limit; try again after a while (429)
 ├── Unavailable               a backing service is down; try again later (503)
 │   ├── BrokerUnavailable     Kafka
 │   └── StateUnavailable      Redis
+├── LimitReached              a cap that protects the service; try again later
+│   ├── CallerLimitReached    this caller holds too much already (429)
+│   └── ProcessLimitReached   this process holds too much already (503)
 └── StateConflict             another writer changed the same state first; retry
 """
 
@@ -79,14 +81,6 @@ class UnsupportedMediaType(HubError):
     """The body's content type is not one we read."""
 
 
-class TooManyRequests(HubError):
-    """The caller is over a limit; `retry_after_s` says when to try again."""
-
-    def __init__(self, message: str, retry_after_s: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
 class Unavailable(HubError):
     """A backing service is unreachable; the caller should retry later."""
 
@@ -99,6 +93,22 @@ class BrokerUnavailable(Unavailable):
 
 class StateUnavailable(Unavailable):
     """Redis did not answer."""
+
+
+class LimitReached(HubError):
+    """A cap that protects the service was reached; `retry_after_seconds` says when to retry."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class CallerLimitReached(LimitReached):
+    """The caller (its token) already holds as much as one caller may."""
+
+
+class ProcessLimitReached(LimitReached):
+    """This process already holds as much as it takes; another may have room."""
 
 
 class StateConflict(HubError):

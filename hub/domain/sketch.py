@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from ddsketch.mapping import LogarithmicMapping
 
@@ -27,6 +28,7 @@ def bucket_of(value: float) -> str:
     return str(_MAPPING.key(value))
 
 
+@lru_cache(maxsize=8192)  # a query reads the same few hundred buckets in every window
 def bucket_value(bucket: str) -> float:
     """Return the representative value of a bucket."""
     if bucket == ZERO_BUCKET:

@@ -60,21 +60,26 @@ def forecast(once: bool) -> None:
 
 
 @main.command()
-def serve() -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    help="API processes sharing the port (each with its own caches); more serve more readers.",
+)
+def serve(workers: int) -> None:
     """Run the HTTP service (ingest, query API, dashboard)."""
     import uvicorn
-    from prometheus_client import CollectorRegistry
-
-    from hub.api.app import create_app
-    from hub.bootstrap import build
 
     settings = settings_from_env()
     require_services(settings)
     refuse_anonymous_exposure(settings)
     configure_logging(settings.log_level)
-    app = create_app(build(settings, CollectorRegistry()))
+    if workers < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--workers")
     uvicorn.run(
-        app,
+        "hub.entrypoints.asgi:app",
+        factory=True,
+        workers=workers,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),

@@ -15,6 +15,8 @@ ongoing or worsening, with the acknowledgement in force. The whole set is
 computed at most once per `ttl_s` (callers arriving meanwhile wait for it),
 so many screens cost one computation; acknowledgements are read per request,
 so one shows everywhere at once.
+Its threshold part reads the snapshots every other reader shares
+(`hub.services.snapshots`).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import HOUR_MS
 from hub.services.acks import AckService
 from hub.services.freshness import FreshnessService
-from hub.services.query import QueryService
 from hub.services.series import SeriesService, chart
+from hub.services.snapshots import SnapshotCache
 
 SPC_HOURS = 24
 FEED_TITLES = {
@@ -62,7 +64,7 @@ class AlertsService:
     def __init__(
         self,
         ref: ReferenceData,
-        query: QueryService,
+        snapshots: SnapshotCache[ScopeRef],
         series: SeriesService,
         freshness: FreshnessService,
         thresholds: dict[str, Threshold],
@@ -72,7 +74,7 @@ class AlertsService:
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ref = ref
-        self._query = query
+        self._snapshots = snapshots
         self._series = series
         self._freshness = freshness
         self._thresholds = thresholds
@@ -149,7 +151,7 @@ class AlertsService:
         regions = [resolve(self._ref, f"region/{r}") for r in sorted(self._ref.regions)]
         orgs = [resolve(self._ref, f"org/{o}") for o in sorted(self._ref.organisations)]
         top = [resolve(self._ref, NATIONAL), *regions]
-        atomic = await self._breaches([*top, *orgs], now)
+        atomic = await self._breaches([*top, *orgs])
         atomic += await self._special_causes(top, now)
         atomic += await self._feeds()
         by_id: dict[str, dict[str, Any]] = {}
@@ -169,10 +171,10 @@ class AlertsService:
             )
         return Computed(now, by_id, roots)
 
-    async def _breaches(self, scopes: list[ScopeRef], now: int) -> list[dict[str, Any]]:
+    async def _breaches(self, scopes: list[ScopeRef]) -> list[dict[str, Any]]:
         out = []
-        for scope, body in zip(scopes, await self._query.many(scopes, now), strict=True):
-            for metric_id, entry in body["metrics"].items():
+        for scope, snapshot in zip(scopes, await self._snapshots.many(scopes), strict=True):
+            for metric_id, entry in snapshot.body["metrics"].items():
                 threshold = self._thresholds.get(metric_id)
                 if entry["rag"] != "red" or threshold is None:
                     continue

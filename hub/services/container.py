@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
+from hub.domain.scopes import ScopeRef
 from hub.ports import AuditLog, RejectionLog, StateStore
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
@@ -17,11 +18,14 @@ from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
 from hub.services.league import LeagueService
 from hub.services.limits import IngestLimits
+from hub.services.live import LiveFeed
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
 from hub.services.series import SeriesService
+from hub.services.series_params import SeriesRequest
+from hub.services.snapshots import SnapshotCache
 from hub.services.tokens import TokenService
 from hub.settings import Settings
 
@@ -44,6 +48,10 @@ class Services:
     query: QueryService
     freshness: FreshnessService
     series: SeriesService
+    # One computation per scope (or series) per change, shared by every reader.
+    snapshots: SnapshotCache[ScopeRef]
+    series_snapshots: SnapshotCache[SeriesRequest]
+    live: LiveFeed  # the live streams; the API's lifespan starts and stops it
     alerts: AlertsService
     acks: AckService
     annotations: AnnotationService
@@ -53,7 +61,6 @@ class Services:
     rejections: RejectionLog
     ingest_metrics: Any  # IngestMetrics: counters the HTTP edge increments
     registry: Any  # the prometheus CollectorRegistry this process exposes
-    live_notices: Callable[[], AsyncIterator[list[str]]]
     close: Callable[[], Awaitable[None]]
     # Refreshes what /metrics exports from Redis; the API's lifespan starts and stops it.
     ops: OpsSnapshotService | None = None

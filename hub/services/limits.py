@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
-from hub.domain.errors import TooManyRequests
+from hub.domain.errors import CallerLimitReached
 
 
 class RequestCounter(Protocol):
@@ -34,18 +34,19 @@ class IngestLimits:
 
     @contextlib.asynccontextmanager
     async def hold(self, token_id: str) -> AsyncIterator[None]:
-        """Let one request of `token_id` through, or raise TooManyRequests."""
+        """Let one request of `token_id` through, or raise CallerLimitReached."""
         if self._running.get(token_id, 0) >= self._at_once:
-            raise TooManyRequests(
+            raise CallerLimitReached(
                 f"at most {self._at_once} submissions at once per token; wait for one to finish",
-                retry_after_s=1,
+                retry_after_seconds=1,
             )
         if self._per_minute > 0:
             used = await self._counter.count(f"ingest:{token_id}", 60)
             if used > self._per_minute:
                 wait = 60 - int(self._clock()) % 60
-                raise TooManyRequests(
-                    f"at most {self._per_minute} submissions a minute per token", retry_after_s=wait
+                raise CallerLimitReached(
+                    f"at most {self._per_minute} submissions a minute per token",
+                    retry_after_seconds=wait,
                 )
         self._running[token_id] = self._running.get(token_id, 0) + 1
         try:

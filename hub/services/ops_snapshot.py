@@ -2,7 +2,8 @@
 
 prometheus_client collectors are synchronous and run inside a scrape, while
 the values live in Redis behind an async client. So a background task in the
-API process reads them every `interval_s` seconds (HUB_OPS_REFRESH_S) and
+API process reads them every `interval_s` seconds (HUB_OPS_REFRESH_S), through
+the snapshots every other reader shares (`hub.services.snapshots`), and
 swaps in an immutable `OpsSnapshot`; the collector only reads the latest
 one. A scrape therefore never waits on Redis, and one refresh serves every
 scraper. A failed refresh keeps the previous snapshot; the collector stops
@@ -21,9 +22,10 @@ from datetime import datetime
 from hub.domain.errors import Unavailable
 from hub.domain.headlines import FeedState, OpsSnapshot, headline_scopes, headline_values
 from hub.domain.orgs import ReferenceData
+from hub.domain.scopes import ScopeRef
 from hub.ports import GenerationReader
 from hub.services.freshness import FreshnessService
-from hub.services.query import QueryService
+from hub.services.snapshots import SnapshotCache
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +36,14 @@ class OpsSnapshotService:
     def __init__(
         self,
         ref: ReferenceData,
-        query: QueryService,
+        snapshots: SnapshotCache[ScopeRef],
         freshness: FreshnessService,
         clock: Callable[[], datetime],
         interval_s: float,
         generations: GenerationReader | None = None,
     ) -> None:
         self._scopes = headline_scopes(ref)
-        self._query = query
+        self._snapshots = snapshots
         self._freshness = freshness
         self._clock = clock
         self._interval_s = interval_s
@@ -56,7 +58,7 @@ class OpsSnapshotService:
     async def refresh(self) -> OpsSnapshot:
         """Read the headline values and freshness now and make them the latest snapshot."""
         now = self._clock()
-        bodies = await self._query.many(self._scopes, int(now.timestamp() * 1000))
+        bodies = [s.body for s in await self._snapshots.many(self._scopes)]
         board = await self._freshness.board()
         feeds = tuple(
             FeedState(feed, row["org"], row["status"], _seconds(row["last_received_at"]))

@@ -1,10 +1,14 @@
 """A scope's metrics now (SPEC §5 `/v1/metrics/...`): windows, gauges, SitReps, RAG.
 
-All scopes asked for at once are read in a few pipelined round trips.
+All scopes asked for at once are read together: their windows (summed in
+Redis, see `hub.adapters.redis.window_sums`), gauges and SitReps in three
+concurrent reads. Callers go through `hub.services.snapshots`, which shares
+one computation per scope per change among every reader.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -13,7 +17,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.rag import RAG_NONE, Threshold, rag
 from hub.domain.scopes import ScopeRef, expected_submitters, resolve
 from hub.domain.timestamps import format_utc_ms
-from hub.domain.windows import MINUTE_MS, WINDOWS, Bucket, windows_cover
+from hub.domain.windows import MINUTE_MS, WINDOWS, windows_cover
 from hub.ports import StateStore
 
 
@@ -50,46 +54,58 @@ class QueryService:
         """Return the metrics body of each scope, reading all of them together."""
         now = self._clock_ms() if now_ms is None else now_ms
         wanted = [self.metrics_for(s) for s in scopes]
-        windows = await self._windows(scopes, now)
-        gauges = await self._gauges(scopes, wanted, now)
-        sitreps = await self._sitreps(scopes, wanted)
+        reads = (
+            asyncio.ensure_future(self._windows(scopes, now)),
+            asyncio.ensure_future(self._gauges(scopes, wanted, now)),
+            asyncio.ensure_future(self._sitreps(scopes, wanted)),
+        )
+        try:
+            await asyncio.wait(reads)  # all three end before any failure is raised
+        except asyncio.CancelledError:
+            for read in reads:  # a cancelled computation leaves no read running behind it
+                read.cancel()
+            raise
+        failures = [e for r in reads if (e := r.exception()) is not None]
+        if failures:  # raise the first; the others have been retrieved, so none is reported lost
+            raise failures[0]
+        windows, gauges, sitreps = reads[0].result(), reads[1].result(), reads[2].result()
         out = []
         for i, scope in enumerate(scopes):
-            body: dict[str, Any] = {}
-            for m in wanted[i]:
-                if m.kind is Kind.WINDOW:
-                    body[m.id] = self._window_entry(m, windows[i])
-                elif m.kind is Kind.GAUGE:
-                    body[m.id] = self._entry(m, gauges[i][m.id])
-                else:
-                    body[m.id] = self._sitrep_entry(m, scope, sitreps[i].get(m.sitrep_feed))
-            out.append(
-                {
-                    "scope": {"type": scope.type, "code": scope.code, "name": scope.name},
-                    "as_of": format_utc_ms(now),
-                    "metrics": body,
-                }
-            )
+            out.append(self._body(scope, wanted[i], windows[i], gauges[i], sitreps[i], now))
+            if i % 8 == 7:
+                # Many scopes (alerts, the /metrics snapshot) take tens of milliseconds of
+                # formulas: let the requests waiting meanwhile be answered between scopes.
+                await asyncio.sleep(0)
         return out
+
+    def _body(
+        self,
+        scope: ScopeRef,
+        wanted: list[Metric],
+        windows: dict[str, dict[str, int]],
+        gauges: dict[str, Any],
+        sitreps: dict[str, Any],
+        now: int,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for m in wanted:
+            if m.kind is Kind.WINDOW:
+                body[m.id] = self._window_entry(m, windows)
+            elif m.kind is Kind.GAUGE:
+                body[m.id] = self._entry(m, gauges[m.id])
+            else:
+                body[m.id] = self._sitrep_entry(m, scope, sitreps.get(m.sitrep_feed))
+        return {
+            "scope": {"type": scope.type, "code": scope.code, "name": scope.name},
+            "as_of": format_utc_ms(now),
+            "metrics": body,
+        }
 
     async def _windows(
         self, scopes: Sequence[ScopeRef], now: int
     ) -> list[dict[str, dict[str, int]]]:
         cover = windows_cover(now)
-        needed = sorted(
-            {b for buckets in cover.values() for b in buckets}, key=lambda b: b.sort_key
-        )
-        requests = [(s.key, b) for s in scopes for b in needed]
-        rows = await self._store.read_buckets(requests)
-        out = []
-        for i in range(len(scopes)):
-            by_bucket: dict[Bucket, dict[str, int]] = dict(
-                zip(needed, rows[i * len(needed) : (i + 1) * len(needed)], strict=True)
-            )
-            out.append(
-                {name: _sum(by_bucket[b] for b in buckets) for name, buckets in cover.items()}
-            )
-        return out
+        return await self._store.read_window_sums([(s.key, cover) for s in scopes])
 
     def _window_entry(self, m: Metric, counters: dict[str, dict[str, int]]) -> dict[str, Any]:
         values = {w: m.compute(counters[w]) for w in WINDOWS}
@@ -157,14 +173,6 @@ class QueryService:
             "coverage": coverage,
             "rag": _rag(judged, self._thresholds.get(m.id)),
         }
-
-
-def _sum(rows: Any) -> dict[str, int]:
-    total: dict[str, int] = {}
-    for row in rows:
-        for name, value in row.items():
-            total[name] = total.get(name, 0) + value
-    return total
 
 
 def _rag(value: Any, threshold: Threshold | None) -> str:

@@ -9,6 +9,7 @@ count would look like a fall.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -69,10 +70,21 @@ class SeriesService:
         self._thresholds = thresholds
         self._clock_ms = clock_ms
 
+    def request(self, params: Mapping[str, str]) -> SeriesRequest:
+        """Read the query parameters of `GET /v1/series`; raise ValidationFailed for bad ones."""
+        return parse(params, self._ref, self._clock_ms())
+
     async def series(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Return the body of `GET /v1/series`; raise ValidationFailed for bad parameters."""
+        return await self.body(self.request(params))
+
+    async def bodies(self, reqs: Sequence[SeriesRequest]) -> list[dict[str, Any]]:
+        """Return the body of each request, read concurrently."""
+        return list(await asyncio.gather(*(self.body(r) for r in reqs)))
+
+    async def body(self, req: SeriesRequest) -> dict[str, Any]:
+        """Return the body of `GET /v1/series` for a checked request."""
         now = self._clock_ms()
-        req = parse(params, self._ref, now)
         points = await self.points(req, now)
         body: dict[str, Any] = {
             "metric": req.metric.id,

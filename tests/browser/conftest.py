@@ -126,9 +126,17 @@ async def page(browser: Browser, hub: SeededHub) -> AsyncIterator[Page]:
     new_page = await context.new_page()
     requests: list[str] = []
     errors: list[str] = []
+    blocked: list[str] = []
     new_page.on("request", lambda r: requests.append(r.url))
     new_page.on("pageerror", lambda e: errors.append(str(e)))
+    # Chromium reports each thing the Content-Security-Policy blocked on the console.
+    # (Tests wait with function predicates, "() => …": a bare expression string is eval()ed.)
+    new_page.on(
+        "console",
+        lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     REQUESTS[new_page] = requests
     yield new_page
     await context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not blocked, f"the page broke its own Content-Security-Policy: {blocked}"

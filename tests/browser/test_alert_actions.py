@@ -67,7 +67,7 @@ async def test_an_acknowledgement_made_on_one_screen_shows_on_another_without_re
         # Acknowledged alerts go to the end of the list, which may be folded: unfold it.
         for p in (page, other):
             await p.wait_for_function(
-                "!document.querySelector('.hub-alerts__more') || "
+                "() => !document.querySelector('.hub-alerts__more') || "
                 "document.querySelector('.hub-alerts__more').textContent.startsWith('Show all')"
             )
         await show_all(page)
@@ -102,7 +102,7 @@ async def test_a_note_written_on_a_chart_marks_the_chart_and_shows_on_the_tile(
     await notes.locator(".hub-note").first.wait_for(timeout=10_000)
     assert "ED IT outage 14:00–15:30 — Sam Patel" in await notes.inner_text()
     await page.wait_for_function(
-        "document.querySelector('.hub-trend__chart').dataset.notes === '1'", timeout=10_000
+        "() => document.querySelector('.hub-trend__chart').dataset.notes === '1'", timeout=10_000
     )
     await page.screenshot(path=artifacts / "trend-with-note.png", full_page=True)
     async with hub.api.client() as c:
@@ -124,7 +124,7 @@ async def test_the_wall_fits_one_1920_by_1080_screen_without_scrolling(
     await page.wait_for_selector(".hub-tile__spc .hub-spc", timeout=20_000)
     await page.wait_for_selector(".hub-alerts__summary", timeout=20_000)
     await page.wait_for_function(
-        "document.querySelector('.hub-wall__feeds').textContent.startsWith('Feeds live')",
+        "() => document.querySelector('.hub-wall__feeds').textContent.startsWith('Feeds live')",
         timeout=20_000,
     )
     name = "wall-screen-" + ("national" if path.startswith("/?") else "region")
@@ -136,7 +136,7 @@ async def test_the_wall_fits_one_1920_by_1080_screen_without_scrolling(
     assert len(await page.locator(".hub-tile").all()) == 8  # fewer, larger figures
     assert re.fullmatch(r"\d\d:\d\d:\d\d", await page.locator(".hub-wall__clock").inner_text())
     await page.wait_for_function(
-        "document.querySelector('.hub-wall__age').textContent.startsWith('Figures as of')",
+        "() => document.querySelector('.hub-wall__age').textContent.startsWith('Figures as of')",
         timeout=10_000,
     )
 

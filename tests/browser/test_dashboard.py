@@ -324,7 +324,7 @@ async def test_after_a_lost_connection_the_screen_catches_up_with_what_changed_m
         await page.wait_for_selector(READY, timeout=20_000)
         before = json.loads(await tile.get_attribute("data-value") or "null")
     await page.wait_for_function(
-        "document.getElementById('live-status').dataset.status === 'reconnecting'",
+        "() => document.getElementById('live-status').dataset.status === 'reconnecting'",
         timeout=15_000,
     )
     record = {
@@ -338,9 +338,10 @@ async def test_after_a_lost_connection_the_screen_catches_up_with_what_changed_m
     assert json.loads(await tile.get_attribute("data-value") or "null") == before
     async with serving(hub, port):
         await page.wait_for_function(
-            f'JSON.parse(document.querySelector("{WAITING}").dataset.value) === {before + 1}',
+            f'() => JSON.parse(document.querySelector("{WAITING}").dataset.value) === {before + 1}',
             timeout=20_000,
         )
         await page.wait_for_function(
-            "document.getElementById('live-status').dataset.status === 'live'", timeout=10_000
+            "() => document.getElementById('live-status').dataset.status === 'live'",
+            timeout=10_000,
         )

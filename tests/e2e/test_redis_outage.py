@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -74,8 +75,14 @@ async def test_workers_pause_while_redis_is_down_and_resume_without_loss(
 
         own_valkey.pause()  # Redis stops answering, as in a network partition
         try:
-            async with api.client() as c:
-                r = await c.get("/v1/metrics/org/RX9")
+
+            async def refused() -> httpx.Response | None:
+                async with api.client() as c:
+                    r = await c.get("/v1/metrics/org/RX9")
+                return r if r.status_code != 200 else None
+
+            # A shared snapshot is served until it is HUB_SNAPSHOT_MAX_AGE_S (1 s) old; then 503.
+            r = await wait_until(refused, timeout=30)
             assert r.status_code == 503
             assert r.headers["content-type"].startswith("application/problem+json")
             assert r.headers["retry-after"]

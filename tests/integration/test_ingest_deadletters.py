@@ -7,8 +7,11 @@ from typing import Any
 
 import orjson
 import pytest
+import redis.asyncio as aioredis
 
 from hub.adapters.kafka.topics import deadletter_topic
+from hub.adapters.redis.keys import Keys
+from hub.services.ingest import LISTED
 from hub.settings import Settings
 from tests.harness import RunningApi, read_to_end, running_api
 
@@ -111,3 +114,28 @@ async def test_rejections_lists_only_the_callers_organisation_newest_first(
             assert (await c.get("/v1/rejections")).status_code == 403
         async with api.client() as c:
             assert (await c.get("/v1/rejections")).status_code == 401
+
+
+async def test_an_all_rejected_flood_is_all_dead_lettered_but_listed_only_up_to_the_bound(
+    settings: Settings, redis_client: aioredis.Redis
+) -> None:
+    flood = 2_500
+    body = orjson.dumps([
+        {"handover_id": f"F{n}", "ambulance_trust": "RX9", "site": "X", "arrived_at": ago(5)}
+        for n in range(flood)
+    ])  # fmt: skip
+    async with running_api(settings) as api:
+        rx9 = await api.token("RX9")
+        receipt = await post(api, rx9, body, "application/json")
+        later = await post(
+            api,
+            rx9,
+            orjson.dumps([{"handover_id": "LAST", "ambulance_trust": "RX9"}]),
+            "application/json",
+        )
+        async with api.client(rx9) as c:
+            newest = (await c.get("/v1/rejections", params={"limit": 1})).json()["rejections"]
+    assert len(receipt["rejected"]) == flood  # the receipt names every one
+    assert len(await dead_letters(settings, expected=flood + 1)) == flood + 1  # so does the topic
+    assert await redis_client.zcard(Keys(settings.key_prefix).rejections("RX9")) == LISTED
+    assert len(later["rejected"]) == 1 and newest[0]["key"] == "RX9|LAST"

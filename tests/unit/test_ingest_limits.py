@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.domain.errors import TooManyRequests
+from hub.domain.errors import CallerLimitReached
 from hub.services.limits import IngestLimits
 from hub.settings import Settings
 
@@ -23,14 +23,14 @@ class Counter:
 async def test_a_token_may_run_only_so_many_submissions_at_once() -> None:
     limits = IngestLimits(Counter(), per_minute=0, at_once=1, clock=lambda: 0.0)
     async with limits.hold("t1"):
-        with pytest.raises(TooManyRequests) as refused:
+        with pytest.raises(CallerLimitReached) as refused:
             async with limits.hold("t1"):
                 pass
         async with limits.hold("t2"):  # another token is not held back
             pass
     async with limits.hold("t1"):  # the first finished: room again
         pass
-    assert refused.value.retry_after_s == 1
+    assert refused.value.retry_after_seconds == 1
 
 
 async def test_past_its_rate_a_token_is_told_to_come_back_when_the_minute_turns() -> None:
@@ -38,10 +38,10 @@ async def test_past_its_rate_a_token_is_told_to_come_back_when_the_minute_turns(
     for _ in range(2):
         async with limits.hold("t1"):
             pass
-    with pytest.raises(TooManyRequests) as refused:
+    with pytest.raises(CallerLimitReached) as refused:
         async with limits.hold("t1"):
             pass
-    assert refused.value.retry_after_s == 55  # 125 s is 5 s into a minute
+    assert refused.value.retry_after_seconds == 55  # 125 s is 5 s into a minute
 
 
 @pytest.mark.parametrize(

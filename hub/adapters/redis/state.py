@@ -10,7 +10,7 @@ StateConflict for the caller to retry.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
@@ -23,6 +23,7 @@ from hub.adapters.codec import dumps, loads
 from hub.adapters.redis.apply_script import APPLY_PLAN, APPLY_PLAN_SHA, plan_payload
 from hub.adapters.redis.errors import guarded, translated
 from hub.adapters.redis.keys import Keys
+from hub.adapters.redis.window_sums import WINDOW_SUMS, parse_sums, script_arguments
 from hub.domain.errors import ConfigError, StateConflict, StateUnavailable
 from hub.domain.plan import StatePlan
 from hub.domain.windows import Bucket
@@ -90,6 +91,7 @@ class RedisStateStore:
         self._keys = Keys(prefix)
         self._serving = self._keys
         self._gen_read_at = 0.0
+        self._window_sums_sha: str | None = None
         self._server_checked = False
 
     async def check_server(self) -> None:
@@ -177,6 +179,29 @@ class RedisStateStore:
             pipe.hgetall(k.bucket(scope, bucket))
         rows = await guarded(pipe.execute())
         return [{f: int(v) for f, v in row.items()} for row in rows]
+
+    async def read_window_sums(
+        self, requests: Sequence[tuple[str, Mapping[str, Sequence[Bucket]]]]
+    ) -> list[dict[str, dict[str, int]]]:
+        k = await guarded(self._reading())
+        calls = [script_arguments(k, scope, windows) for scope, windows in requests]
+        try:
+            replies = await guarded(self._sum_windows(calls))
+        except NoScriptError:  # the server restarted or flushed its scripts: load it again
+            self._window_sums_sha = None
+            replies = await guarded(self._sum_windows(calls))
+        return [
+            parse_sums(reply, list(windows))
+            for reply, (_, windows) in zip(replies, requests, strict=True)
+        ]
+
+    async def _sum_windows(self, calls: list[tuple[list[str], list[str]]]) -> list[str]:
+        if self._window_sums_sha is None:
+            self._window_sums_sha = str(await self._r.script_load(WINDOW_SUMS))
+        pipe = self._r.pipeline(transaction=False)
+        for keys, args in calls:
+            pipe.evalsha(self._window_sums_sha, len(keys), *keys, *args)
+        return [str(reply) for reply in await pipe.execute()]
 
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]

@@ -1,0 +1,23 @@
+"""The API as an ASGI application factory, for `hub serve --workers N` (uvicorn imports it by name).
+
+Each worker process builds its own services from the `HUB_*` environment:
+its own Redis and Kafka clients, snapshot caches and change-notice
+subscription. They share the listening socket, and the kernel spreads the
+connections over them.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+
+from hub.api.app import create_app
+from hub.bootstrap import build
+from hub.entrypoints.common import configure_logging, settings_from_env
+
+
+def app() -> Starlette:
+    """Return the API app of one worker process."""
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
+    return create_app(build(settings, CollectorRegistry()))

@@ -1,0 +1,260 @@
+"""One computation per key per change, shared by every reader: the read path's snapshot cache.
+
+A snapshot is a response body computed once, encoded once (by the injected
+`encode`, orjson in production, so this layer imports no codec) and handed to
+every reader: HTTP requests, live streams, alerts and the Prometheus
+snapshot. Keys are scopes (metrics bodies) or series requests; each key
+belongs to a scope, and the workers' change notices for a scope invalidate
+its keys.
+
+When a reader gets what:
+- an entry younger than `max_age_s` that no notice has touched: at once. Past
+  half that age the first reader also starts a refresh in the background, so
+  a key that is read steadily never makes a reader wait for the clock;
+- an entry touched by the first notice in a while: a refresh started after
+  the notice (every reader of that moment waits on the same one), so a change
+  is visible to the next read;
+- an entry touched by a notice while its scope changes steadily (it was
+  refreshed for a notice less than a second ago): the entry, while a refresh
+  runs behind the readers, at most `refresh_per_s` times a second. Readers of
+  a busy scope never wait, and what they get is never older than `max_age_s`;
+- no usable entry: the refresh, shared with every reader waiting for it.
+
+A refresh runs in a task of its own: a reader that gives up (a client that
+disconnects) never cancels the computation the others wait for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+BURST = 2.0
+UNCHANGED_FIELDS = ("as_of",)  # when a body was computed: not a change of content
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A body, its encoding and the validators HTTP caching and live streams compare."""
+
+    body: dict[str, Any]
+    data: bytes  # the body, encoded once
+    etag: str  # weak: the content without `as_of`
+    last_modified: str  # HTTP date of when the content last changed
+    version: int  # process-wide sequence; a key's version grows only when its content changes
+
+
+@dataclass(slots=True)
+class _Entry:
+    snapshot: Snapshot
+    taken_at: float  # timer() when its refresh started
+    generation: int  # the scope's notice count when its refresh started
+
+
+@dataclass(slots=True)
+class _Flight:
+    future: asyncio.Future[Snapshot]
+    generation: int
+    waited: bool  # readers of a changed key wait for it (False: a refresh behind the readers)
+
+
+@dataclass(slots=True)
+class _Budget:
+    """A token bucket of notice-driven refreshes for one key."""
+
+    tokens: float
+    at: float
+
+
+class SnapshotCache(Generic[K]):
+    """Share snapshots of bodies per key; see the module docstring for who waits for what."""
+
+    def __init__(
+        self,
+        compute: Callable[[list[K]], Awaitable[list[dict[str, Any]]]],
+        scope_of: Callable[[K], str],
+        encode: Callable[[Any], bytes],
+        clock_ms: Callable[[], int],
+        max_age_s: float = 1.0,
+        refresh_per_s: float = 2.0,
+        max_entries: int = 1024,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._compute = compute
+        self._scope_of = scope_of
+        self._encode = encode
+        self._clock_ms = clock_ms
+        self._max_age_s = max_age_s
+        self._refresh_per_s = refresh_per_s
+        self._max_entries = max_entries
+        self._timer = timer
+        self._entries: OrderedDict[K, _Entry] = OrderedDict()
+        self._flights: dict[K, _Flight] = {}
+        self._budgets: dict[K, _Budget] = {}
+        self._generations: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._versions = 0
+        self.computed = 0  # keys computed since start, for tests and benchmarks
+
+    def invalidate(self, scopes: Iterable[str]) -> None:
+        """Note a change notice: the next read of these scopes' keys sees data from after it."""
+        for scope in scopes:
+            self._generations[scope] = self._generations.get(scope, 0) + 1
+
+    def current(self, key: K) -> Snapshot | None:
+        """Return the key's latest snapshot without computing anything."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry.snapshot
+
+    def is_current(self, key: K) -> bool:
+        """Say whether the key's entry was refreshed after its scope's latest notice."""
+        entry = self._entries.get(key)
+        return entry is not None and entry.generation == self._generation(key)
+
+    async def get(self, key: K) -> Snapshot:
+        return (await self.many([key]))[0]
+
+    async def many(self, keys: Sequence[K]) -> list[Snapshot]:
+        """Return a snapshot of each key, computing those that need it together."""
+        now = self._timer()
+        ready: dict[int, Snapshot] = {}
+        needed: list[K] = []
+        for i, key in enumerate(keys):
+            snapshot = self._ready(key, now)
+            if snapshot is not None:
+                ready[i] = snapshot
+            elif not self._flight_is_current(key):
+                needed.append(key)
+        if needed:
+            self._spend([k for k in needed if self._noticed(k)], now)
+            self._start(needed, waited=True)
+        # Take every future before awaiting any: a flight leaves the table when it lands.
+        waits = {i: self._flights[key].future for i, key in enumerate(keys) if i not in ready}
+        for i, future in waits.items():
+            ready[i] = await asyncio.shield(future)
+        return [ready[i] for i in range(len(keys))]
+
+    def _ready(self, key: K, now: float) -> Snapshot | None:
+        """Return the entry a reader may have now, or None if it must wait for a refresh."""
+        entry = self._entries.get(key)
+        if entry is None or now - entry.taken_at >= self._max_age_s:
+            return None
+        self._entries.move_to_end(key)
+        flight = self._flights.get(key)
+        if entry.generation == self._generation(key):
+            if now - entry.taken_at >= self._max_age_s / 2 and flight is None:
+                self._start([key], waited=False)  # ageing: refresh for the next readers
+            return entry.snapshot
+        # A notice came after it.
+        if self._flight_is_current(key):
+            return None if flight is not None and flight.waited else entry.snapshot
+        tokens = self._tokens(key, now)
+        if tokens >= BURST:
+            return None  # the first change in a while: wait, so the next read shows it
+        if tokens >= 1.0:  # changing steadily: refresh behind the readers, within the budget
+            self._spend([key], now)
+            self._start([key], waited=False)
+        return entry.snapshot
+
+    def _noticed(self, key: K) -> bool:
+        entry = self._entries.get(key)
+        return entry is not None and entry.generation != self._generation(key)
+
+    def _flight_is_current(self, key: K) -> bool:
+        flight = self._flights.get(key)
+        return flight is not None and flight.generation == self._generation(key)
+
+    def _tokens(self, key: K, now: float) -> float:
+        budget = self._budgets.get(key)
+        if budget is None:
+            return BURST
+        return min(BURST, budget.tokens + (now - budget.at) * self._refresh_per_s)
+
+    def _spend(self, keys: Sequence[K], now: float) -> None:
+        for key in keys:
+            self._budgets[key] = _Budget(max(0.0, self._tokens(key, now) - 1.0), now)
+
+    def _generation(self, key: K) -> int:
+        return self._generations.get(self._scope_of(key), 0)
+
+    def _start(self, keys: list[K], waited: bool) -> None:
+        """Start one refresh of `keys` in a task of its own."""
+        loop = asyncio.get_running_loop()
+        flights = {}
+        for key in keys:
+            future: asyncio.Future[Snapshot] = loop.create_future()
+            # Nobody may wait for a background refresh: its failure must not be reported as lost.
+            future.add_done_callback(_consume)
+            flights[key] = _Flight(future, self._generation(key), waited)
+        self._flights.update(flights)
+        task = asyncio.create_task(self._refresh(flights, self._timer()))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refresh(self, flights: dict[K, _Flight], started: float) -> None:
+        keys = list(flights)
+        try:
+            bodies = await self._compute(keys)
+        except BaseException as exc:
+            for key, flight in flights.items():
+                self._land(key, flight)
+                if isinstance(exc, asyncio.CancelledError):
+                    flight.future.cancel()
+                else:
+                    flight.future.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        self.computed += len(keys)
+        for (key, flight), body in zip(flights.items(), bodies, strict=True):
+            self._land(key, flight)
+            flight.future.set_result(self._store(key, body, started, flight.generation))
+
+    def _land(self, key: K, flight: _Flight) -> None:
+        if self._flights.get(key) is flight:
+            del self._flights[key]
+
+    def _store(self, key: K, body: dict[str, Any], started: float, generation: int) -> Snapshot:
+        """Keep a computed body unless a refresh that started later has landed already."""
+        old = self._entries.get(key)
+        if old is not None and old.taken_at > started:
+            return old.snapshot
+        snapshot = self._snapshot(body, None if old is None else old.snapshot)
+        self._entries[key] = _Entry(snapshot, started, generation)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            evicted, _ = self._entries.popitem(last=False)
+            self._budgets.pop(evicted, None)
+        return snapshot
+
+    def _snapshot(self, body: dict[str, Any], old: Snapshot | None) -> Snapshot:
+        content = {k: v for k, v in body.items() if k not in UNCHANGED_FIELDS}
+        digest = hashlib.blake2b(self._encode(content), digest_size=12).hexdigest()
+        etag = f'W/"{digest}"'
+        if old is not None and old.etag == etag:
+            version, modified = old.version, old.last_modified
+        else:
+            self._versions += 1
+            version, modified = self._versions, formatdate(self._clock_ms() / 1000, usegmt=True)
+        return Snapshot(body, self._encode(body), etag, modified, version)
+
+    async def close(self) -> None:
+        """Cancel refreshes still running (at shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _consume(future: asyncio.Future[Snapshot]) -> None:
+    if not future.cancelled():
+        future.exception()
