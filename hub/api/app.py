@@ -66,7 +66,9 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         fanout = stream.LiveFanout(services.live_notices)
         app.state.fanout = fanout
         fanout.start()
-        background = [s for s in (services.ops, services.opel_levels) if s is not None]
+        background = [
+            s for s in (services.ops, services.opel_levels, services.replication) if s is not None
+        ]
         for task in background:
             task.start()
         try:
