@@ -230,7 +230,7 @@ async def test_the_hub_follows_a_promoted_replica_that_missed_transactions_losin
             await pushers.push(parts["b"])
             cut, behind = await diverge(ha, settings, ref, parts["c"])
 
-            # Records flowing: b still being applied, d streaming into Kafka as the primary dies.
+            # Records flowing: d streams into Kafka, in chunks, while the primary dies.
             room = ControlRoom(api, ha)
             watching = asyncio.create_task(room.run())
             flowing = asyncio.Event()
