@@ -144,6 +144,8 @@ EXACT = 2**53  # the JSON the script reads holds numbers as doubles: larger ones
 
 def _changes(counters: dict[str, int]) -> list[Any]:
     """Return (field, amount) pairs, leaving zeros out and cutting a huge sum into exact parts."""
+    if not counters:  # e.g. a 111 interval of zeros: nothing to add
+        return []
     if min(counters.values()) >= -EXACT and max(counters.values()) <= EXACT:  # nearly always
         return [x for pair in counters.items() if pair[1] for x in pair]
     out: list[Any] = []
