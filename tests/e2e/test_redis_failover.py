@@ -258,7 +258,7 @@ async def test_the_hub_follows_a_promoted_replica_that_missed_transactions_losin
             await pushers.push(parts["e"])
             await caught_up(settings)
             assert await every_scope_mismatches(api, want.everything) == []
-            print(f"\n{timings}; {len(behind)} partitions re-read from the promoted replica's "
+            print(f"\n{timings}; {len(behind)} partition(s) re-read from the promoted replica's "
                   f"offsets (replication cut {killed - cut:.1f}s before the kill)")  # fmt: skip
     finally:
         ha.stop()
