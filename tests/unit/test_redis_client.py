@@ -69,6 +69,19 @@ async def test_a_sentinel_client_targets_the_named_service_with_the_url_credenti
         await client.aclose()
 
 
+async def test_a_url_option_overrides_the_default_through_sentinel_as_without() -> None:
+    url = "redis://@/0?socket_timeout=9"
+    for settings in (
+        Settings(redis_url=url, redis_sentinels="s1:26379"),
+        Settings(redis_url="redis://h/0?socket_timeout=9"),
+    ):
+        client = redis_client(settings)
+        try:
+            assert client.connection_pool.connection_kwargs["socket_timeout"] == 9
+        finally:
+            await client.aclose()
+
+
 def test_no_redis_named_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="HUB_REDIS_URL or HUB_REDIS_SENTINELS"):
         redis_client(Settings())

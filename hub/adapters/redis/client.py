@@ -97,8 +97,7 @@ def _through_sentinel(settings: Settings) -> aioredis.Redis:
     sentinel = Sentinel(
         sentinel_addresses(settings.redis_sentinels),
         sentinel_kwargs=reach_sentinels,
-        **DATA_NODE_OPTIONS,
-        **data,
+        **{**DATA_NODE_OPTIONS, **data},  # the URL's own options win, as with a plain URL
     )
     client: aioredis.Redis = sentinel.master_for(
         settings.redis_sentinel_service, redis_class=_SentinelRedis
