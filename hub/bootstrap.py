@@ -32,6 +32,11 @@ from hub.adapters.redis.generations import RedisGenerations
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
 from hub.adapters.redis.outbox import RedisOutbox
 from hub.adapters.redis.rejections import RedisRejectionLog
+from hub.adapters.redis.replication import (
+    RedisReplicationWatch,
+    ReplicationCollector,
+    expected_replicas,
+)
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
 from hub.adapters.reference_files import (
@@ -165,6 +170,7 @@ def build(
         time.time,
     )
     services.opel_levels = wire_opel_metrics(services, registry, clock)
+    services.replication = wire_replication(client, settings, registry, clock)
     return services
 
 
@@ -190,6 +196,24 @@ def _scope_key(scope: ScopeRef) -> str:
 
 def _series_scope(req: SeriesRequest) -> str:
     return req.scope.key
+
+
+def wire_replication(
+    client: aioredis.Redis,
+    settings: Settings,
+    registry: CollectorRegistry,
+    clock: Callable[[], datetime],
+) -> RedisReplicationWatch:
+    """Watch whether Redis has a replica to fail over to, for /readyz and /metrics."""
+    expected = expected_replicas(settings)
+
+    def seconds() -> float:
+        return clock().timestamp()
+
+    watch = RedisReplicationWatch(client, expected, settings.ops_refresh_s, seconds)
+    max_age = max(60.0, 4 * settings.ops_refresh_s)
+    registry.register(ReplicationCollector(watch.latest, expected, seconds, max_age))
+    return watch
 
 
 OPEL_REFRESH_S = 60.0

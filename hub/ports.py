@@ -460,3 +460,29 @@ class AnnotationStore(Protocol):
     async def between(self, from_ms: int, to_ms: int, limit: int) -> list[dict[str, Any]]:
         """Return up to `limit` notes about instants in [from_ms, to_ms], newest first."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RedisReplication:
+    """What the Redis the hub writes to says of its replicas, against what the deployment expects."""
+
+    role: str  # "master" for a primary; "slave" means the hub is pointed at a replica
+    replicas: int  # replicas connected and in sync (a replica still loading a copy is not)
+    expected: int  # HUB_REDIS_MIN_REPLICAS (at least 1 with Sentinel)
+
+    @property
+    def degraded(self) -> bool:
+        """True when losing this node would stop the hub: too few replicas to take over."""
+        return self.role != "master" or self.replicas < self.expected
+
+
+class ReplicationProbe(Protocol):
+    """Reads the replication state of the Redis primary, now and in the background."""
+
+    async def read(self) -> RedisReplication | None:
+        """Return the state now, or None when Redis does not answer."""
+        ...
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...

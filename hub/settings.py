@@ -13,7 +13,14 @@ from typing import Any
 
 from hub.domain.errors import ConfigError
 
-SECRET = {"admin_token", "kafka_sasl_password", "redis_url", "envelope_key", "metrics_token"}
+SECRET = {
+    "admin_token",
+    "kafka_sasl_password",
+    "redis_url",
+    "redis_sentinel_password",
+    "envelope_key",
+    "metrics_token",
+}
 
 
 def default_config_dir() -> Path:
@@ -37,7 +44,12 @@ class Settings:
     """Everything the hub's processes can be told. Env names are `HUB_` + the upper-cased field."""
 
     kafka_bootstrap: str = ""  # empty: `hub up` starts the embedded broker
-    redis_url: str = ""  # empty: `hub up` starts the embedded Valkey
+    redis_url: str = ""  # empty: `hub up` starts the embedded Valkey (unless Sentinel is set)
+    redis_sentinels: str = ""  # "host:port,…": find the primary through Redis Sentinel
+    redis_sentinel_service: str = "mymaster"  # the name the sentinels monitor the primary by
+    redis_sentinel_username: str = ""  # the sentinels' own ACL user, if they require one
+    redis_sentinel_password: str = ""  # the sentinels' own password (`requirepass`), if any
+    redis_min_replicas: int = 0  # fewer connected replicas is "degraded" (at least 1 with Sentinel)
     topic_prefix: str = "uec."
     partitions: int = 6
     topic_replication: int = 3  # capped at the number of brokers
@@ -111,6 +123,11 @@ class Settings:
             for f in fields(self)
         )
         return f"Settings({', '.join(parts)})"
+
+    @property
+    def redis_configured(self) -> bool:
+        """Say whether a Redis is named, by URL or through Sentinel."""
+        return bool(self.redis_url or self.redis_sentinels)
 
     def env(self) -> dict[str, str]:
         """Return these settings as `HUB_*` variables, to hand to child processes."""

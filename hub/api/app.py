@@ -64,7 +64,9 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.live.start()
-        background = [s for s in (services.ops, services.opel_levels) if s is not None]
+        background = [
+            s for s in (services.ops, services.opel_levels, services.replication) if s is not None
+        ]
         for task in background:
             task.start()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import services
 from hub.domain.errors import Unauthenticated
+from hub.ports import RedisReplication
 
 
 async def healthz(request: Request) -> Response:
@@ -18,11 +20,30 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Say whether this process can serve (200) or not (503), and whether Redis is degraded.
+
+    A degraded Redis (no replica to fail over to) still serves correct figures, so it
+    answers 200 with status "degraded": a load balancer must not take every replica out
+    because Redis lost its replica, but an operator reading this should know.
+    """
     svc = services(request)
-    kafka, redis = await asyncio.gather(svc.broker.ping(), svc.state.ping())
+    replication = svc.replication.read() if svc.replication else _none()
+    kafka, redis, state = await asyncio.gather(svc.broker.ping(), svc.state.ping(), replication)
     ready = kafka and redis
-    body = {"status": "ready" if ready else "unavailable", "kafka": kafka, "redis": redis}
+    body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "kafka": kafka}
+    body["redis"] = redis
+    if state is not None:
+        body["redis_role"] = state.role
+        body["redis_replicas"] = state.replicas
+        body["redis_min_replicas"] = state.expected
+        body["redis_degraded"] = state.degraded
+        if ready and state.degraded:
+            body["status"] = "degraded"
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _none() -> RedisReplication | None:
+    return None
 
 
 async def metrics(request: Request) -> Response:

@@ -38,7 +38,7 @@ def require_services(settings: Settings) -> None:
         name
         for name, value in (
             ("HUB_KAFKA_BOOTSTRAP", settings.kafka_bootstrap),
-            ("HUB_REDIS_URL", settings.redis_url),
+            ("HUB_REDIS_URL (or HUB_REDIS_SENTINELS)", settings.redis_configured),
         )
         if not value
     ]

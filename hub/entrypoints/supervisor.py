@@ -57,6 +57,15 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def redis_where(settings: Settings) -> str:
+    """Say where the hub's Redis is, for the start-up banner (no password)."""
+    if settings.redis_sentinels:
+        return (
+            f"primary {settings.redis_sentinel_service!r} via Sentinel {settings.redis_sentinels}"
+        )
+    return redact_url(settings.redis_url)
+
+
 def _python(*args: str) -> list[str]:
     return [sys.executable, "-m", "hub", *args]
 
@@ -75,7 +84,7 @@ def embed(
         stack.children.append(tansu)
         # A new consumer group's first join waits about half the session timeout on Tansu.
         settings = settings.with_(kafka_bootstrap=tansu.address, session_timeout_ms=6_000)
-    if not settings.redis_url:
+    if not settings.redis_configured:
         if data_dir is not None:
             (data_dir / "valkey").mkdir(parents=True, exist_ok=True)
         valkey = start_valkey(data_dir / "valkey" if data_dir else run_dir, persist=bool(data_dir))
@@ -228,7 +237,7 @@ UEC Operational Data Hub is running.
   API            {url}/v1/metrics/national   (description: {url}/openapi.json)
   Admin token    {settings.admin_token}
   Kafka          {settings.kafka_bootstrap}
-  Redis          {redact_url(settings.redis_url)}
+  Redis          {redis_where(settings)}
   Metrics        {url}/metrics{"".join(f"  http://{settings.http_host}:{w.port}/metrics" for w in workers)}
   Logs           {run_dir}
   Data           {data_dir or "none kept (--ephemeral)"}{_KEPT if data_dir else ""}

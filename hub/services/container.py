@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef
-from hub.ports import AuditLog, RejectionLog, StateStore
+from hub.ports import AuditLog, RejectionLog, ReplicationProbe, StateStore
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
@@ -68,3 +68,6 @@ class Services:
     limits: IngestLimits | None = None  # per-token ingest limits
     # Refreshes the computed OPEL levels /metrics exports; started and stopped with `ops`.
     opel_levels: OpelSnapshotService | None = None
+    # Whether Redis has a replica to fail over to: /readyz reads it live, /metrics from the
+    # background reading the lifespan starts and stops with `ops`.
+    replication: ReplicationProbe | None = None

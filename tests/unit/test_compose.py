@@ -2,7 +2,8 @@
 
 No container engine runs here, so these tests read the compose file and check
 each name it uses against the project itself: hub/settings.py, the `hub`
-command, the feed topics, the files it mounts and the Prometheus targets.
+command, the feed topics, the files it mounts, the Prometheus targets, the
+Sentinel and replica wiring of Redis and the proxy in front of the API replicas.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PROMETHEUS = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_tex
 SETTING_NAMES = {f"HUB_{f.name.upper()}" for f in fields(Settings)}
 INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 ONE_SHOT = {"kafka-topics"}
+NGINX = (ROOT / "deploy/nginx/hub.conf").read_text(encoding="utf-8")
 
 
 def interpolate(value: str) -> str:
@@ -45,6 +47,30 @@ def env(service: str) -> dict[str, str]:
 
 def hub_services(command: str) -> list[str]:
     return [n for n, s in SERVICES.items() if s.get("command", [])[:2] == ["hub", command]]
+
+
+def redis_nodes() -> list[str]:
+    """Return the Redis data nodes: services running `redis-server`."""
+    return [n for n, s in SERVICES.items() if s.get("command", [])[:1] == ["redis-server"]]
+
+
+def sentinels() -> list[str]:
+    return [n for n, s in SERVICES.items() if "redis-sentinel" in " ".join(s.get("command", []))]
+
+
+def sentinel_conf(service: str) -> list[list[str]]:
+    """Return the lines of the sentinel.conf a Sentinel service writes, as words."""
+    script = SERVICES[service]["command"][-1]
+    body = script.split("<<'CONF'\n", 1)[1].split("\nCONF\n", 1)[0]
+    return [line.split() for line in body.splitlines() if line.strip()]
+
+
+def option(command: list[str], name: str, arity: int = 1) -> list[str]:
+    """Return the values after `--name` in a command line (empty when absent)."""
+    if f"--{name}" not in command:
+        return []
+    at = command.index(f"--{name}")
+    return command[at + 1 : at + 1 + arity]
 
 
 def listening_ports(service: str) -> set[int]:
@@ -78,8 +104,9 @@ def test_the_hub_image_is_built_from_the_project_dockerfile() -> None:
     assert set(built) == set(
         hub_services("serve") + hub_services("worker") + hub_services("forecast")
     )
+    first = built[hub_services("serve")[0]]
     for spec in built.values():
-        assert spec["image"] == built["api"]["image"]
+        assert spec["image"] == first["image"]
         assert (ROOT / spec["build"]["context"] / spec["build"]["dockerfile"]).is_file()
 
 
@@ -90,9 +117,11 @@ def test_every_hub_command_is_a_real_subcommand() -> None:
             assert command[1] in hub_cli.commands, (name, command)
 
 
-def test_the_api_and_at_least_two_workers_run() -> None:
-    assert hub_services("serve") == ["api"]
+def test_at_least_two_api_replicas_and_two_workers_run() -> None:
+    assert len(hub_services("serve")) >= 2
     assert len(hub_services("worker")) >= 2
+    serve = [SERVICES[n] for n in hub_services("serve")]
+    assert all(spec == serve[0] for spec in serve), "API replicas differ only by name"
 
 
 def test_every_hub_variable_is_a_real_setting_with_a_valid_value() -> None:
@@ -101,20 +130,60 @@ def test_every_hub_variable_is_a_real_setting_with_a_valid_value() -> None:
         hub_vars = {k: v for k, v in variables.items() if k.startswith("HUB_")}
         assert set(hub_vars) <= SETTING_NAMES, (name, set(hub_vars) - SETTING_NAMES)
         settings = Settings.from_env({**hub_vars, "HUB_CONFIG_DIR": str(ROOT / "config")})
-        assert settings.kafka_bootstrap and settings.redis_url
+        assert settings.kafka_bootstrap and settings.redis_configured
         assert bool(settings.admin_token) == (name in hub_services("serve")), "API only"
 
 
-def test_the_hub_reaches_kafka_and_redis_by_their_service_names() -> None:
+def test_the_hub_reaches_kafka_and_the_sentinels_by_their_service_names() -> None:
     for name in hub_services("serve") + hub_services("worker"):
         variables = env(name)
         for address in variables["HUB_KAFKA_BOOTSTRAP"].split(","):
             host, port = address.rsplit(":", 1)
             assert host in SERVICES and int(port) in listening_ports(host), address
             assert f"PLAINTEXT://{address}" in env(host)["KAFKA_ADVERTISED_LISTENERS"]
-        redis = urlsplit(variables["HUB_REDIS_URL"])
-        assert redis.hostname in SERVICES and (redis.port or 6379) in listening_ports("redis")
+        named = [a.rsplit(":", 1) for a in variables["HUB_REDIS_SENTINELS"].split(",")]
+        assert sorted(host for host, _ in named) == sorted(sentinels())
+        for host, port in named:
+            assert int(port) in listening_ports(host), (name, host, port)
+        assert "HUB_REDIS_URL" not in variables, "with Sentinel the sentinels name the primary"
         assert name in hub_services("worker") or variables["HUB_HTTP_HOST"] == "0.0.0.0"
+
+
+def test_the_sentinels_watch_the_primary_the_replica_copies_by_the_hubs_service_name() -> None:
+    service = env(hub_services("serve")[0])["HUB_REDIS_SENTINEL_SERVICE"]
+    (primary,) = [n for n in redis_nodes() if not option(SERVICES[n]["command"], "replicaof")]
+    replicas = [n for n in redis_nodes() if n != primary]
+    assert replicas, "a replica to promote"
+    for name in replicas:
+        assert option(SERVICES[name]["command"], "replicaof", 2) == [primary, "6379"]
+    for name in redis_nodes():  # each announces the name the others and the hub reach it by
+        assert option(SERVICES[name]["command"], "replica-announce-ip") == [name]
+    assert len(sentinels()) >= 3
+    for name in sentinels():
+        conf = sentinel_conf(name)
+        (monitor,) = [line for line in conf if line[:2] == ["sentinel", "monitor"]]
+        assert monitor[2:5] == [service, primary, "6379"]
+        assert len(sentinels()) // 2 < int(monitor[5]) <= len(sentinels()), "quorum: a majority"
+        assert ["sentinel", "resolve-hostnames", "yes"] in conf
+        assert ["port", "26379"] in conf and 26379 in listening_ports(name)
+        assert any(v.endswith(":/data") for v in SERVICES[name]["volumes"]), "keeps its state"
+
+
+def test_the_proxy_spreads_over_every_api_replica_and_streams_unbuffered() -> None:
+    upstream = re.findall(r"^\s*server\s+([\w.-]+):(\d+)", NGINX, re.MULTILINE)
+    assert sorted(h for h, _ in upstream) == sorted(hub_services("serve"))
+    for host, port in upstream:
+        assert int(port) == hub_port(host)
+    listen = int(re.findall(r"^\s*listen\s+(\d+);", NGINX, re.MULTILINE)[0])
+    assert container_path("proxy", "./deploy/nginx/hub.conf") == "/etc/nginx/conf.d/default.conf"
+    assert listen in listening_ports("proxy")
+    assert f"{listen}/" in " ".join(SERVICES["proxy"]["healthcheck"]["test"])
+    stream = NGINX.split("location = /v1/stream", 1)[1].split("}", 1)[0]
+    assert "proxy_buffering off;" in stream
+    limit = int(re.findall(r"client_max_body_size (\d+)m;", NGINX)[0]) * 1024 * 1024
+    assert limit > int(env(hub_services("serve")[0])["HUB_MAX_BODY_BYTES"]), "the hub's 413 first"
+    for name in hub_services("serve"):
+        assert "ports" not in SERVICES[name], "reached through the proxy only"
 
 
 def test_each_hub_process_listens_where_its_healthcheck_and_scrape_look() -> None:
@@ -157,10 +226,12 @@ def test_kafka_runs_in_kraft_mode_with_auto_create_off() -> None:
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
-def test_redis_keeps_an_append_only_file_and_never_evicts() -> None:
-    command = SERVICES["redis"]["command"]
-    assert command[command.index("--appendonly") + 1] == "yes"
-    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+def test_every_redis_node_keeps_an_append_only_file_and_never_evicts() -> None:
+    assert len(redis_nodes()) >= 2
+    for name in redis_nodes():
+        command = SERVICES[name]["command"]
+        assert option(command, "appendonly") == ["yes"], name
+        assert option(command, "maxmemory-policy") == ["noeviction"], name
 
 
 def created_topics() -> dict[str, str]:
@@ -178,8 +249,8 @@ def created_topics() -> dict[str, str]:
 
 
 def test_the_topics_created_are_the_feed_topics_compacted_and_the_dead_letter_topic() -> None:
-    prefix = env("api")["HUB_TOPIC_PREFIX"]
-    partitions = env("api")["HUB_PARTITIONS"]
+    prefix = env(hub_services("serve")[0])["HUB_TOPIC_PREFIX"]
+    partitions = env(hub_services("serve")[0])["HUB_PARTITIONS"]
     topics = created_topics()
     feeds = {f"{prefix}{feed.topic_suffix}" for feed in FEEDS.values()}
     assert set(topics) == feeds | {f"{prefix}{DEADLETTER_SUFFIX}"}

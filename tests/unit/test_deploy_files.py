@@ -25,6 +25,7 @@ from prometheus_client.metrics_core import Metric
 
 from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
+from hub.adapters.redis.replication import ReplicationCollector
 from hub.adapters.telemetry import IngestMetrics, WorkerMetrics
 from hub.domain.metrics import HEADLINES
 from hub.entrypoints.cli import main as hub_cli
@@ -78,7 +79,8 @@ def exported_sample_names() -> set[str]:
     IngestMetrics(api)
     described = OpsCollector(lambda: None, {}, lambda: 0.0, 60.0).describe()
     opel = OpelCollector(lambda: None, lambda: 0.0, 60.0).describe()
-    families: Iterator[Metric] = chain(worker.collect(), api.collect(), described, opel)
+    redis = ReplicationCollector(lambda: None, 1, lambda: 0.0, 60.0).describe()
+    families: Iterator[Metric] = chain(worker.collect(), api.collect(), described, opel, redis)
     return {f.name + s for f in families for s in SAMPLE_SUFFIXES.get(f.type, ("",))}
 
 

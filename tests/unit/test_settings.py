@@ -146,6 +146,7 @@ SECRETS = {
     "redis_url": "redis://:redis-s3cret@cache:6379/0",
     "envelope_key": "k1:envelope-s3cret-0123456789",
     "metrics_token": "metrics-s3cret",
+    "redis_sentinel_password": "sentinel-s3cret",
 }
 
 

@@ -43,7 +43,12 @@ def is_transient(exc: BaseException) -> bool:
     """Say whether a Redis error is an outage to wait out (True) or a bug to raise (False)."""
     if isinstance(exc, RedisConnectionError | RedisTimeoutError | OSError):
         return True
-    return isinstance(exc, ResponseError) and str(exc).startswith(TRANSIENT_REPLIES)
+    if not isinstance(exc, ResponseError):
+        return False
+    # redis-py strips the code of replies it knows (READONLY, OOM, MASTERDOWN…) from the
+    # message and keeps it as `status_code`; replies it does not know keep it in the text.
+    code = getattr(exc, "status_code", None) or str(exc).split(" ", 1)[0]
+    return code in TRANSIENT_REPLIES
 
 
 @asynccontextmanager
