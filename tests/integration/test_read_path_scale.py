@@ -23,9 +23,16 @@ VIEWERS = 200
 
 
 async def watch(
-    client: httpx.AsyncClient, ready: asyncio.Event, opened: list[int], want: dict[str, int]
+    client: httpx.AsyncClient,
+    ready: asyncio.Event,
+    opened: list[int],
+    want: dict[str, int],
+    viewers: int = VIEWERS,
 ) -> int:
-    """Follow one stream of org/RX9 until it shows `want["waiting"]` handovers waiting."""
+    """Follow one stream of org/RX9 until it shows `want["waiting"]` handovers waiting.
+
+    `ready` is set once `viewers` streams have their first figures.
+    """
     async with client.stream("GET", "/v1/stream", params={"scope": "org/RX9"}) as r:
         assert r.status_code == 200
         stream = events(r)
@@ -39,7 +46,7 @@ async def watch(
             seen.append(waiting)
             if len(seen) == 1:
                 opened.append(waiting)
-                if len(opened) == VIEWERS:
+                if len(opened) == viewers:
                     ready.set()
             if ready.is_set() and waiting == want.get("waiting"):
                 return waiting
@@ -143,3 +150,30 @@ async def test_streams_past_a_cap_are_refused_with_retry_after_and_counted(
             text = (await anonymous.get("/metrics")).text
             assert 'hub_sse_refused_total{limit="token"} 1.0' in text
             assert 'hub_sse_refused_total{limit="process"} 1.0' in text
+
+
+async def test_a_flood_of_streams_is_refused_while_the_viewers_already_in_keep_updating(
+    settings_factory: Any,
+) -> None:
+    held, flood = 5, 100
+    settings: Settings = settings_factory(sse_max_connections=held)
+    limits = httpx.Limits(max_connections=held + flood + 10)
+    async with (
+        running_api(settings) as api,
+        running_worker(settings),
+        httpx.AsyncClient(base_url=api.url, timeout=60, limits=limits) as client,
+    ):
+        ready, opened, want = asyncio.Event(), [], {}
+        viewers = [
+            asyncio.create_task(watch(client, ready, opened, want, viewers=held))
+            for _ in range(held)
+        ]
+        await asyncio.wait_for(ready.wait(), 60)
+        refused = await asyncio.gather(
+            *(client.get("/v1/stream", params={"scope": "org/RX9"}) for _ in range(flood))
+        )
+        assert [r.status_code for r in refused] == [503] * flood
+        want["waiting"] = opened[0] + 1
+        await push_waiting(api, 1)
+        got = await asyncio.wait_for(asyncio.gather(*viewers), 60)
+    assert got == [want["waiting"]] * held  # every viewer that was in saw the change
