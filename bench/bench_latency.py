@@ -20,7 +20,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from bench.bench_worker import embedded_stack, generate
+from bench.bench_worker import SIGNER, embedded_stack, generate
 from hub.adapters.codec import encode_envelope
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.state import RedisStateStore
@@ -73,6 +73,7 @@ async def measure(settings: Settings) -> dict[str, Any]:
                         topic_for(feed, settings.topic_prefix),
                         value,
                         key=entity_key(feed, record).encode(),
+                        headers=[SIGNER.header(value)],  # signed as the API signs
                     )
                 )
             for meta in await asyncio.gather(*futures):
