@@ -22,17 +22,21 @@ class RoundRobin:
         self._pipes: set[asyncio.Task[None]] = set()
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        for _ in self.backends:
-            port = self.backends[self._turn % len(self.backends)]
-            self._turn += 1
-            try:
-                server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                continue  # down: try the next one
-            self.chosen.append(port)
-            await _splice(client_r, client_w, server_r, server_w)
-            return
-        client_w.close()
+        try:
+            for _ in self.backends:
+                port = self.backends[self._turn % len(self.backends)]
+                self._turn += 1
+                try:
+                    server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    continue  # down: try the next one
+                self.chosen.append(port)
+                await _splice(client_r, client_w, server_r, server_w)
+                return
+        finally:
+            # Also when cancelled while connecting (at teardown): an unclosed writer left to
+            # the garbage collector fails whichever later test is running when it is collected.
+            client_w.close()
 
     def _track(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         task = asyncio.create_task(self._accept(client_r, client_w))

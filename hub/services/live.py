@@ -28,6 +28,7 @@ from hub.domain.scopes import ScopeRef
 from hub.ports import StreamTelemetry
 from hub.services.snapshots import Snapshot, SnapshotCache
 from hub.services.stream_limits import StreamLimits
+from hub.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -194,11 +195,7 @@ class LiveFeed:
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._pump())]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
 
     async def _listen(self) -> None:

@@ -9,13 +9,13 @@ keeps the previous levels; the collector drops them once too old.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from hub.domain.errors import Unavailable
 from hub.domain.opel import OpelLevels
 from hub.services.opel import OpelService
+from hub.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,7 @@ class OpelSnapshotService:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
             self._task = None
 
     async def _run(self) -> None:

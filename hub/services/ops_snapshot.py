@@ -13,7 +13,6 @@ exporting a snapshot once it is too old (see `hub.adapters.ops_metrics`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,6 +25,7 @@ from hub.domain.scopes import ScopeRef
 from hub.ports import GenerationReader
 from hub.services.freshness import FreshnessService
 from hub.services.snapshots import SnapshotCache
+from hub.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,7 @@ class OpsSnapshotService:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
             self._task = None
 
     async def _run(self) -> None:

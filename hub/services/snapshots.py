@@ -27,7 +27,6 @@ disconnects) never cancels the computation the others wait for.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import time
 from collections import OrderedDict
@@ -35,6 +34,8 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any, Generic, TypeVar
+
+from hub.tasks import stop_tasks
 
 K = TypeVar("K", bound=Hashable)
 BURST = 2.0
@@ -248,11 +249,7 @@ class SnapshotCache(Generic[K]):
 
     async def close(self) -> None:
         """Cancel refreshes still running (at shutdown)."""
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(list(self._tasks))
 
 
 def _consume(future: asyncio.Future[Snapshot]) -> None:

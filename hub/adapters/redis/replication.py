@@ -12,7 +12,6 @@ refreshes is not exported, so an unreachable Redis shows as missing series
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +26,7 @@ from hub.adapters.redis.errors import guarded
 from hub.domain.errors import StateUnavailable
 from hub.ports import RedisReplication
 from hub.settings import Settings
+from hub.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,7 @@ class RedisReplicationWatch:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_tasks([self._task])
 
     async def _run(self) -> None:
         while True:
