@@ -44,6 +44,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ENVELOPE_KEY = "bench:bench-envelope-secret-0123456789"
 SIGNER = EnvelopeSigner.from_setting(ENVELOPE_KEY) or EnvelopeSigner([])
 DAY_MS = 86_400_000
+# One simulator per feed: what a national day of every feed is made of.
+EVERY_FEED = (
+    HandoverSimulator,
+    IncidentSimulator,
+    EdSimulator,
+    Nhs111Simulator,
+    AcuteSitrepSimulator,
+    AmbulanceSitrepSimulator,
+)
 
 
 def generate(kind: str, days: float, seed: int = 7) -> list[Push]:
@@ -54,17 +63,7 @@ def generate(kind: str, days: float, seed: int = 7) -> list[Push]:
     if kind == "handover":
         gens = [HandoverSimulator(ref, rng, "bench")]
     else:
-        gens = [
-            g(ref, rng, "bench")
-            for g in (
-                HandoverSimulator,
-                IncidentSimulator,
-                EdSimulator,
-                Nhs111Simulator,
-                AcuteSitrepSimulator,
-                AmbulanceSitrepSimulator,
-            )
-        ]
+        gens = [g(ref, rng, "bench") for g in EVERY_FEED]
     now = int(time.time() * 1000)
     pushes = [p for g in gens for p in g.advance(now - int(days * DAY_MS), now) if p.due_ms <= now]
     return sorted(pushes)

@@ -22,7 +22,7 @@ import httpx
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
-from bench.bench_worker import ROOT, produce
+from bench.bench_worker import EVERY_FEED, ROOT, produce
 from hub.adapters.codec import encode_envelope
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.state import RedisStateStore
@@ -30,12 +30,7 @@ from hub.adapters.reference_files import load_reference_data
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.settings import Settings
-from hub.simulation.ed import EdSimulator
-from hub.simulation.handovers import HandoverSimulator
-from hub.simulation.incidents import IncidentSimulator
-from hub.simulation.nhs111 import Nhs111Simulator
 from hub.simulation.push import Push
-from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
 
 DAY_MS = 86_400_000
 BACKGROUND_RATE = 2_000  # events per second, applied by two workers while reads are measured
@@ -49,17 +44,7 @@ def national_day(
     naming an organisation or site of `without_region`, if given (a region left quiet)."""
     ref = load_reference_data(ROOT / "config")
     rng = random.Random(seed)
-    gens = [
-        g(ref, rng, run_id)
-        for g in (
-            HandoverSimulator,
-            IncidentSimulator,
-            EdSimulator,
-            Nhs111Simulator,
-            AcuteSitrepSimulator,
-            AmbulanceSitrepSimulator,
-        )
-    ]
+    gens = [g(ref, rng, run_id) for g in EVERY_FEED]
     now = int(time.time() * 1000)
     start = now - int(days * DAY_MS)
     quiet = set()
