@@ -98,12 +98,8 @@ class BatchConsumer:
 
     async def _assign_everything(self) -> None:
         consumer = self._require()
-        await consumer.topics()  # loads the cluster metadata partitions_for_topic reads
-        tps = [
-            TopicPartition(topic, p)
-            for topic in self._topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await partitions_of(consumer, self._topics)
+        tps = [TopicPartition(t, p) for t in self._topics for p in sorted(partitions[t])]
         consumer.assign(tps)
         await self._assigned(tps)
 
@@ -317,6 +313,17 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
         await self._owner._assigned(list(assigned))
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, set[int]]:
+    """Return each topic's partitions, from the cluster's metadata for every topic.
+
+    Not `consumer.partitions_for_topic`: that reads the consumer's own metadata, which
+    covers only topics it subscribed to or was assigned. (Tansu answers a request for no
+    topics with all of them, so there it seemed to work; Apache Kafka answers with none.)
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return {t: set(cluster.partitions_for_topic(t) or ()) for t in topics}
 
 
 def _replaced(records: list[Fetched], offset: int, stamp: int) -> bool:
