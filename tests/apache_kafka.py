@@ -47,12 +47,18 @@ def kafka_or_skip() -> None:
     pytest.skip(message)
 
 
+STARTED: list[LocalKafka] = []  # this session's clusters, whose logs a failed test shows
+
+
 def start_cluster(workdir: Path, nodes: int) -> LocalKafka:
     if nodes == 1:
-        return start_kafka(
+        kafka = start_kafka(
             workdir, users=USERS, super_users=SUPER_USERS, broker_config=SINGLE_CONFIG
         )
-    return start_kafka(workdir, nodes=nodes)
+    else:
+        kafka = start_kafka(workdir, nodes=nodes)
+    STARTED.append(kafka)
+    return kafka
 
 
 def running(kafka: LocalKafka) -> Iterator[LocalKafka]:

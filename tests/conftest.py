@@ -23,7 +23,7 @@ from hub.adapters.local_kafka import LocalKafka
 from hub.adapters.reference_files import load_reference_data
 from hub.domain.orgs import ReferenceData
 from hub.settings import Settings
-from tests.apache_kafka import kafka_or_skip, running, start_cluster
+from tests.apache_kafka import STARTED, kafka_or_skip, running, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
@@ -117,11 +117,9 @@ async def redis_client(valkey: ManagedProcess) -> AsyncIterator[aioredis.Redis]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
     report = yield
-    if report.failed:
-        for name in ("kafka_single", "kafka_three"):
-            kafka = getattr(item, "funcargs", {}).get(name)
-            if isinstance(kafka, LocalKafka):
-                report.sections.append((f"{name} broker logs", kafka.log_tails()))
+    if report.failed and item.get_closest_marker("kafka") is not None:
+        for n, kafka in enumerate(STARTED):
+            report.sections.append((f"Kafka cluster {n + 1} broker logs", kafka.log_tails()))
     return report
 
 
