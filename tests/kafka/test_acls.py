@@ -55,8 +55,8 @@ def run_recipe(kafka: LocalKafka, workdir: Path) -> str:
     bin_dir.mkdir(parents=True, exist_ok=True)
     tool = bin_dir / "kafka-acls.sh"
     tool.write_text(
-        "#!/bin/sh\nexec '{}' -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '{}' "
-        'org.apache.kafka.tools.AclCommand "$@"\n'.format(kafka.java, kafka.classpath)
+        f"#!/bin/sh\nexec '{kafka.java}' -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '{kafka.classpath}' "
+        'org.apache.kafka.tools.AclCommand "$@"\n'
     )
     tool.chmod(0o755)
     (workdir / "admin.properties").write_text(
