@@ -31,3 +31,12 @@ def test_a_node_listens_on_loopback_only_and_a_sasl_node_enforces_acls() -> None
     assert config["authorizer.class.name"].endswith("StandardAuthorizer")
     assert config["allow.everyone.if.no.acl.found"] == "false"
     assert "User:admin" in config["super.users"].split(";")
+
+
+def test_hub_up_kafka_refuses_when_a_kafka_is_already_configured() -> None:
+    from click.testing import CliRunner
+
+    from hub.entrypoints.cli import main
+
+    result = CliRunner().invoke(main, ["up", "--kafka"], env={"HUB_KAFKA_BOOTSTRAP": "k:9092"})
+    assert result.exit_code == 2 and "HUB_KAFKA_BOOTSTRAP" in result.output
