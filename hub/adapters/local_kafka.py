@@ -99,6 +99,11 @@ class LocalKafka:
             os.kill(process.pid, signal.SIGKILL)
             process.process.wait(10)
 
+    def kill_all(self) -> None:
+        """SIGKILL every node (a cluster whose data is thrown away needs no clean shutdown)."""
+        for node in self.nodes:
+            self.kill(node.node_id)
+
     def restart(self, node_id: int) -> None:
         """Start a stopped node again on its ports and data; return once it serves."""
         node = self.node(node_id)

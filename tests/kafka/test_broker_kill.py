@@ -2,7 +2,9 @@
 min.insync.replicas 2): no record answered 200 is lost or counted twice, and ingest and the
 workers carry on by themselves, through the kill and the broker's return.
 
-Uploads go on all the while, as a trust's client sends them: a batch that was not answered
+The API runs as its own `hub serve` process, as in production (and so that the sockets its
+Kafka client had open to the dead broker end with it). Uploads go on all the while, as a
+trust's client sends them: a batch that was not answered
 200 (a 503 while leaders move) is sent again later, and identical versions change nothing.
 The test also checks that the kill really landed under load: the broker it killed led a
 partition being written, and batches were accepted both while it was dead and after it
@@ -12,8 +14,9 @@ came back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,13 +25,14 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client import CollectorRegistry
 
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.local_kafka import LocalKafka
 from hub.domain.feeds import AMBULANCE_HANDOVER, topic_for
 from hub.settings import Settings
 from tests.e2e.processes import Child, start
-from tests.harness import RunningApi, caught_up, running_api, wait_until
+from tests.harness import RunningApi, caught_up, free_port, wait_until
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -124,17 +128,42 @@ async def until(predicate: Callable[[], bool], timeout: float) -> None:
     await wait_until(check, timeout=timeout, interval=0.2)
 
 
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, logs: Path) -> AsyncIterator[RunningApi]:
+    """Run `hub serve` as a child process on a free port until the block ends."""
+    port = free_port()
+    served = settings.with_(http_port=port)
+    api = start("api", ["hub", "serve"], served, logs)
+    try:
+        ready = RunningApi(f"http://127.0.0.1:{port}", served, CollectorRegistry())
+
+        async def healthy() -> bool:
+            assert api.alive(), api.tail()
+            try:
+                async with ready.client() as c:
+                    return (await c.get("/healthz")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await wait_until(healthy, timeout=60, interval=0.3)
+        yield ready
+    finally:
+        api.stop()
+
+
 async def test_a_broker_sigkilled_under_load_loses_and_doubles_nothing(
     kafka_three: LocalKafka, settings_factory: Any, tmp_path: Path
 ) -> None:
+    # Ingest gives Kafka 2 s, less than the 4 s the controller takes to fence a dead broker
+    # and move its leaderships: uploads while the leader is gone must be refused, not lost.
     settings: Settings = settings_factory(
-        kafka_bootstrap=kafka_three.bootstrap, partitions=3, kafka_send_timeout_s=5.0
+        kafka_bootstrap=kafka_three.bootstrap, partitions=3, kafka_send_timeout_s=2.0
     )
     await ensure_topics(settings)
     victim = await leader_of(settings, topic_for(AMBULANCE_HANDOVER, settings.topic_prefix), 0)
     workers: list[Child] = [start(f"worker-{i}", ["streams"], settings, tmp_path) for i in range(2)]
     try:
-        async with running_api(settings) as api:
+        async with serving(settings, tmp_path) as api:
             uploads = Uploads(api, await api.token("RX9"))
             stop = asyncio.Event()
             pushing = asyncio.create_task(uploads.run(stop))
@@ -155,6 +184,8 @@ async def test_a_broker_sigkilled_under_load_loses_and_doubles_nothing(
             finally:
                 stop.set()
                 await pushing
+            # The kill interrupted acknowledgements: some uploads were answered 503, not 200.
+            assert uploads.refused >= 1, "no upload was refused: the kill missed the load"
             await uploads.resend_refused()
             await caught_up(settings, timeout=180)
             total = BATCH * len(uploads.sent)
