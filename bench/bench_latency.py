@@ -39,7 +39,7 @@ async def measure(settings: Settings) -> dict[str, Any]:
     pushes = generate("mixed", 1.0)[: RATE * SECONDS]
     client = aioredis.from_url(settings.redis_url, decode_responses=True)
     state = RedisStateStore(client, settings.key_prefix)
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams"],
         env=env,

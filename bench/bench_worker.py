@@ -113,7 +113,7 @@ async def drain(settings: Settings, workers: int, total: int, logs: Path) -> dic
     client = aioredis.from_url(settings.redis_url, decode_responses=True)
     state = RedisStateStore(client, settings.key_prefix)
     before = int((await client.info("memory"))["used_memory"])
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "streams"],

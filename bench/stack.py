@@ -91,7 +91,7 @@ def worker_argvs(n: int) -> list[list[str]]:
 
 
 def serve_env(settings: Settings, port: int, **extra: str) -> dict[str, str]:
-    return {**settings.env(), "HUB_HTTP_PORT": str(port), "HUB_LOG_LEVEL": "WARNING", **extra}
+    return {**settings.to_env(), "HUB_HTTP_PORT": str(port), "HUB_LOG_LEVEL": "WARNING", **extra}
 
 
 async def wait_applied(settings: Settings, total: int, timeout_s: float = 900) -> None:
@@ -134,7 +134,7 @@ async def background(
     of its own (so its work never delays what the benchmark times); yield where it counts them."""
     counter = logs / f"background-{time.monotonic_ns()}.count"
     argv = [sys.executable, "-m", "bench.stack", str(counter), without_region or ""]
-    with processes([argv], settings.env(), logs):
+    with processes([argv], settings.to_env(), logs):
         yield counter
 
 

@@ -7,16 +7,14 @@ what a stream worker needs. Nothing is built at import time.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
-from hub.adapters.codec import encode_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
 from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
@@ -44,14 +42,14 @@ from hub.adapters.reference_files import (
     load_scoped_thresholds,
     load_thresholds,
 )
-from hub.adapters.telemetry import IngestMetrics, StreamMetrics
+from hub.adapters.telemetry import IngestMetrics
 from hub.domain.headlines import scope_labels
 from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
-from hub.domain.scopes import ScopeRef
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
+from hub.read_path import read_limits, snapshot_caches, stream_feeds
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
@@ -62,15 +60,10 @@ from hub.services.ingest import IngestService
 from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
 from hub.services.limits import IngestLimits
-from hub.services.live import LiveFeed
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
-from hub.services.query import QueryService
 from hub.services.series import SeriesService
-from hub.services.series_params import SeriesRequest
-from hub.services.snapshots import SnapshotCache
-from hub.services.stream_limits import StreamLimits
 from hub.services.tokens import TokenService
 from hub.settings import Settings
 
@@ -121,13 +114,12 @@ def build(
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
     annotations = RedisAnnotationStore(client, settings.key_prefix)
     snapshots, series_snapshots = snapshot_caches(settings, query, series, clock_ms)
-    live_feed = LiveFeed(
-        snapshots,
-        lambda: changed_scopes(client, settings.key_prefix),
-        StreamLimits(settings.sse_max_connections, settings.sse_max_per_token),
-        StreamMetrics(registry),
-        settings.sse_queue_events,
-    )
+    alerts = AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks)
+
+    def notices() -> AsyncIterator[list[str]]:
+        return changed_scopes(client, settings.key_prefix)
+
+    live_feed, alert_feed = stream_feeds(settings, snapshots, notices, alerts, registry)
 
     async def close() -> None:
         await snapshots.close()
@@ -149,7 +141,8 @@ def build(
         snapshots=snapshots,
         series_snapshots=series_snapshots,
         live=live_feed,
-        alerts=AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks),
+        alerts=alerts,
+        alert_feed=alert_feed,
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
         opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
@@ -169,33 +162,10 @@ def build(
         settings.ingest_concurrency_per_token,
         time.time,
     )
+    services.read_limits = read_limits(settings, services.ingest_metrics)
     services.opel_levels = wire_opel_metrics(services, registry, clock)
     services.replication = wire_replication(client, settings, registry, clock)
     return services
-
-
-def snapshot_caches(
-    settings: Settings, query: QueryService, series: SeriesService, clock_ms: Callable[[], int]
-) -> tuple[SnapshotCache[ScopeRef], SnapshotCache[SeriesRequest]]:
-    """Return the shared caches of metrics bodies (per scope) and series bodies (per request)."""
-    max_age = settings.snapshot_max_age_s
-
-    async def metrics(scopes: list[ScopeRef]) -> list[dict[str, Any]]:
-        bodies: list[dict[str, Any]] = await query.many(scopes)
-        return bodies
-
-    return (
-        SnapshotCache(metrics, _scope_key, encode_body, clock_ms, max_age, max_entries=4096),
-        SnapshotCache(series.bodies, _series_scope, encode_body, clock_ms, max_age),
-    )
-
-
-def _scope_key(scope: ScopeRef) -> str:
-    return scope.key
-
-
-def _series_scope(req: SeriesRequest) -> str:
-    return req.scope.key
 
 
 def wire_replication(

@@ -152,14 +152,19 @@ class IngestMetrics:
             registry=registry,
         )
         self.deadletters = _deadletter_counter(registry)
+        self.reads_refused = Counter(
+            "hub_read_refused",
+            "Reads refused with 429 because a client passed HUB_READ_REQUESTS_PER_MINUTE",
+            registry=registry,
+        )
 
 
 class StreamMetrics:
-    """What the live streams (`/v1/stream`) of an API process count: the StreamTelemetry port."""
+    """What the live and alert streams of an API process count: the StreamTelemetry port."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._open = Gauge(
-            "hub_sse_connections", "Live streams open in this process", registry=registry
+            "hub_sse_connections", "Live and alert streams open in this process", registry=registry
         )
         self._refused = Counter(
             "hub_sse_refused",

@@ -7,7 +7,7 @@ import contextlib
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.api.auth import principal, services
+from hub.api.auth import limit_reads, principal, services
 from hub.domain.errors import FieldError, Forbidden, PayloadTooLarge, ValidationFailed
 from hub.domain.feeds import FEEDS
 from hub.services.ingest import feed_named
@@ -62,6 +62,7 @@ async def submit(request: Request) -> Response:
 async def rejections(request: Request) -> Response:
     svc = services(request)
     who = await principal(request)
+    limit_reads(request)
     if who.org is None:
         raise Forbidden("rejections are listed per organisation; use that organisation's token")
     feed = request.query_params.get("feed") or None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api.openapi_actions import action_paths, with_csv
+from hub.api.openapi_actions import action_paths, limited, with_csv
 from hub.api.openapi_intel import intel_paths
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
 from hub.domain.feeds import FEEDS, Feed
@@ -65,15 +65,16 @@ def _cached(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _limited() -> dict[str, Any]:
-    retry = {"Retry-After": {"schema": {"type": "integer"}}}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}
+
+
+def _rate_limited() -> dict[str, Any]:
     return {
-        "429": _problem("This token holds HUB_SSE_MAX_PER_TOKEN streams already")
-        | {"headers": retry},
-        "503": _problem(
-            "Kafka or Redis is unavailable, or this process holds HUB_SSE_MAX_CONNECTIONS streams"
+        "429": _problem(
+            "This client (its token, or its address without one) made HUB_READ_REQUESTS_PER_MINUTE"
+            " reads this minute; see Retry-After"
         )
-        | {"headers": retry},
+        | {"headers": RETRY_AFTER}
     }
 
 
@@ -90,7 +91,13 @@ def _reader_auth() -> dict[str, Any]:
 
 def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     """Return a control-room GET operation: open unless HUB_REQUIRE_VIEWER_TOKEN is on."""
-    responses = {"200": _json("OK"), **_reader_auth(), "503": _unavailable(), **extra}
+    responses = {
+        "200": _json("OK"),
+        **_reader_auth(),
+        **_rate_limited(),
+        "503": _unavailable(),
+        **extra,
+    }
     op: dict[str, Any] = {"summary": summary, "tags": ["query"], "security": OPTIONAL_BEARER}
     if params:
         op["parameters"] = params
@@ -162,6 +169,7 @@ def _ingest_paths() -> dict[str, Any]:
                 "400": _problem("A bad feed or limit"),
                 "401": _problem("Missing, unknown or revoked token"),
                 "403": _problem("The admin token has no organisation"),
+                **_rate_limited(),
                 "503": _unavailable(),
             },
         }
@@ -269,7 +277,7 @@ def _stream(scope: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
         "Server-Sent Events: the scopes' metrics whenever they change "
         "(members=true adds the scopes below the first)"
     )
-    stream = _read(summary, params, **errors, **_limited())
+    stream = _read(summary, params, **errors, **limited(_problem))
     stream["get"]["responses"]["200"] = _text("A stream of `metrics` events", "text/event-stream")
     return stream
 

@@ -84,6 +84,9 @@ def serve(workers: int) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Only these may name the client in X-Forwarded-For: anonymous reads are limited per
+        # client address, and behind a proxy every reader would otherwise be the proxy.
+        forwarded_allow_ips=settings.trusted_proxies,
         # Live streams never end by themselves: without a bound, a stop waits for every viewer.
         timeout_graceful_shutdown=5,
     )

@@ -201,7 +201,7 @@ def start_hub(
 
     `simulator` is how many days back simulated feeds start (0: no simulator).
     """
-    env = settings.env()
+    env = settings.to_env()
     for i in range(workers):
         metrics_port = free_port()
         worker_env = {**env, "HUB_METRICS_PORT": str(metrics_port)}

@@ -48,7 +48,7 @@ async def produce_spread(settings: Settings, count: int) -> None:
 def rebuild_process(settings: Settings, *args: str, output: bool = True) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "streams", "rebuild", *args],
-        env={**os.environ, **settings.env()},
+        env={**os.environ, **settings.to_env()},
         stdout=subprocess.PIPE if output else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,
