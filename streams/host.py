@@ -19,9 +19,10 @@ from typing import Any
 import faust
 from faust.app.base import BootStrategy
 from mode import Service
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.metrics_server import serve_metrics
 from hub.settings import Settings
 from streams.wiring import Worker, build_worker
 
@@ -88,10 +89,11 @@ def create_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run a worker until SIGINT or SIGTERM, with /metrics when a port is set."""
+    """Run a worker until SIGINT or SIGTERM, with /metrics when a port is set (and the
+    scraper's token, when HUB_METRICS_TOKEN is set)."""
     registry = CollectorRegistry()
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.http_host, registry=registry)
+        serve_metrics(registry, settings.http_host, settings.metrics_port, settings.metrics_token)
     app = create_app(settings, registry)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

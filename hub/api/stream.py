@@ -7,8 +7,9 @@
 Each `metrics` event carries one scope's body, the same bytes as
 `/v1/metrics/...`, and its id is that body's version. The figures are computed
 and framed once per change for every viewer (`hub.services.live`); this module
-admits a viewer (caps per process and per token: 503 or 429 with Retry-After)
-and writes its frames. A `heartbeat` event goes out after 15 s without one,
+admits a viewer (caps per process and per token: 503 or 429 with Retry-After; a
+token counts by its id, however its Authorization header is spelt) and writes
+its frames, as it does for the alert streams (`hub.api.alert_stream`). A `heartbeat` event goes out after 15 s without one,
 and a comment ping every 15 s. The first events of every connection are the
 current figures of all its scopes, so a client that reconnects (browsers do so
 by themselves, after `retry` ms) misses no change: it gets the state, not a replay.

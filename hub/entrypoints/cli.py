@@ -16,6 +16,7 @@ from hub.entrypoints.common import (
     base_url,
     configure_logging,
     refuse_anonymous_exposure,
+    refuse_unsafe_production,
     require_services,
     settings_from_env,
 )
@@ -74,6 +75,7 @@ def serve(workers: int) -> None:
     require_services(settings)
     refuse_anonymous_exposure(settings)
     configure_logging(settings.log_level)
+    refuse_unsafe_production(settings)
     if workers < 1:
         raise click.BadParameter("must be at least 1", param_hint="--workers")
     uvicorn.run(

@@ -6,10 +6,13 @@ import logging
 import time
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client import CollectorRegistry, Counter
 
+from hub.adapters.metrics_server import serve_metrics
 from hub.settings import Settings
-from tests.harness import running_api
+from tests.harness import free_port, running_api
 from tests.logs import handover
 
 pytestmark = pytest.mark.timeout(120)
@@ -117,3 +120,21 @@ async def test_a_reader_over_its_rate_gets_429_with_retry_after_counted_and_othe
     assert "hub_read_refused_total 1.0" in text
     # A token is a client of its own, whatever the anonymous readers of its address did.
     assert [m.status_code for m in mine][:3] == [200, 200, 200] and mine[-1].status_code == 429
+
+
+async def test_a_workers_metrics_need_the_scrapers_token_too() -> None:
+    registry = CollectorRegistry()
+    Counter("hub_worker_probe", "A sample to find", registry=registry).inc()
+    port = free_port()
+    server = serve_metrics(registry, "127.0.0.1", port, "scrape-me")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            denied = await c.get("/metrics")
+            wrong = await c.get("/metrics", headers={"Authorization": "Bearer guess"})
+            allowed = await c.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert denied.status_code == wrong.status_code == 401
+    assert "hub_worker_probe" not in denied.text
+    assert allowed.status_code == 200 and "hub_worker_probe_total 1.0" in allowed.text

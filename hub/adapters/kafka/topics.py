@@ -29,6 +29,7 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 DEADLETTER_RETENTION_MS = 30 * 24 * 3_600_000  # dead letters: a month, deduplicated by id
+TopicConfigs = dict[str, dict[str, str]]  # topic → its configs, as the broker reports them
 
 
 def feed_topics(settings: Settings) -> list[str]:
@@ -84,23 +85,39 @@ def history_problem(topic: str, configs: Mapping[str, str]) -> str | None:
     return None
 
 
-async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Create the hub's topics if they do not exist; refuse feed topics that delete history."""
+async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> TopicConfigs:
+    """Create the hub's topics if they do not exist; refuse feed topics that delete history.
+
+    Return the feed topics' configs as the broker reports them, for the production checks.
+    """
     admin = AIOKafkaAdminClient(
         **client_options(settings), request_timeout_ms=int(timeout_s * 1000)
     )
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         await _create_missing(admin, settings)
-        problems = await _history_problems(admin, feed_topics(settings))
+        described = await _describe(admin, feed_topics(settings))
     except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerUnavailable(f"cannot create topics on the broker: {exc!r}") from exc
     finally:
         await admin.close()
-    for problem in problems:
+    for problem in _history_problems(described):
         if not settings.allow_topic_retention:
             raise ConfigError(problem)
         log.warning("%s; allowed by HUB_ALLOW_TOPIC_RETENTION", problem)
+    return described
+
+
+def timestamp_types(
+    settings: Settings, described: TopicConfigs
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Return each direct and each main feed topic's `message.timestamp.type` (None: unreported)."""
+    direct = set(direct_topics(settings))
+    stamps = {t: described.get(t, {}).get("message.timestamp.type") for t in feed_topics(settings)}
+    return (
+        {t: v for t, v in stamps.items() if t in direct},
+        {t: v for t, v in stamps.items() if t not in direct},
+    )
 
 
 async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> None:
@@ -131,20 +148,27 @@ async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> Non
 _unreported_said = False
 
 
-async def _history_problems(admin: AIOKafkaAdminClient, topics: list[str]) -> list[str]:
-    global _unreported_said
+async def _describe(admin: AIOKafkaAdminClient, topics: list[str]) -> TopicConfigs:
+    """Return each topic's configs as the broker reports them (some report only those set)."""
     resources = [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
     responses: list[Any] = await admin.describe_configs(resources)
+    return {
+        name: {entry[0]: entry[1] for entry in entries}
+        for response in responses
+        for _code, _message, _type, name, entries in response.resources
+    }
+
+
+def _history_problems(described: TopicConfigs) -> list[str]:
+    global _unreported_said
     problems, unreported = [], []
-    for response in responses:
-        for _code, _message, _type, name, entries in response.resources:
-            configs = {entry[0]: entry[1] for entry in entries}
-            if "cleanup.policy" not in configs:
-                unreported.append(name)  # this broker does not describe what it does not store
-                continue
-            problem = history_problem(name, configs)
-            if problem is not None:
-                problems.append(problem)
+    for name, configs in described.items():
+        if "cleanup.policy" not in configs:
+            unreported.append(name)  # this broker does not describe what it does not store
+            continue
+        problem = history_problem(name, configs)
+        if problem is not None:
+            problems.append(problem)
     if unreported and not _unreported_said:
         _unreported_said = True
         log.warning(
