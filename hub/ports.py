@@ -57,6 +57,8 @@ class DeadLetter:
     index: int | None = None
     line: int | None = None
     key: str | None = None
+    truncated: bool = False  # cut to size: `original`, `errors` or a text (hub.adapters.codec)
+    errors_more: int = 0  # errors left out of `errors`
 
 
 class DeadLetterSink(Protocol):
@@ -197,7 +199,11 @@ class RejectionLog(Protocol):
 
     async def record(self, letters: Sequence[DeadLetter]) -> None: ...
 
-    async def recent(self, org: str, feed: str | None, limit: int) -> list[Mapping[str, Any]]: ...
+    async def recent(
+        self, org: str, feed: str | None, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """Return up to `limit` rejections, newest first, and whether a size bound cut them."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
