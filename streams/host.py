@@ -70,7 +70,7 @@ class FeedWorkerService(Service):
             await self.worker.close()
 
 
-def create_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
+def create_app(settings: Settings, registry: CollectorRegistry, datadir: str) -> faust.App:
     """Return the Faust app of one stream worker process."""
     app = faust.App(
         "uec-hub-worker",
@@ -79,7 +79,7 @@ def create_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
         autodiscover=False,
         # Faust keeps table data here; this app has no tables, so a temporary directory
         # keeps it from littering the working directory.
-        datadir=tempfile.mkdtemp(prefix="uec-hub-worker-"),
+        datadir=datadir,
     )
     app.boot_strategy = _NoFaustConsumer(app)
     # An instance, not a class: the service needs our settings. Faust accepts either.
@@ -92,6 +92,10 @@ def run_worker(settings: Settings) -> None:
     registry = CollectorRegistry()
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.http_host, registry=registry)
-    app = create_app(settings, registry)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    # Removed however the worker stops (Faust ends with SystemExit), except by SIGKILL.
+    with tempfile.TemporaryDirectory(
+        prefix="uec-hub-worker-", ignore_cleanup_errors=True
+    ) as datadir:
+        app = create_app(settings, registry, datadir)
+        worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+        worker.execute_from_commandline()
