@@ -49,8 +49,9 @@ def parse_body(
 ) -> Iterator[Item]:
     """Return the body's records in order; raise before yielding if it is unreadable.
 
-    Raises BodyUnparseable, UnsupportedMediaType, or PayloadTooLarge when the
-    body holds more than `max_records` records (CSV rows, NDJSON lines).
+    Raises BodyUnparseable or UnsupportedMediaType for a body it cannot read,
+    and PayloadTooLarge for one of more than `max_records` records (CSV rows,
+    NDJSON lines, array elements).
     """
     kind = media_type(content_type)
     if kind in JSON_TYPES:
