@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -57,17 +57,27 @@ class DeadLetter:
     index: int | None = None
     line: int | None = None
     key: str | None = None
+    truncated: bool = False  # cut to size: `original`, `errors` or a text (hub.adapters.codec)
+    errors_more: int = 0  # errors left out of `errors`
 
 
 class DeadLetterSink(Protocol):
     async def publish(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
+@dataclass(slots=True)
+class Claimed:
+    """Outbox entries claimed for publishing: the letters, and entries that are not letters."""
+
+    letters: list[tuple[str, DeadLetter]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (entry id, why)
+
+
 class DeadLetterOutbox(Protocol):
     """Dead letters decided by committed transactions, waiting to be published (Redis)."""
 
-    async def claim(self, consumer: str, limit: int) -> list[tuple[str, DeadLetter]]:
-        """Return up to `limit` letters (with their entry ids) for `consumer` to publish.
+    async def claim(self, consumer: str, limit: int) -> Claimed:
+        """Return up to `limit` entries (with their ids) for `consumer` to publish.
 
         Letters another consumer claimed and left unfinished for long enough
         (it died) are handed on too, so every letter is published at least once.
@@ -76,6 +86,14 @@ class DeadLetterOutbox(Protocol):
 
     async def done(self, ids: Sequence[str]) -> None:
         """Forget letters that were published."""
+        ...
+
+    async def park(self, entry_id: str, reason: str) -> None:
+        """Move an entry that cannot be published aside (a capped store), out of the way."""
+        ...
+
+    async def trim(self, keep: int) -> int:
+        """Drop the oldest letters beyond `keep`; return how many were dropped."""
         ...
 
     async def backlog(self) -> int:
@@ -197,7 +215,11 @@ class RejectionLog(Protocol):
 
     async def record(self, letters: Sequence[DeadLetter]) -> None: ...
 
-    async def recent(self, org: str, feed: str | None, limit: int) -> list[Mapping[str, Any]]: ...
+    async def recent(
+        self, org: str, feed: str | None, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """Return up to `limit` rejections, newest first, and whether a size bound cut them."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,6 +427,14 @@ class WorkerTelemetry(Protocol):
 
     def outbox_backlog(self, letters: int) -> None:
         """Show how many dead letters wait to be published."""
+        ...
+
+    def letters_parked(self, reason: str) -> None:
+        """Count a dead letter moved aside because it could not be published."""
+        ...
+
+    def letters_dropped(self, count: int) -> None:
+        """Count dead letters dropped unpublished because the outbox was full."""
         ...
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hub.domain.bounds import MAX_BODY_RECORDS
 from hub.domain.errors import ConfigError
 
 SECRET = {
@@ -74,6 +75,7 @@ class Settings:
     read_requests_per_minute: int = 1_200  # per client (token, or address), per process; 0: none
     trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client (uvicorn's)
     max_body_bytes: int = 10 * 1024 * 1024
+    max_body_records: int = MAX_BODY_RECORDS  # records (rows, lines) one ingest body may hold
     ingest_requests_per_minute: int = 600  # per token, across API processes; 0: no limit
     ingest_concurrency_per_token: int = 4  # submissions of one token at once, per process
     request_deadline_s: float = 60.0  # any request not answered by then gets a 503

@@ -6,13 +6,13 @@ The only module that knows how records are laid out in Kafka messages.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from hub.adapters.signing import EnvelopeSigner
+from hub.domain.bounds import TEXT_CHARS, clip
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.feeds import Feed
 from hub.ports import DeadLetter
@@ -124,23 +124,72 @@ def _envelope_problem(doc: dict[str, Any]) -> str | None:
     return None
 
 
-ORIGINAL_LIMIT = 10_000  # characters of a rejected record kept in its dead letter
+# A dead letter's largest JSON: well under Kafka's default message size (1 MiB, the producer's
+# max_request_size), whatever was rejected. The parts below are cut so that the letter cannot
+# exceed it: each character takes at most 6 bytes in JSON (a \u escape).
+LETTER_MAX_BYTES = 256 * 1024
+ORIGINAL_LIMIT = 10_000  # characters of a rejected record's JSON kept in its dead letter
+ERRORS_KEPT = 20  # errors of a rejected record kept in its dead letter
+FIELD_CHARS = 128
+_CUT_KEYS = {"truncated", "size", "start"}
+_TEXTS = ("id", "feed", "org", "source", "received_at", "reason", "key")
 
 
-def dead_letter_doc(letter: DeadLetter) -> dict[str, Any]:
-    """Return a dead letter as JSON-ready data, cutting a huge original down to size.
+def _bounded_original(letter: DeadLetter, limit: int) -> tuple[Any, bool]:
+    original = letter.original
+    if letter.truncated and isinstance(original, dict) and set(original) == _CUT_KEYS:
+        start = original["start"]  # cut before (a letter read back from the outbox)
+        if isinstance(start, str) and len(start) <= limit:
+            return original, False
+    try:
+        text = orjson.dumps(original, default=str).decode()
+    except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits, from a test or a bug
+        text = repr(original)
+    if len(text) <= limit:
+        return original, False
+    return {"truncated": True, "size": len(text), "start": text[:limit]}, True
 
-    A rejected record can be arbitrarily large (an unknown field of a megabyte); kept whole it
-    would exceed Kafka's message size and the letter could never be written.
+
+def dead_letter_doc(
+    letter: DeadLetter, original_chars: int = ORIGINAL_LIMIT, errors: int = ERRORS_KEPT
+) -> dict[str, Any]:
+    """Return a dead letter as JSON-ready data, cut to size, with `truncated` set if anything was.
+
+    A rejected record can be arbitrarily large (an unknown field of a megabyte, 20,000 unknown
+    fields); kept whole its letter could exceed Kafka's message size and never be written. A
+    huge original becomes `{"truncated": true, "size": <characters of its JSON>, "start": …}`;
+    only the first `errors` errors are kept, and `errors_more` counts the rest; every text is
+    clipped (`hub.domain.bounds.clip`).
     """
-    doc = asdict(letter)
-    text = orjson.dumps(letter.original, default=str).decode()
-    if len(text) > ORIGINAL_LIMIT:
-        doc["original"] = {"truncated": True, "size": len(text), "start": text[:ORIGINAL_LIMIT]}
+    original, cut = _bounded_original(letter, original_chars)
+    listed = letter.errors[:errors]
+    doc: dict[str, Any] = {
+        "id": letter.id,
+        "feed": letter.feed,
+        "org": letter.org,
+        "source": letter.source,
+        "received_at": letter.received_at,
+        "reason": letter.reason,
+        "errors": [[clip(f, FIELD_CHARS), clip(m)] for f, m in listed],
+        "original": original,
+        "index": letter.index,
+        "line": letter.line,
+        "key": letter.key,
+    }
+    for name in _TEXTS:
+        value = doc[name]
+        if value is not None and len(value) > TEXT_CHARS:
+            doc[name], cut = clip(value), True
+    more = max(0, len(letter.errors) - errors)
+    if more or any(len(f) > FIELD_CHARS or len(m) > TEXT_CHARS for f, m in listed):
+        cut = True
+    doc["truncated"] = letter.truncated or cut
+    doc["errors_more"] = letter.errors_more + more
     return doc
 
 
 def encode_dead_letter(letter: DeadLetter) -> bytes:
+    """Return a dead letter's JSON, at most LETTER_MAX_BYTES long."""
     return dumps(dead_letter_doc(letter))
 
 

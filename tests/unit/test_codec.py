@@ -242,6 +242,8 @@ def test_a_dead_letter_encodes_every_field_as_json() -> None:
         "index": 3,
         "line": 5,
         "key": None,
+        "truncated": False,
+        "errors_more": 0,
     }
 
 
@@ -259,6 +261,7 @@ def test_a_huge_rejected_record_is_cut_down_so_its_dead_letter_can_be_written() 
     )
     encoded = encode_dead_letter(letter)
     assert len(encoded) < 2 * ORIGINAL_LIMIT
+    assert loads(encoded)["truncated"] is True
     original = loads(encoded)["original"]
     assert original["truncated"] is True
     assert original["size"] > 1_100_000

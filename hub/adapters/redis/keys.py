@@ -20,7 +20,8 @@ one has caught up with the log:
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
-append to and workers drain to Kafka), the fingerprints of the latest
+append to and workers drain to Kafka, and `outbox:parked`, a capped stream of
+letters Kafka refused), the fingerprints of the latest
 accepted version of each entity (`acc:{feed}:{key}`, for receipts),
 forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`),
 the audit trail (`audit`, a capped stream of token changes and ingest receipts),
@@ -127,6 +128,11 @@ class Keys:
     @property
     def outbox(self) -> str:
         return f"{self.prefix}:outbox"
+
+    @property
+    def outbox_parked(self) -> str:
+        """Dead letters that could not be published, moved aside (a capped stream)."""
+        return f"{self.prefix}:outbox:parked"
 
     def accepted(self, feed: str, key: str) -> str:
         return f"{self.prefix}:acc:{feed}:{key}"
