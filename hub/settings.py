@@ -69,6 +69,7 @@ class Settings:
     key_prefix: str = "hub"
     admin_token: str = ""
     envelope_key: str = ""  # id:secret[,id:secret…]: the API signs envelopes, workers trust them
+    accept_unsigned: bool = False  # development only: apply unsigned records on main feed topics
     require_viewer_token: bool = False
     max_body_bytes: int = 10 * 1024 * 1024
     ingest_requests_per_minute: int = 600  # per token, across API processes; 0: no limit
