@@ -21,11 +21,11 @@ from there, so a retried transaction never publishes them twice.
 Every message is applied or dead-lettered (`streams.letters`), never left
 to stall its partition: one that cannot be read, is not signed on a main
 feed topic, or cannot be made a version becomes a letter with the reason.
-A signed envelope accepted longer ago than its entity's version is kept is
-refused as a replay, unless it is history: a partition read from its
-beginning (a rebuild, or Redis lost its state) stores where the log ended
-then (`Progress.history_end`), and records before that are applied as they
-were the first time.
+A signed envelope accepted at least as long ago as its entity's version is
+kept is refused as a replay, unless it is history: a partition read from
+its beginning (a rebuild, or Redis lost its state) stores where the log
+ended then (`Progress.history_end`), and records before that are applied
+as they were the first time.
 """
 
 from __future__ import annotations

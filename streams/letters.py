@@ -95,8 +95,8 @@ def replay(topic: str, partition: int, offset: int, v: Version, now_ms: int) -> 
         errors=(
             (
                 "received_at",
-                f"this envelope was accepted by the API at {accepted:%Y-%m-%d %H:%M:%S}Z, more "
-                f"than {days} days before it reached a worker ({now:%Y-%m-%d %H:%M:%S}Z); by "
+                f"this envelope was accepted by the API at {accepted:%Y-%m-%d %H:%M:%S}Z, "
+                f"{days} days or more before it reached a worker ({now:%Y-%m-%d %H:%M:%S}Z); by "
                 "then its entity's stored version may have expired and it would count again, so "
                 "it is refused as a replay (a signed envelope written to the log again). If "
                 "workers really were stopped that long, `hub rebuild` counts it.",

@@ -313,7 +313,7 @@ def replayed(feed: Feed, received_at_ms: int, now_ms: int) -> bool:
     (`hub.domain.windows`): the copy would count again. About 8 days for events, 16 for
     SitReps. Not asked of history a rebuild replays (see `streams.apply`).
     """
-    return now_ms - received_at_ms > version_kept_ms(feed)
+    return now_ms - received_at_ms >= version_kept_ms(feed)
 
 
 def _amendable_ms(feed: Feed) -> int:

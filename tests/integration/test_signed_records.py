@@ -176,7 +176,7 @@ async def test_an_old_envelope_written_again_is_refused_as_a_replay_and_history_
         ("replayed envelope", "RX9|H-1", None),
         ("replayed envelope", "RX9|H-2", None),
     ]
-    assert "more than 8 days" in letters[0]["errors"][0][1]
+    assert "8 days or more before it reached a worker" in letters[0]["errors"][0][1]
 
     # A rebuild replays all four, older than 8 days: history, counted as the first time
     # (but for hour buckets kept 15 days: the 20-day-old record's have expired since).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from hub.domain.feeds import FEEDS
@@ -31,10 +31,10 @@ def test_an_envelope_is_a_replay_only_when_older_than_its_feeds_version_retentio
     assert version_kept_ms(HANDOVER) == 8 * DAY_MS  # the 7-day amendment window and a day
     assert version_kept_ms(SITREP) == 16 * DAY_MS  # 14 days, the date itself, and a day
     now = ms(datetime(2026, 11, 23, tzinfo=UTC))
-    assert not replayed(HANDOVER, now - 8 * DAY_MS, now)
-    assert replayed(HANDOVER, now - 8 * DAY_MS - 1, now)
+    assert not replayed(HANDOVER, now - 8 * DAY_MS + 1, now)
+    assert replayed(HANDOVER, now - 8 * DAY_MS, now)
     assert not replayed(SITREP, now - 15 * DAY_MS, now)
-    assert replayed(SITREP, now - 16 * DAY_MS - 1, now)
+    assert replayed(SITREP, now - 16 * DAY_MS, now)
 
 
 def handover(received: datetime, late: timedelta) -> Version:
@@ -49,6 +49,7 @@ def handover(received: datetime, late: timedelta) -> Version:
 
 
 @settings(max_examples=300, deadline=None)
+@example(late_min=0, applied_after_min=0, copied_after_min=8 * 24 * 60)  # the very edge
 @given(
     late_min=st.integers(0, 7 * 24 * 60 - 1),  # anything validation accepts as on time
     applied_after_min=st.integers(0, 20 * 24 * 60),  # when a worker first applied it
