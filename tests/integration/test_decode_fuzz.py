@@ -37,7 +37,7 @@ from tests.unit.test_codec import header_values, values
 
 pytestmark = pytest.mark.timeout(300)
 
-# Few examples: each one goes through Kafka, a worker and Redis (the decoder alone gets 1,000).
+# Few examples: each one goes through Kafka, a worker and Redis (the decoder alone gets 500).
 REAL_PATH = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 NUMBERS = itertools.count(
     1

@@ -359,7 +359,7 @@ headers = st.lists(
 timestamps = st.integers(-(2**63), 2**63 - 1) | st.sampled_from([-1, 0, STAMP_MS])
 
 
-@settings(max_examples=1_000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(
     value=values,
     headers=headers,
