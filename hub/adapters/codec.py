@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -92,10 +92,10 @@ def _decode(
     signer: EnvelopeSigner | None,
     accept_unsigned: bool,
 ) -> Envelope | Undecodable:
-    stamped = _instant(message.timestamp_ms)
     if message.problem is not None:
         reason = f"the Kafka client could not read this message: {message.problem}"
         return Undecodable(feed, reason, "", EPOCH)
+    stamped = _instant(message.timestamp_ms)
     value = message.value
     if value is None:
         return Undecodable(feed, "empty message (a tombstone is not a record)", "", stamped)
@@ -117,8 +117,8 @@ def _decode(
         unusable = f"the message's timestamp ({message.timestamp_ms} ms) is not a usable instant"
         return Undecodable(feed, unusable, _text(value), stamped)
     if version is not None:
-        problem = _envelope_problem(doc)
-        if problem is not None:
+        problem = _checked_envelope(doc)
+        if isinstance(problem, str):
             return Undecodable(feed, f"malformed hub envelope: {problem}", _text(value), stamped)
         return Envelope(feed=feed, record=doc["record"], received_at=stamped, source="kafka")
     return Envelope(feed=feed, record=doc, received_at=stamped, source="kafka")
@@ -146,15 +146,15 @@ def _trusted(
     feed: Feed, doc: dict[str, Any], value: bytes, stamped: datetime
 ) -> Envelope | Undecodable:
     """Read an envelope whose signature verified: the API validated and attributed its record."""
-    problem = _envelope_problem(doc)
-    if problem is None and doc.get("feed") != feed.name:
-        problem = f"it is an envelope of feed {doc.get('feed')!r}, on the topic of {feed.name}"
-    if problem is not None:
-        return Undecodable(feed, f"malformed hub envelope: {problem}", _text(value), stamped)
+    received = _checked_envelope(doc)
+    if not isinstance(received, str) and doc.get("feed") != feed.name:
+        received = f"it is an envelope of feed {doc.get('feed')!r}, on the topic of {feed.name}"
+    if isinstance(received, str):
+        return Undecodable(feed, f"malformed hub envelope: {received}", _text(value), stamped)
     return Envelope(
         feed=feed,
         record=doc["record"],
-        received_at=datetime.fromisoformat(doc["received_at"]),
+        received_at=received,
         source="api",
         submitter_org=doc.get("submitter_org"),
         submission_id=doc.get("submission_id"),
@@ -193,8 +193,8 @@ def _unsigned(
     return Undecodable(feed, reason, _text(value), stamped, kind=UNSIGNED)
 
 
-def _envelope_problem(doc: dict[str, Any]) -> str | None:
-    """Return what is wrong with a hub envelope, or None.
+def _checked_envelope(doc: dict[str, Any]) -> datetime | str:
+    """Return a hub envelope's `received_at`, or what is wrong with the envelope.
 
     No feed has a field called `hub`, so a message carrying it was meant as an
     envelope; a broken one is a poison message, not a bare record to validate.
@@ -214,7 +214,7 @@ def _envelope_problem(doc: dict[str, Any]) -> str | None:
     index = doc.get("index")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
         return "index must be an integer"
-    return None
+    return received
 
 
 # The instants a message's own timestamp may stand for. Kafka's is any 64-bit number (-1:
@@ -224,13 +224,13 @@ _LATEST_MS = 221_845_392_000_000  # 9000-01-01
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _readable(timestamp_ms: object) -> bool:
+def _readable(timestamp_ms: object) -> TypeGuard[int]:
     return isinstance(timestamp_ms, int) and _EARLIEST_MS <= timestamp_ms < _LATEST_MS
 
 
 def _instant(timestamp_ms: object) -> datetime:
     """Return a message timestamp as an instant; the epoch when it stands for none."""
-    if isinstance(timestamp_ms, int) and _EARLIEST_MS <= timestamp_ms < _LATEST_MS:
+    if _readable(timestamp_ms):
         return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     return EPOCH
 

@@ -30,6 +30,7 @@ first and verifies with any, so workers accept both while old envelopes drain.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 import struct
@@ -51,9 +52,14 @@ class Signature(enum.Enum):
 
 def signed_bytes(topic: str, key: bytes | None, value: bytes) -> bytes:
     """Return what a version 2 signature covers: topic, message key and value, unambiguously."""
-    name = topic.encode("utf-8", "surrogateescape")
     k = key or b""
-    return b"".join((_V2, struct.pack(">I", len(name)), name, struct.pack(">I", len(k)), k, value))
+    return b"".join((_topic_part(topic), struct.pack(">I", len(k)), k, value))
+
+
+@functools.lru_cache(maxsize=256)
+def _topic_part(topic: str) -> bytes:
+    name = topic.encode("utf-8", "surrogateescape")
+    return _V2 + struct.pack(">I", len(name)) + name
 
 
 class EnvelopeSigner:
@@ -84,7 +90,7 @@ class EnvelopeSigner:
     def header(self, topic: str, key: bytes | None, value: bytes) -> tuple[str, bytes]:
         """Return the header carrying this message's (version 2) signature."""
         secret = self._keys[self._current.encode()]
-        digest = hmac.new(secret, signed_bytes(topic, key, value), hashlib.sha256).hexdigest()
+        digest = hmac.digest(secret, signed_bytes(topic, key, value), hashlib.sha256).hex()
         return HEADER, f"{self._current}:{digest}".encode()
 
     def check(self, signed: bytes, headers: Sequence[tuple[object, object]]) -> Signature:
@@ -102,5 +108,5 @@ class EnvelopeSigner:
         secret = self._keys.get(kid)
         if secret is None:
             return Signature.INVALID
-        expected = hmac.new(secret, signed, hashlib.sha256).hexdigest().encode()
+        expected = hmac.digest(secret, signed, hashlib.sha256).hex().encode()
         return Signature.VALID if hmac.compare_digest(expected, digest) else Signature.INVALID
