@@ -213,17 +213,17 @@ class BatchApplier:
         for m in batch.messages:
             where = f"{batch.topic}:{batch.partition}:{m.offset}"
             try:
-                sorted_ = self._sort_one(m, where)
+                item = self._version_or_letter(m, where)
             except Exception as exc:  # a record the hub cannot read must not stall the partition
                 log.error("unreadable record at %s: %r", where, exc)
-                sorted_ = letter_for.unreadable(where, m.content, exc)
-            if isinstance(sorted_, DeadLetter):
-                letters.append((m.offset, sorted_))
+                item = letter_for.unreadable(where, m.content, exc)
+            if isinstance(item, DeadLetter):
+                letters.append((m.offset, item))
             else:
-                versions.append(sorted_)
+                versions.append(item)
         return versions, letters
 
-    def _sort_one(self, m: Message, where: str) -> Pending | DeadLetter:
+    def _version_or_letter(self, m: Message, where: str) -> Pending | DeadLetter:
         """Return a message's version to apply, or the dead letter that says why not."""
         content = m.content
         if isinstance(content, Undecodable):
