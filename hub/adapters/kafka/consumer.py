@@ -180,7 +180,7 @@ class BatchConsumer:
             return out
         except ValueError as exc:  # a record the client cannot parse (see `unparsable`)
             log.error("a feed partition holds a record the Kafka client cannot read: %r", exc)
-            return out | await self._around_unparsable()
+            return out | await self._around_unparsable(skip=set(out))
         for tp, messages in batches.items():
             key = (tp.topic, tp.partition)
             if key in out or not messages:
@@ -190,14 +190,17 @@ class BatchConsumer:
                 out[key] = read
         return out
 
-    async def _around_unparsable(self) -> dict[TP, PartitionRead | PositionLost]:
-        """Read each partition alone, reporting the one record the client cannot parse."""
+    async def _around_unparsable(self, skip: set[TP]) -> dict[TP, PartitionRead | PositionLost]:
+        """Read each partition alone (but those in `skip`), reporting the record the client
+        cannot parse."""
         consumer = self._require()
         for tp in consumer.assignment():  # what the failed call handed out was lost with it
             if (tp.topic, tp.partition) in self._position:
                 consumer.seek(tp, self._position[(tp.topic, tp.partition)])
         out: dict[TP, PartitionRead | PositionLost] = {}
         for tp in sorted(consumer.assignment() - consumer.paused()):
+            if (tp.topic, tp.partition) in skip:
+                continue
             s = self._settings
             messages, bad = await read_to_unparsable(
                 consumer, tp, s.batch_max_records, s.fetch_max_wait_ms
