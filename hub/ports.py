@@ -108,10 +108,14 @@ class Progress:
     `next_offset` is where the next unapplied record may start. `fingerprint`
     is (offset, timestamp ms) of the last record applied, so a worker can tell
     the same log from a deleted and re-created one with the same offsets.
+    `history_end`, while the partition is being read from its beginning (a
+    rebuild, or Redis lost its state), is where the log ended when that began:
+    records before it are history, applied without judging them as replays.
     """
 
     next_offset: int
     fingerprint: tuple[int, int] | None = None
+    history_end: int | None = None
 
 
 class StateTransaction(Protocol):
@@ -315,7 +319,9 @@ class Fetched:
     offset: int
     value: bytes | None
     timestamp_ms: int
-    headers: Sequence[tuple[str, bytes]] = ()
+    headers: Sequence[tuple[str, bytes | None]] = ()
+    key: bytes | None = None
+    problem: str | None = None  # the Kafka client could not read the message at all: why
 
 
 TopicPartition = tuple[str, int]
@@ -335,6 +341,7 @@ class PartitionRead:
     end: int
     records: Sequence[Fetched]
     from_start: bool = False  # `start` is the log's beginning, read because nothing is stored
+    log_end: int | None = None  # where the log ended at the fetch (known when `from_start`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,13 +390,13 @@ class FeedSource(Protocol):
 
 class MessageDecoder(Protocol):
     def __call__(
-        self,
-        feed: Feed,
-        value: bytes | None,
-        timestamp_ms: int,
-        headers: Sequence[tuple[str, bytes]] = (),
+        self, topic: str, feed: Feed, message: Fetched, main: bool
     ) -> Envelope | Undecodable:
-        """Read a feed-topic message: a hub envelope, a bare record, or why it is unreadable."""
+        """Read a feed-topic message: a hub envelope, a bare record, or why it is not one to apply.
+
+        `main`: a main feed topic, where only envelopes the API signed count; otherwise an
+        organisation's direct topic, where every record is the owner's. Never raises.
+        """
         ...
 
 

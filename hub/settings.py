@@ -71,6 +71,7 @@ class Settings:
     key_prefix: str = "hub"
     admin_token: str = ""
     envelope_key: str = ""  # id:secret[,id:secret…]: the API signs envelopes, workers trust them
+    accept_unsigned: bool = False  # development only: apply unsigned records on main feed topics
     require_viewer_token: bool = False
     read_requests_per_minute: int = 1_200  # per client (token, or address), per process; 0: none
     trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client (uvicorn's)

@@ -84,9 +84,9 @@ class KafkaProducerSink:
         self._signer = EnvelopeSigner.from_setting(settings.envelope_key)
         if self._signer is None:
             log.warning(
-                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers will treat the "
-                "records as if produced straight to the topic (validated again, no organisation "
-                "claimed, received at the broker's timestamp)"
+                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers dead-letter "
+                "them (unless HUB_ACCEPT_UNSIGNED=true, for development, has them validated "
+                "again as bare records claiming no organisation)"
             )
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
@@ -100,8 +100,10 @@ class KafkaProducerSink:
             value = encode_envelope(
                 r.feed, r.canonical, r.received_at, r.submitter_org, r.submission_id, r.index
             )
-            headers = [] if self._signer is None else [self._signer.header(value)]
-            messages.append((topic_for(r.feed, prefix), r.key.encode(), value, headers))
+            topic, key = topic_for(r.feed, prefix), r.key.encode()
+            # The signature binds topic, key and these bytes (feed, record, organisation, time).
+            headers = [] if self._signer is None else [self._signer.header(topic, key, value)]
+            messages.append((topic, key, value, headers))
         await self._send(messages)
 
     async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:

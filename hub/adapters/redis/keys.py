@@ -10,6 +10,8 @@ one has caught up with the log:
     offsets                      the names of those offset keys (set)
     fp                           per partition, "offset:timestamp" of the last record applied
                                  (hash), to tell a re-created log from the one applied
+    hist                         per partition being read from its beginning, where the log
+                                 ended when that began (hash): records before are history
     config                       digest of the reference data and settings counted by
     e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
     b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
@@ -89,6 +91,10 @@ class Keys:
     @property
     def fingerprints(self) -> str:
         return f"{self._g}fp"
+
+    @property
+    def history_ends(self) -> str:
+        return f"{self._g}hist"
 
     def entity(self, feed: str, key: str) -> str:
         return f"{self._g}e:{feed}:{key}"
