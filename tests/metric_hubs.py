@@ -146,9 +146,11 @@ class MemoryHub:
             for r, d in zip(requests, latest, strict=True)
         ]
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self, {}, lambda: ms(now))  # type: ignore[arg-type]  # reads only
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        query = QueryService(self.ref, self, {}, lambda: ms(now), over_lines)  # type: ignore[arg-type]  # reads only
         body = (await query.many([query.resolve(scope)], ms(now)))[0]
         return body["metrics"]  # type: ignore[no-any-return]
 
@@ -190,9 +192,11 @@ class RedisHub:
             tx.write(plan, Progress(1 if progress is None else progress.next_offset + 1))
         self.unchanged += plan.unchanged
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self._store, {}, lambda: ms(now))
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        query = QueryService(self.ref, self._store, {}, lambda: ms(now), over_lines)
         body = (await query.many([query.resolve(scope)], ms(now)))[0]
         return body["metrics"]  # type: ignore[no-any-return]
 
