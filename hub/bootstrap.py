@@ -119,7 +119,7 @@ def build(
     standards = load_response_standards(settings.config_dir)
     query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness, over_lines=standards)
     series = SeriesService(ref, state, thresholds, clock_ms)
-    opel_config, capacity = load_opel(settings.config_dir)
+    opel_config = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
     live = RedisLivePublisher(client, settings.key_prefix)
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
@@ -156,7 +156,7 @@ def build(
         alerts=AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks),
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
-        opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
+        opel=OpelService.build(ref, state, freshness, opel_config, clock_ms),
         league=LeagueService(ref, state, clock_ms),
         forecasts=ForecastService(ref, state, forecasts, clock_ms),
         rejections=rejections,

@@ -40,7 +40,10 @@ def _parse(doc: dict[str, Any]) -> ReferenceData:
                 short_name=o.get("short_name", ""),
             )
         )
-        sites.extend(Site(s["code"], s["name"], o["code"]) for s in o.get("sites", ()))
+        sites.extend(
+            Site(s["code"], s["name"], o["code"], s.get("majors_resus_spaces"))
+            for s in o.get("sites", ())
+        )
     return ReferenceData.build(regions, orgs, sites)
 
 
