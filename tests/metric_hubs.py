@@ -90,13 +90,23 @@ class MemoryHub:
         self._days: dict[tuple[str, str], dict[date, Counter[str]]] = defaultdict(dict)
         self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._sent = 0
         self.unchanged = 0
 
     async def send(self, feed_name: str, raw: dict[str, Any], received_at: datetime = NOW) -> None:
         """Validate one record (it must be valid) and apply it."""
-        version = make_version(self.ref, feed_name, raw, received_at, len(self._entities))
-        plan = self._planner.plan([version], self._entities, ms(received_at))
-        self._fold(plan)
+        await self.send_many(feed_name, [(raw, received_at)])
+
+    async def send_many(
+        self, feed_name: str, received: Sequence[tuple[dict[str, Any], datetime]]
+    ) -> None:
+        """Validate records (they must be valid) and apply them as one batch, in order."""
+        versions = []
+        for raw, at in received:
+            versions.append(make_version(self.ref, feed_name, raw, at, self._sent))
+            self._sent += 1
+        last = max(at for _, at in received)
+        self._fold(self._planner.plan(versions, self._entities, ms(last)))
 
     def _fold(self, plan: StatePlan) -> None:
         for bucket, counters in plan.counters.items():

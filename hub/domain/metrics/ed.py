@@ -123,7 +123,7 @@ def metrics() -> list[Metric]:
             pct(TYPE1_OVER_12H, TYPE1_DEPARTURES),
             ALL,
             ACUTE,
-            "Type 1 departures over 12 hours from arrival, as a share of type 1 departures",
+            "Type 1 departures over 12 hours from arrival (% of type 1 departures)",
             headline=("24h",),
         ),
         window(
@@ -132,8 +132,7 @@ def metrics() -> list[Metric]:
             pct(DTA_OVER_12H, ADMITTED),
             ALL,
             ACUTE,
-            "Admitted departures over 12 hours from decision to admit, as a share of "
-            "departures with a decision to admit",
+            "Admitted departures over 12 hours from decision to admit (% of those admitted)",
             headline=("24h",),
         ),
         gauge(
