@@ -47,7 +47,7 @@ _KIND_WORDS = {
 
 
 def _words(m: Metric) -> str:
-    text = f"{m.description}. {_KIND_WORDS[m.kind]}; unit: {m.unit}"
+    text = f"{m.defined}. {_KIND_WORDS[m.kind]}; unit: {m.unit}"
     if m.kind is Kind.GAUGE:
         hours = GAUGE_HORIZON_MS[m.gauge] // 3_600_000
         text += f"; counts what started in the last {hours} h and has not ended"

@@ -87,6 +87,7 @@ async def catalogue(request: Request) -> Response:
                     "kind": m.kind.value,
                     "unit": m.unit,
                     "description": m.description,
+                    "definition": m.defined,
                     "scopes": sorted(m.scope_types),
                     "roles": sorted(m.roles),
                     "threshold": _threshold(thresholds.get(m.id)),

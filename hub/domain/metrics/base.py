@@ -64,6 +64,12 @@ class Metric:
     compute_for_org: Callable[[Counters], Value] | None = None  # when an org's value differs
     headline: tuple[str, ...] = ()
     over_ms: int = 0  # for count gauges: count only members waiting longer than this
+    definition: str = ""  # the full definition, when the short description leaves some out
+
+    @property
+    def defined(self) -> str:
+        """Return the metric's full definition (its description when that says it all)."""
+        return self.definition or self.description
 
     def value_at(self, scope_type: str, counters: Counters) -> Value:
         """Compute the metric's value for a scope of this type from its counters."""
@@ -86,9 +92,12 @@ def window(
     roles: frozenset[str],
     text: str,
     headline: tuple[str, ...] = (),
+    definition: str = "",
 ) -> Metric:
     """Return a rolling-window metric."""
-    return Metric(id_, Kind.WINDOW, unit, f, scopes, roles, text, headline=headline)
+    return Metric(
+        id_, Kind.WINDOW, unit, f, scopes, roles, text, headline=headline, definition=definition
+    )
 
 
 def gauge(
@@ -99,6 +108,7 @@ def gauge(
     text: str,
     scopes: frozenset[str] = ALL,
     over_ms: int = 0,
+    definition: str = "",
 ) -> Metric:
     """Return a "now" gauge over the presence set `presence` (exported as `now`).
 
@@ -116,6 +126,7 @@ def gauge(
         gauge=presence,
         headline=(NOW,),
         over_ms=over_ms,
+        definition=definition,
     )
 
 

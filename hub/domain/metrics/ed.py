@@ -123,8 +123,10 @@ def metrics() -> list[Metric]:
             pct(TYPE1_OVER_12H, TYPE1_DEPARTURES),
             ALL,
             ACUTE,
-            "Type 1 departures over 12 hours from arrival (% of type 1 departures)",
+            "Type 1 departures over 12 hours from arrival (%)",
             headline=("24h",),
+            definition="Type 1 departures with departed_at − arrived_at over 12 h, as a share "
+            "of type 1 departures (by departed_at)",
         ),
         window(
             "ed.dta_over_12h_pct",
@@ -132,8 +134,10 @@ def metrics() -> list[Metric]:
             pct(DTA_OVER_12H, ADMITTED),
             ALL,
             ACUTE,
-            "Admitted departures over 12 hours from decision to admit (% of those admitted)",
+            "Admitted patients over 12 hours from decision to admit (%)",
             headline=("24h",),
+            definition="Departures with departed_at − decision_to_admit_at over 12 h, as a "
+            "share of the departures that had a decision to admit (by departed_at)",
         ),
         gauge(
             "ed.in_department_now",

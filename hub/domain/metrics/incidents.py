@@ -132,8 +132,10 @@ def metrics() -> list[Metric]:
             mean(per_category(cat, "rt_ms"), per_category(cat, "rt_n"), 1000),
             NO_SITE,
             AMBULANCE,
-            f"{cat.upper()} mean response time, of responses in the window (by first arrival)",
+            f"{cat.upper()} mean response time",
             headline=("4h",),
+            definition=f"{cat.upper()} mean response time, over the responses that arrived in "
+            "the window (by first_arrival_at, as AQI reports them)",
         )
         for cat in ("c1", "c2")
     ]
@@ -144,9 +146,10 @@ def metrics() -> list[Metric]:
             p90(cat),
             NO_SITE,
             AMBULANCE,
-            f"{cat.upper()} 90th centile response time, of responses in the window "
-            "(by first arrival)",
+            f"{cat.upper()} 90th centile response time",
             headline=("4h",),
+            definition=f"{cat.upper()} 90th centile (nearest rank) response time, over the "
+            "responses that arrived in the window (by first_arrival_at, as AQI reports them)",
         )
         for cat in CATEGORIES
     ]
@@ -170,11 +173,21 @@ _GAUGES = ("waiting_now", "longest_wait_seconds", "over_target_now")
 
 def _waiting_gauge(cat: str, part: str) -> Metric:
     name = cat.upper()
-    text = {
-        "waiting_now": f"{name} patients waiting for a response now (clock started in the last 24 h)",
-        "longest_wait_seconds": f"Longest current {name} wait for a response",
-        "over_target_now": f"{name} patients waiting longer than the category's "
-        "90th-centile response standard now",
+    text, definition = {
+        "waiting_now": (
+            f"{name} patients waiting for a response",
+            f"{name} incidents with clock_start_at in the last 24 h, no first_arrival_at and "
+            "no outcome",
+        ),
+        "longest_wait_seconds": (
+            f"Longest {name} wait for a response",
+            f"Now less the earliest clock_start_at of the {name} incidents waiting",
+        ),
+        "over_target_now": (
+            f"{name} patients waiting past the standard",
+            f"{name} incidents waiting longer than the category's 90th-centile response "
+            "standard (C1 15, C2 40, C3 120, C4 180 minutes by default)",
+        ),
     }[part]
     return gauge(
         f"ambulance.{cat}.{part}",
@@ -184,4 +197,5 @@ def _waiting_gauge(cat: str, part: str) -> Metric:
         text,
         scopes=NO_SITE,
         over_ms=STANDARD_MINUTES[cat] * MINUTE_MS if part == "over_target_now" else 0,
+        definition=definition,
     )

@@ -34,8 +34,8 @@ const ED = [
   ["ed.arrivals", "A&E attendances", "24h"],
   ["ed.in_department_now", "Patients in A&E now"],
   ["ed.longest_wait_minutes", "Longest current time in A&E"],
-  ["ed.dta_over_12h_pct", "Admitted patients waiting over 12 hours from decision to admit"],
-  ["ed.over_12h_from_arrival_pct", "Type 1 A&E patients over 12 hours from arrival"],
+  ["ed.dta_over_12h_pct", "12-hour waits from decision to admit"],
+  ["ed.over_12h_from_arrival_pct", "Type 1 A&E stays over 12 hours"],
 ];
 const NHS111 = [
   ["nhs111.calls_received", "NHS 111 calls received", "24h"],
