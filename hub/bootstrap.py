@@ -40,6 +40,7 @@ from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
 from hub.adapters.reference_files import (
     load_reference_data,
+    load_response_standards,
     load_scoped_thresholds,
     load_thresholds,
 )
@@ -77,7 +78,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-WINDOW_METRICS = {m.id for m in CATALOGUE.values() if m.kind is Kind.WINDOW}
+# What a level's line may judge a metric as a share of (`of`): a window metric in the same
+# window, or a gauge now (e.g. those waiting past the standard, of those waiting).
+SHARE_BASES = {m.id for m in CATALOGUE.values() if m.kind in (Kind.WINDOW, Kind.GAUGE)}
 
 
 def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
@@ -105,10 +108,11 @@ def build(
     )
 
     freshness = FreshnessService(ref, state, clock)
-    scoped = load_scoped_thresholds(settings.config_dir, WINDOW_METRICS)
-    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness)
+    scoped = load_scoped_thresholds(settings.config_dir, SHARE_BASES)
+    standards = load_response_standards(settings.config_dir)
+    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness, over_lines=standards)
     series = SeriesService(ref, state, thresholds, clock_ms)
-    opel_config, capacity = load_opel(settings.config_dir)
+    opel_config = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
     live = RedisLivePublisher(client, settings.key_prefix)
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
@@ -145,7 +149,7 @@ def build(
         alert_feed=alert_feed,
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
-        opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
+        opel=OpelService.build(ref, state, freshness, opel_config, clock_ms),
         league=LeagueService(ref, state, clock_ms),
         forecasts=ForecastService(ref, state, forecasts, clock_ms),
         rejections=rejections,

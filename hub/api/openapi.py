@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.api.openapi_actions import action_paths, limited, with_csv
 from hub.api.openapi_intel import intel_paths
+from hub.api.openapi_metrics import metrics_body
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
@@ -102,6 +103,12 @@ def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any
     if params:
         op["parameters"] = params
     return {"get": op | {"responses": responses}}
+
+
+def _metrics_body(op: dict[str, Any]) -> dict[str, Any]:
+    """Name the metrics body's schema (every catalogue metric, described) as the 200 answer."""
+    op["get"]["responses"]["200"] = _json("OK", _ref("MetricsBody"))
+    return op
 
 
 def _records_body(feed: Feed | None) -> dict[str, Any]:
@@ -253,9 +260,11 @@ def _query_paths() -> dict[str, Any]:
     kind = _param("kind", "path", {"type": "string", "enum": ["region", "org", "site"]})
     code = _param("code", "path", {"type": "string"})
     return {
-        "/v1/metrics/national": _cached(_read("National metrics")),
+        "/v1/metrics/national": _cached(_metrics_body(_read("National metrics"))),
         "/v1/metrics/{kind}/{code}": _cached(
-            _read("Metrics of a region, organisation or site", [kind, code], **unknown)
+            _metrics_body(
+                _read("Metrics of a region, organisation or site", [kind, code], **unknown)
+            )
         ),
         "/v1/organisations": _read("Reference data: regions, organisations and sites"),
         "/v1/catalogue": _read("The metric catalogue with units, scopes and RAG lines"),
@@ -325,7 +334,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas() | {"MetricsBody": metrics_body()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

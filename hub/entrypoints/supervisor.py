@@ -26,6 +26,7 @@ import httpx
 from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
+from hub.simulation.scenarios import history_days
 
 READY_TIMEOUT_S = 90.0
 
@@ -115,6 +116,7 @@ def up(
     simulator: bool,
     run_dir: Path | None = None,
     ephemeral: bool = False,
+    scenario: str = "normal",
 ) -> None:
     """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral."""
     data_dir = None if ephemeral else Path(settings.data_dir).resolve()
@@ -138,8 +140,8 @@ def up(
             http_port=port,
         )
         asyncio.run(ensure_topics(settings))
-        days = simulated_days(data_dir)
-        url = start_hub(settings, workers, simulator and days, run_dir, stack)
+        days = history_days(scenario, simulated_days(data_dir))
+        url = start_hub(settings, workers, simulator and days, run_dir, stack, scenario)
         _announce(url, settings, stack, run_dir, data_dir)
         while not stopping and _all_alive(stack):
             time.sleep(0.5)
@@ -195,7 +197,12 @@ _HELD: list[Any] = []
 
 
 def start_hub(
-    settings: Settings, workers: int, simulator: float, run_dir: Path, stack: Stack
+    settings: Settings,
+    workers: int,
+    simulator: float,
+    run_dir: Path,
+    stack: Stack,
+    scenario: str = "normal",
 ) -> str:
     """Start the workers, the HTTP service and the simulator; return the hub's URL once ready.
 
@@ -214,6 +221,7 @@ def start_hub(
     wait_ready(url, stack.children)
     if simulator:
         argv = _python("simulate", "--url", url, "--days", f"{simulator:.4f}", "--speed", "0")
+        argv += ["--scenario", scenario]
         stack.children.append(spawn("simulator", argv, run_dir, env))
     return url
 

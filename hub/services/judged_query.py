@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,8 +44,9 @@ class JudgedQuery(QueryService):
         freshness: FreshnessService,
         freshness_ttl_s: float = 2.0,
         timer: Callable[[], float] = time.monotonic,
+        over_lines: Mapping[str, int] | None = None,
     ) -> None:
-        super().__init__(ref, store, thresholds, clock_ms)
+        super().__init__(ref, store, thresholds, clock_ms, over_lines)
         self._reference = ref
         self._now_ms = clock_ms
         self._scoped = scoped
