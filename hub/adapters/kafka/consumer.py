@@ -9,13 +9,25 @@ markers, aborted records), which Kafka skips without returning anything.
 A position the log no longer holds is reported as `PositionLost`, never
 papered over: records deleted before they were applied (a moved log start)
 or a log that was deleted and re-created (the stored position past its end,
-or a different record where the last applied one was).
+or a different record where the last applied one was). A loss stays reported
+until the caller settles it with `seek`, so one that could not be settled
+(Redis refused the skip) is reported again rather than forgotten; a log
+re-created shorter while this consumer holds it is noticed from the fetch
+responses' high watermark, not only at the next assignment.
+
+Newly assigned partitions are placed (stored progress read, log bounds
+probed) by the next `fetch`, not inside aiokafka's rebalance listener:
+aiokafka logs a listener's failure and carries on, which left a worker
+holding partitions it never read. Until placed they are paused; a placement
+that fails (Kafka or Redis down) raises from `fetch`, and the caller's
+backoff retries it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -31,6 +43,7 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 TP = tuple[str, int]
+SHRUNK_PROBE_EVERY_S = 5.0  # at most one log-end probe per partition this often
 OnAssigned = Callable[[list[TP]], Awaitable[dict[TP, Progress | None]]]
 
 
@@ -65,10 +78,14 @@ class BatchConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._position: dict[TP, int] = {}  # where the next reported read starts
         self._verify: dict[TP, tuple[int, int, int]] = {}  # fingerprint offset, stamp, stored
-        self._lost: dict[TP, PositionLost] = {}  # found at assignment, reported by fetch
+        self._lost: dict[TP, PositionLost] = {}  # reported by every fetch until settled by seek
         # Partitions read from their beginning because Redis holds nothing for them, with
         # that beginning: only a batch starting exactly there may be applied without state.
         self.rewound: dict[TP, int] = {}
+        self._unplaced: dict[TP, int] = {}  # assigned, paused until placed: by which assignment
+        self._assignments = 0
+        self._ends: dict[TP, int] = {}  # log ends seen when placed, until a fetch reports one
+        self._probed: dict[TP, float] = {}  # when a shrunk-looking log's end was last probed
 
     async def start(self) -> None:
         s = self._settings
@@ -105,7 +122,7 @@ class BatchConsumer:
             for p in sorted(consumer.partitions_for_topic(topic) or ())
         ]
         consumer.assign(tps)
-        await self._assigned(tps)
+        self._assigned(tps)
 
     async def end_offsets(self) -> dict[TP, int]:
         """Return where each assigned partition's log ends (see `ends.log_ends`)."""
@@ -125,46 +142,82 @@ class BatchConsumer:
             out = {k: max(v, self._gaps.log_start(*k)) for k, v in out.items()}
         return out
 
-    async def _assigned(self, tps: list[TopicPartition]) -> None:
-        stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])
-        starts = await self._starts(tps)
-        ends = await log_ends(self._settings, [(tp.topic, tp.partition) for tp in tps])
+    def _assigned(self, tps: list[TopicPartition]) -> None:
+        """Hold newly assigned partitions paused until `fetch` places them (cannot fail)."""
+        self._assignments += 1
+        consumer = self._require()
         for tp in tps:
             key = (tp.topic, tp.partition)
-            self._verify.pop(key, None)
-            progress = stored.get(key)
-            if progress is None:
-                self._seek(tp, starts[key])
-                self.rewound[key] = starts[key]
-                continue
-            self.rewound.pop(key, None)
-            # A log shorter than what was applied from it was re-created (Tansu does not
-            # answer a fetch past the end with OffsetOutOfRange); one re-created longer has
-            # another record where ours was, so read the last applied one again to check.
-            offset = progress.next_offset
-            self._lost.pop(key, None)
-            if offset > ends[key]:
-                self._lost[key] = PositionLost(offset, starts[key], ends[key], reset=True)
-                self._seek(tp, offset)
-            elif progress.fingerprint is not None and starts[key] <= progress.fingerprint[0]:
-                at, stamp = progress.fingerprint
-                self._seek(tp, at)
-                self._verify[key] = (at, stamp, offset)
-            else:
-                self._seek(tp, offset)
+            self._forget(key)
+            # A position of our own (never fetched while paused) keeps aiokafka from looking
+            # for a committed offset, which would fail every fetch with NoOffsetForPartition.
+            consumer.seek(tp, 0)
+            consumer.pause(tp)
+            self._unplaced[key] = self._assignments
 
     def _revoked(self, tps: list[TopicPartition]) -> None:
         for tp in tps:
-            key = (tp.topic, tp.partition)
-            for held in (self._position, self._verify, self._lost, self.rewound):
-                held.pop(key, None)
+            self._forget((tp.topic, tp.partition))
+
+    def _forget(self, key: TP) -> None:
+        for held in (self._position, self._verify, self._lost, self.rewound, self._unplaced):
+            held.pop(key, None)
+        self._ends.pop(key, None)
+        self._probed.pop(key, None)
+
+    async def _place_assigned(self) -> None:
+        """Start each partition assigned since the last fetch where Redis says; raise if we cannot."""
+        if not self._unplaced:
+            return
+        todo = dict(self._unplaced)
+        keys = list(todo)
+        tps = [TopicPartition(*k) for k in keys]
+        stored = await self._on_assigned(keys)
+        try:
+            starts = await self._starts(tps)
+        except (KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"cannot read where the feed topics start: {exc!r}") from exc
+        ends = await log_ends(self._settings, keys)
+        consumer = self._require()
+        for tp, key in zip(tps, keys, strict=True):
+            if self._unplaced.get(key) != todo[key] or tp not in consumer.assignment():
+                continue  # revoked (or assigned again) meanwhile: the next fetch places it
+            del self._unplaced[key]
+            self._ends[key] = ends[key]
+            self._place(tp, stored.get(key), starts[key], ends[key])
+            consumer.resume(tp)
+        log.info("placed %d assigned partitions", len(keys))
+
+    def _place(self, tp: TopicPartition, progress: Progress | None, start: int, end: int) -> None:
+        key = (tp.topic, tp.partition)
+        if progress is None:
+            self._seek(tp, start)
+            self.rewound[key] = start
+            return
+        # A log shorter than what was applied from it was re-created (Tansu does not
+        # answer a fetch past the end with OffsetOutOfRange); one re-created longer has
+        # another record where ours was, so read the last applied one again to check.
+        offset = progress.next_offset
+        if offset > end:
+            self._lost[key] = PositionLost(offset, start, end, reset=True)
+            self._seek(tp, offset)
+        elif progress.fingerprint is not None and start <= progress.fingerprint[0]:
+            at, stamp = progress.fingerprint
+            self._seek(tp, at)
+            self._verify[key] = (at, stamp, offset)
+        else:
+            self._seek(tp, offset)
 
     async def fetch(self, timeout_ms: int = 500) -> dict[TP, PartitionRead | PositionLost]:
         """Return what the next fetch found, by partition (see the module docstring)."""
+        await self._place_assigned()
         consumer = self._require()
-        out: dict[TP, PartitionRead | PositionLost] = dict(self._lost)
-        self._lost.clear()
-        out.update(await self._below_log_start())
+        await self._below_log_start()
+        await self._shrunk_under_us()
+        paused = consumer.paused()
+        out: dict[TP, PartitionRead | PositionLost] = {
+            k: lost for k, lost in self._lost.items() if TopicPartition(*k) not in paused
+        }
         try:
             batches = await consumer.getmany(
                 timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
@@ -179,8 +232,8 @@ class BatchConsumer:
             return out
         for tp, messages in batches.items():
             key = (tp.topic, tp.partition)
-            if key in out or not messages:
-                continue
+            if key in self._lost or key in self._unplaced or not messages:
+                continue  # a lost position's records are not ours to apply until it is settled
             read = await self._read(tp, messages)
             if read is not None:
                 out[key] = read
@@ -197,7 +250,7 @@ class BatchConsumer:
             ]
         check = self._verify.pop(key, None)
         if check is not None and _replaced(records, check[0], check[1]):
-            lost = PositionLost(check[2], *await self._bounds(tp), reset=True)
+            lost = self._lost[key] = PositionLost(check[2], *await self._bounds(tp), reset=True)
             self._seek(tp, check[2])
             return lost
         if not records:
@@ -207,20 +260,39 @@ class BatchConsumer:
         self._position[key] = end
         return PartitionRead(start, end, records, from_start=self.rewound.get(key) == start)
 
-    async def _below_log_start(self) -> dict[TP, PositionLost]:
-        """Report positions the test seam's moved log start has left behind (as Kafka would)."""
+    async def _below_log_start(self) -> None:
+        """Note positions the test seam's moved log start has left behind (as Kafka would)."""
         if self._gaps is None:
-            return {}
-        out: dict[TP, PositionLost] = {}
+            return
         for (topic, partition), position in list(self._position.items()):
             start = self._gaps.log_start(topic, partition)
-            if position < start:
+            if position < start and (topic, partition) not in self._lost:
                 tp = TopicPartition(topic, partition)
-                out[(topic, partition)] = PositionLost(
-                    position, *await self._bounds(tp), reset=False
-                )
+                lost = PositionLost(position, *await self._bounds(tp), reset=False)
+                self._lost[(topic, partition)] = lost
                 self._seek(tp, position)  # drop whatever was fetched from there
-        return out
+
+    async def _shrunk_under_us(self) -> None:
+        """Note a log re-created shorter than our position while we hold it (no rebalance).
+
+        Every fetch response carries the partition's high watermark: below our
+        position, the records we read are gone. The log's end is then probed
+        before anything is concluded, as at assignment.
+        """
+        consumer = self._require()
+        now = time.monotonic()
+        for key, position in list(self._position.items()):
+            tp = TopicPartition(*key)
+            high = consumer.highwater(tp)
+            if high is None or high >= position or key in self._lost or key in self._unplaced:
+                continue
+            if now - self._probed.get(key, -SHRUNK_PROBE_EVERY_S) < SHRUNK_PROBE_EVERY_S:
+                continue
+            self._probed[key] = now
+            start, end = await self._bounds(tp)
+            if end < position and tp in consumer.assignment():
+                self._lost[key] = PositionLost(position, start, end, reset=True)
+                self._seek(tp, position)  # drop whatever was fetched from there
 
     async def _out_of_range(
         self, positions: Mapping[TopicPartition, int]
@@ -228,7 +300,7 @@ class BatchConsumer:
         out: dict[TP, PositionLost] = {}
         for tp, position in positions.items():
             start, end = await self._bounds(tp)
-            out[(tp.topic, tp.partition)] = PositionLost(
+            out[(tp.topic, tp.partition)] = self._lost[(tp.topic, tp.partition)] = PositionLost(
                 int(position), start, end, int(position) > end
             )
             self._seek(tp, int(position))
@@ -236,15 +308,22 @@ class BatchConsumer:
 
     async def _bounds(self, tp: TopicPartition) -> tuple[int, int]:
         key = (tp.topic, tp.partition)
-        start = (await self._starts([tp]))[key]
+        try:
+            start = (await self._starts([tp]))[key]
+        except (KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"cannot read where {tp.topic} starts: {exc!r}") from exc
         end = (await log_ends(self._settings, [key]))[key]
         return start, end
 
     async def seek(self, topic: str, partition: int, offset: int | None) -> None:
-        """Read a partition from `offset` next; None means from its beginning."""
+        """Read a partition from `offset` next; None means from its beginning.
+
+        This settles a lost position reported for the partition: it is not reported again.
+        """
         tp = TopicPartition(topic, partition)
-        if tp not in self._require().assignment():
+        if tp not in self._require().assignment() or (topic, partition) in self._unplaced:
             return
+        self._lost.pop((topic, partition), None)
         if offset is None:
             offset = (await self._starts([tp]))[(topic, partition)]
             self.rewound[(topic, partition)] = offset
@@ -266,8 +345,15 @@ class BatchConsumer:
 
     def resume(self, topic: str, partition: int) -> None:
         tp = TopicPartition(topic, partition)
-        if tp in self._require().assignment():
+        if tp in self._require().assignment() and (topic, partition) not in self._unplaced:
             self._require().resume(tp)
+
+    def held(self) -> tuple[set[TP], set[TP]]:
+        """Return the partitions this consumer holds, and those of them not yet placed."""
+        if self._consumer is None:
+            return set(), set()
+        held = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        return held, set(self._unplaced) & held
 
     async def commit(self, offsets: dict[TP, int]) -> None:
         """Copy applied offsets to Kafka, for lag tools; correctness never depends on it."""
@@ -288,11 +374,13 @@ class BatchConsumer:
         consumer = self._require()
         out: dict[TP, int] = {}
         for tp in consumer.assignment():
+            key = (tp.topic, tp.partition)
             high = consumer.highwater(tp)
             if high is None:
+                high = self._ends.get(key)  # not fetched yet: the end probed when placed
+            if high is None:
                 continue
-            done = applied.get((tp.topic, tp.partition), 0)
-            out[(tp.topic, tp.partition)] = max(0, high - done)
+            out[key] = max(0, high - applied.get(key, 0))
         return out
 
     async def stop(self) -> None:
@@ -315,8 +403,10 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is
         self._owner._revoked(list(revoked))
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        # Nothing here may fail (aiokafka would log it and carry on with the partitions
+        # unread): reading Redis and Kafka to place them is the next fetch's work.
         log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
-        await self._owner._assigned(list(assigned))
+        self._owner._assigned(list(assigned))
 
 
 def _replaced(records: list[Fetched], offset: int, stamp: int) -> bool:
