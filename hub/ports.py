@@ -358,6 +358,10 @@ class FeedSource(Protocol):
         """Return records not yet applied in each partition held."""
         ...
 
+    def held(self) -> tuple[set[TopicPartition], set[TopicPartition]]:
+        """Return the partitions held, and those of them not yet placed (assigned, unread)."""
+        ...
+
 
 class MessageDecoder(Protocol):
     def __call__(
@@ -405,6 +409,10 @@ class WorkerTelemetry(Protocol):
 
     def outbox_backlog(self, letters: int) -> None:
         """Show how many dead letters wait to be published."""
+        ...
+
+    def stalled(self, partitions: int) -> None:
+        """Show how many held partitions have records waiting and make no progress."""
         ...
 
 

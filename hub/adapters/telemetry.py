@@ -84,6 +84,12 @@ class WorkerMetrics:
             "Dead letters decided but not yet published to the dead-letter topic",
             registry=registry,
         )
+        self._stalled = Gauge(
+            "hub_worker_stalled_partitions",
+            "Partitions this worker holds with records waiting and no progress for "
+            "HUB_WORKER_STALLED_AFTER_S",
+            registry=registry,
+        )
         self._lag_partitions: set[tuple[str, int]] = set()
 
     def paused(self, reason: str) -> None:
@@ -120,6 +126,9 @@ class WorkerMetrics:
 
     def outbox_backlog(self, letters: int) -> None:
         self._backlog.set(letters)
+
+    def stalled(self, partitions: int) -> None:
+        self._stalled.set(partitions)
 
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Publish the lag of the partitions this worker holds now, and only those.
