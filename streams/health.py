@@ -40,9 +40,7 @@ class Verdict:
 class ProgressWatch:
     """Track when each held partition's applied offset last moved."""
 
-    def __init__(
-        self, stall_after_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, stall_after_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.stall_after_s = stall_after_s
         self._clock = clock
         self._started = clock()

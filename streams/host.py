@@ -31,7 +31,9 @@ from streams.wiring import Worker, build_worker
 log = logging.getLogger(__name__)
 
 TIMER_S = 5.0
-EXIT_LOOP_ENDED = 70  # the loop ended while the worker was meant to run: let a supervisor restart it
+EXIT_LOOP_ENDED = (
+    70  # the loop ended while the worker was meant to run: let a supervisor restart it
+)
 
 
 class _NoFaustConsumer(BootStrategy):

@@ -146,9 +146,7 @@ class FeedWorker:
     async def _position_lost(self, tp: TopicPartition, lost: PositionLost) -> None:
         topic, partition = tp
         # Another worker may have moved this partition's progress first: follow the store.
-        stored, moved = await self._applier.skip_to(
-            topic, partition, lost.position, lost.log_start
-        )
+        stored, moved = await self._applier.skip_to(topic, partition, lost.position, lost.log_start)
         if moved:  # counted by whoever moved it, once
             self._report_loss(tp, lost)
         if lost.reset and self._forget_accepted is not None:

@@ -2,7 +2,9 @@
 
 Starts the embedded broker and Valkey unless real ones are configured,
 creates the topics, then runs the stream workers, the HTTP service and the
-simulator as child processes. Ctrl-C (or SIGTERM) stops them all.
+simulator as child processes. A child that dies is restarted with a backoff,
+and the hub stops only if one keeps dying (`hub.entrypoints.restarts`).
+Ctrl-C (or SIGTERM) stops them all.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import httpx
 
 from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
+from hub.entrypoints.restarts import CrashLoop, Restarts, Start
 from hub.settings import Settings
 
 READY_TIMEOUT_S = 90.0
@@ -32,9 +35,17 @@ READY_TIMEOUT_S = 90.0
 
 @dataclass
 class Stack:
-    """Everything `hub up` started, in start order."""
+    """Everything `hub up` started, in start order, and how to start each again."""
 
     children: list[ManagedProcess] = field(default_factory=list)
+    again: dict[str, Start] = field(default_factory=dict)
+
+    def start(self, name: str, first: Start, again: Start) -> ManagedProcess:
+        """Start a child with `first`; a restart will use `again` (same port, log appended)."""
+        child = first()
+        self.children.append(child)
+        self.again[name] = again
+        return child
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -80,15 +91,27 @@ def embed(
     after a restart its topics are new, and workers read them from their beginning.
     """
     if not settings.kafka_bootstrap:
-        tansu = start_tansu(run_dir)
-        stack.children.append(tansu)
+        port = free_port()
+        tansu = stack.start(
+            "tansu",
+            lambda: start_tansu(run_dir, port=port),
+            lambda: start_tansu(run_dir, port=port, append=True),
+        )
         # A new consumer group's first join waits about half the session timeout on Tansu.
         settings = settings.with_(kafka_bootstrap=tansu.address, session_timeout_ms=6_000)
     if not settings.redis_configured:
         if data_dir is not None:
             (data_dir / "valkey").mkdir(parents=True, exist_ok=True)
-        valkey = start_valkey(data_dir / "valkey" if data_dir else run_dir, persist=bool(data_dir))
-        stack.children.append(valkey)
+        where, persist, port = (
+            data_dir / "valkey" if data_dir else run_dir,
+            bool(data_dir),
+            free_port(),
+        )
+        valkey = stack.start(
+            "valkey",
+            lambda: start_valkey(where, port=port, persist=persist),
+            lambda: start_valkey(where, port=port, persist=persist, append=True),
+        )
         settings = settings.with_(redis_url=valkey.address)
     return settings
 
@@ -123,7 +146,7 @@ def up(
         hold_data_dir(data_dir)
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="uec-hub-"))
     stack = Stack()
-    stopping = False
+    stopping = failed = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
@@ -141,16 +164,42 @@ def up(
         days = simulated_days(data_dir)
         url = start_hub(settings, workers, simulator and days, run_dir, stack)
         _announce(url, settings, stack, run_dir, data_dir)
-        while not stopping and _all_alive(stack):
+        restarts = supervise(stack, settings)
+        while not stopping:
+            restarts.check()
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    except CrashLoop as exc:
+        print(f"\n{exc}", file=sys.stderr, flush=True)
+        failed = True
     finally:
         print("\nStopping…", flush=True)
         stack.stop()
         if data_dir is not None:
             (data_dir / STOPPED_AT).write_text(f"{time.time():.0f}\n", encoding="utf-8")
         signal.signal(signal.SIGTERM, previous)
+    if failed:
+        raise SystemExit(1)
+
+
+def supervise(stack: Stack, settings: Settings) -> Restarts:
+    """Restart whatever child of the stack dies; a restarted broker gets its topics back."""
+    restarts = Restarts(stack.children, lambda text: print(text, flush=True))
+    for name, again in stack.again.items():
+        if name == "tansu":
+            again = _with_topics(again, settings)
+        restarts.watch(name, again)
+    return restarts
+
+
+def _with_topics(start: Start, settings: Settings) -> Start:
+    def restart() -> ManagedProcess:
+        broker = start()
+        asyncio.run(ensure_topics(settings))  # its log is memory-only: the topics are gone
+        return broker
+
+    return restart
 
 
 STOPPED_AT = "stopped-at"
@@ -205,24 +254,36 @@ def start_hub(
     for i in range(workers):
         metrics_port = free_port()
         worker_env = {**env, "HUB_METRICS_PORT": str(metrics_port)}
-        stack.children.append(
-            spawn(f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
-        )
-    stack.children.append(spawn("api", _python("serve"), run_dir, env, settings.http_port))
-    stack.children.append(spawn("forecaster", _python("forecast"), run_dir, env))
+        _child(stack, f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
+    _child(stack, "api", _python("serve"), run_dir, env, settings.http_port)
+    _child(stack, "forecaster", _python("forecast"), run_dir, env)
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:
         argv = _python("simulate", "--url", url, "--days", f"{simulator:.4f}", "--speed", "0")
-        stack.children.append(spawn("simulator", argv, run_dir, env))
+        # Restarted, it goes back a few minutes: resent records are unchanged versions.
+        again = _python(
+            "simulate", "--url", url, "--days", f"{RESIMULATE_DAYS:.4f}", "--speed", "0"
+        )
+        stack.start(
+            "simulator",
+            lambda: spawn("simulator", argv, run_dir, env),
+            lambda: spawn("simulator", again, run_dir, env, append=True),
+        )
     return url
 
 
-def _all_alive(stack: Stack) -> bool:
-    dead = [c for c in stack.children if not c.alive()]
-    if dead:
-        print(f"{dead[0].name} stopped unexpectedly:\n{dead[0].log_tail()}", file=sys.stderr)
-    return not dead
+RESIMULATE_DAYS = 5 / 1440
+
+
+def _child(
+    stack: Stack, name: str, argv: list[str], run_dir: Path, env: dict[str, str], port: int = 0
+) -> None:
+    stack.start(
+        name,
+        lambda: spawn(name, argv, run_dir, env, port),
+        lambda: spawn(name, argv, run_dir, env, port, append=True),
+    )
 
 
 def _announce(

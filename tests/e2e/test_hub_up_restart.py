@@ -1,6 +1,7 @@
 """`hub up` keeps what it showed: stopped with Ctrl-C and started again on the same data
 directory, it shows the same figures, accepts the same tokens, and applies new records —
-although its embedded broker's log (memory-only) starts empty the second time."""
+although its embedded broker's log (memory-only) starts empty the second time. While it
+runs, a worker or the API that dies is restarted, and `hub up` says so."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,17 @@ from tests.harness import free_port
 pytestmark = [pytest.mark.timeout(420), pytest.mark.slow]
 
 
+@dataclass
+class HubUp:
+    url: str
+    admin: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    text: str  # what it printed at start
+
+
 @contextmanager
-def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, str]]:
+def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[HubUp]:
     """Run `hub up` without the simulator; yield its URL and admin token; Ctrl-C it after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_DATA_DIR"] = str(data_dir)
@@ -41,7 +52,7 @@ def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[tuple[str, str]]:
         text, found = read_until(log, process, r"Dashboard\s+(http://\S+)", timeout=150)
         token = re.search(r"Admin token\s+(\S+)", text)
         assert token is not None
-        yield found.group(1).rstrip("/"), token.group(1)
+        yield HubUp(found.group(1).rstrip("/"), token.group(1), process, log, text)
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0
     finally:
@@ -65,7 +76,14 @@ def completed(url: str) -> int:
     return int(body["metrics"]["handover.completed"]["windows"]["24h"])
 
 
-def wait_for(read: Any, want: int, timeout: float = 90.0) -> None:
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_for(read: Any, want: Any, timeout: float = 90.0) -> None:
     deadline, seen = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         seen = read()
@@ -75,21 +93,50 @@ def wait_for(read: Any, want: int, timeout: float = 90.0) -> None:
     raise AssertionError(f"wanted {want}, last saw {seen}")
 
 
+def child_pid(parent: int, word: str) -> int:
+    """Return the PID of the child of `parent` whose command line has `word` (via /proc)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[1]) == parent and word.encode() in cmdline:
+            return int(stat.parent.name)
+    raise AssertionError(f"no child of {parent} runs {word!r}")
+
+
+def kill_and_see_restarted(hub: HubUp, name: str, word: str) -> None:
+    os.kill(child_pid(hub.process.pid, word), signal.SIGKILL)
+    read_until(hub.log, hub.process, rf"{name} stopped unexpectedly \(exit code -9\)", 30)
+    read_until(hub.log, hub.process, rf"{name} restarted \(PID \d+\)", 30)
+
+
 def test_a_restarted_hub_up_shows_the_same_figures_and_applies_new_records(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "hub-data"
-    with hub_up(tmp_path, data_dir, tmp_path / "first.log") as (url, admin):
+    with hub_up(tmp_path, data_dir, tmp_path / "first.log") as hub:
+        url = hub.url
+        metrics = re.search(r"/metrics\s+(http://\S+)/metrics", hub.text)
+        assert metrics is not None  # the worker's own port: its health beside its metrics
+        assert httpx.get(f"{metrics.group(1)}/healthz", timeout=10).json()["status"] in (
+            "ok", "starting"
+        )  # fmt: skip
         r = httpx.post(f"{url}/v1/admin/tokens", json={"org": "RX9"},
-                       headers={"Authorization": f"Bearer {admin}"}, timeout=10)  # fmt: skip
+                       headers={"Authorization": f"Bearer {hub.admin}"}, timeout=10)  # fmt: skip
         assert r.status_code == 201, r.text
         token = r.json()["token"]
+        kill_and_see_restarted(hub, "worker-1", "worker")
+        kill_and_see_restarted(hub, "api", "serve")
+        wait_for(lambda: ready(url), True)
         pushed = httpx.post(f"{url}/v1/feeds/ambulance-handover", json=handovers(0, 40),
                             headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip
         assert pushed.json()["accepted"] == 40
-        wait_for(lambda: completed(url), 40)
+        wait_for(lambda: completed(url), 40)  # applied by the restarted worker
 
-    with hub_up(tmp_path, data_dir, tmp_path / "second.log") as (url, _):
+    with hub_up(tmp_path, data_dir, tmp_path / "second.log") as hub:
+        url = hub.url
         assert completed(url) == 40  # the same figures, from the kept Redis state
         resent = httpx.post(f"{url}/v1/feeds/ambulance-handover", json=handovers(30, 20),
                             headers={"Authorization": f"Bearer {token}"}, timeout=30)  # fmt: skip

@@ -206,8 +206,6 @@ async def assert_serving(
     reference = replay_worker(settings_factory(**overrides))
     try:
         await apply_directly(reference, records)
-        assert serving(await snapshot(client, worker)) == serving(
-            await snapshot(client, reference)
-        )
+        assert serving(await snapshot(client, worker)) == serving(await snapshot(client, reference))
     finally:
         await reference.close()
