@@ -91,29 +91,34 @@ def embed(
     after a restart its topics are new, and workers read them from their beginning.
     """
     if not settings.kafka_bootstrap:
-        port = free_port()
-        tansu = stack.start(
-            "tansu",
-            lambda: start_tansu(run_dir, port=port),
-            lambda: start_tansu(run_dir, port=port, append=True),
-        )
+        tansu = _embedded_broker(stack, run_dir)
         # A new consumer group's first join waits about half the session timeout on Tansu.
         settings = settings.with_(kafka_bootstrap=tansu.address, session_timeout_ms=6_000)
     if not settings.redis_configured:
         if data_dir is not None:
             (data_dir / "valkey").mkdir(parents=True, exist_ok=True)
-        where, persist, port = (
-            data_dir / "valkey" if data_dir else run_dir,
-            bool(data_dir),
-            free_port(),
-        )
-        valkey = stack.start(
-            "valkey",
-            lambda: start_valkey(where, port=port, persist=persist),
-            lambda: start_valkey(where, port=port, persist=persist, append=True),
-        )
+        where = data_dir / "valkey" if data_dir else run_dir
+        valkey = _embedded_valkey(stack, where, persist=bool(data_dir))
         settings = settings.with_(redis_url=valkey.address)
     return settings
+
+
+def _embedded_broker(stack: Stack, run_dir: Path) -> ManagedProcess:
+    port = free_port()  # kept: a restarted broker comes back where every client looks for it
+    return stack.start(
+        "tansu",
+        lambda: start_tansu(run_dir, port=port),
+        lambda: start_tansu(run_dir, port=port, append=True),
+    )
+
+
+def _embedded_valkey(stack: Stack, where: Path, persist: bool) -> ManagedProcess:
+    port = free_port()
+    return stack.start(
+        "valkey",
+        lambda: start_valkey(where, port=port, persist=persist),
+        lambda: start_valkey(where, port=port, persist=persist, append=True),
+    )
 
 
 def wait_ready(url: str, children: list[ManagedProcess], timeout: float = READY_TIMEOUT_S) -> None:
@@ -196,7 +201,11 @@ def supervise(stack: Stack, settings: Settings) -> Restarts:
 def _with_topics(start: Start, settings: Settings) -> Start:
     def restart() -> ManagedProcess:
         broker = start()
-        asyncio.run(ensure_topics(settings))  # its log is memory-only: the topics are gone
+        try:
+            asyncio.run(ensure_topics(settings))  # its log is memory-only: the topics are gone
+        except Exception:
+            broker.stop()  # half restarted: the next attempt starts it again
+            raise
         return broker
 
     return restart
