@@ -80,6 +80,7 @@ class Settings:
     http_port: int = 8080
     metrics_port: int = 0  # worker /metrics and /healthz port; 0 picks none
     worker_stalled_after_s: float = 120.0  # no progress with records waiting: worker unhealthy
+    figures_delayed_after_s: float = 60.0  # oldest accepted record not applied: figures delayed
     ops_refresh_s: float = 15.0  # how often the API re-reads the values it exports to Prometheus
     snapshot_max_age_s: float = 1.0  # oldest shared metrics or series body a reader may be given
     sse_max_connections: int = 2_000  # live streams one API process holds (more: 503)

@@ -148,7 +148,10 @@ def build_worker(
     consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group, gaps=gaps)
     signer = EnvelopeSigner.from_setting(settings.envelope_key)
     decode = functools.partial(decode_message, signer=signer)
-    loop = FeedWorker(consumer, applier, metrics, decode, settings.topic_prefix)
+    loop = FeedWorker(
+        consumer, applier, metrics, decode, settings.topic_prefix,
+        forget_accepted=parts.written.forget,
+    )  # fmt: skip
     holder.append(loop)
     publisher = OutboxPublisher(
         parts.outbox, parts.deadletters, parts.rejections, metrics, f"worker-{uuid.uuid4().hex[:8]}"

@@ -58,8 +58,11 @@ class KafkaProducerSink:
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
 
-    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
-        """Return when every record is acknowledged by all in-sync replicas."""
+    async def publish(self, records: Sequence[AcceptedRecord]) -> dict[tuple[str, int], int]:
+        """Return when every record is acknowledged by all in-sync replicas.
+
+        Return, per partition written, the offset just past the last record written.
+        """
         prefix = self._settings.topic_prefix
         messages: list[Message] = []
         for r in records:
@@ -68,7 +71,12 @@ class KafkaProducerSink:
             )
             headers = [] if self._signer is None else [self._signer.header(value)]
             messages.append((topic_for(r.feed, prefix), r.key.encode(), value, headers))
-        await self._send(messages)
+        written = await self._send(messages)
+        ends: dict[tuple[str, int], int] = {}
+        for meta in written:
+            key = (meta.topic, meta.partition)
+            ends[key] = max(ends.get(key, 0), meta.offset + 1)
+        return ends
 
     async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         topic = deadletter_topic(self._settings)
@@ -98,16 +106,17 @@ class KafkaProducerSink:
         if self._stopping:
             await asyncio.wait(self._stopping, timeout=self._timeout)
 
-    async def _send(self, messages: Sequence[Message]) -> None:
+    async def _send(self, messages: Sequence[Message]) -> list[Any]:
+        """Send and wait for every acknowledgement; return each message's RecordMetadata."""
         if not messages:
-            return
+            return []
         producer = await self._ready()
         try:
             async with asyncio.timeout(self._timeout):
                 futures = [
                     await producer.send(t, v, key=k, headers=h or None) for t, k, v, h in messages
                 ]
-                await asyncio.gather(*futures)
+                return list(await asyncio.gather(*futures))
         except (KafkaError, OSError, TimeoutError) as exc:
             self._discard(producer)
             raise BrokerUnavailable(f"Kafka did not acknowledge the records: {exc!r}") from exc
