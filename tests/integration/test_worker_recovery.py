@@ -6,6 +6,8 @@
   while running, not only at the next assignment.
 - A log reset whose skip fails (Redis refuses writes): kept pending and retried, never
   forgotten; the skip leaves no fingerprint of the old log behind.
+- A broker that cannot say where its logs end (frozen) fails the question in bounded time,
+  so the placement that asked is retried rather than held up for good.
 
 Each runs the production wiring on a Tansu and a Valkey only this test uses, so it can
 restart one, or make the other refuse writes (out of memory), without touching others.
@@ -23,7 +25,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from hub.adapters.embedded import ManagedProcess, free_port, start_tansu, start_valkey
+from hub.adapters.kafka.ends import log_ends
 from hub.adapters.kafka.topics import ensure_topics
+from hub.domain.errors import BrokerUnavailable
 from hub.settings import Settings
 from streams.wiring import Worker
 from tests.harness import caught_up, running_worker, wait_until
@@ -209,3 +213,18 @@ async def assert_serving(
         assert serving(await snapshot(client, worker)) == serving(await snapshot(client, reference))
     finally:
         await reference.close()
+
+
+async def test_log_ends_from_a_frozen_broker_fail_in_bounded_time(
+    settings_factory: Any, own_broker: list[ManagedProcess]
+) -> None:
+    settings: Settings = settings_factory(kafka_bootstrap=own_broker[0].address)
+    await ensure_topics(settings)
+    topic = handover_topic(settings)
+    assert await log_ends(settings, [(topic, 0)]) == {(topic, 0): 0}
+    own_broker[0].pause()  # SIGSTOP: connections accepted by the kernel, nothing answered
+    try:
+        with pytest.raises(BrokerUnavailable):
+            await asyncio.wait_for(log_ends(settings, [(topic, 0)], timeout_s=1.0), 30)
+    finally:
+        own_broker[0].resume()
