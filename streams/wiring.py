@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.codec import decode_message
-from hub.adapters.kafka.consumer import BatchConsumer, LogGaps
+from hub.adapters.kafka.consumer import BatchConsumer
+from hub.adapters.kafka.placement import LogGaps
 from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.signing import EnvelopeSigner

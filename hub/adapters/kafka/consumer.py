@@ -7,35 +7,32 @@ that range is exact even when the log has gaps (compaction, transaction
 markers, aborted records), which Kafka skips without returning anything.
 
 A position the log no longer holds is reported as `PositionLost`, never
-papered over: records deleted before they were applied (a moved log start)
-or a log that was deleted and re-created (the stored position past its end,
-or a different record where the last applied one was). A loss stays reported
-until the caller settles it with `seek`, so one that could not be settled
-(Redis refused the skip) is reported again rather than forgotten; a log
-re-created shorter while this consumer holds it is noticed from the fetch
-responses' high watermark, not only at the next assignment.
-
-Newly assigned partitions are placed (stored progress read, log bounds
-probed) by the next `fetch`, not inside aiokafka's rebalance listener:
-aiokafka logs a listener's failure and carries on, which left a worker
-holding partitions it never read. Until placed they are paused; a placement
-that fails (Kafka or Redis down) raises from `fetch`, and the caller's
-backoff retries it.
+papered over (see `hub.adapters.kafka.losses`), until the caller settles it
+with `seek`. Partitions assigned are placed by the next fetch (see
+`hub.adapters.kafka.placement`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 
 from hub.adapters.kafka.ends import log_ends
+from hub.adapters.kafka.losses import Losses
 from hub.adapters.kafka.options import client_options
+from hub.adapters.kafka.placement import (
+    Listener,
+    LogGaps,
+    Placement,
+    Unplaced,
+    placement,
+    replaced,
+)
 from hub.domain.errors import BrokerUnavailable
 from hub.ports import Fetched, PartitionRead, PositionLost, Progress
 from hub.settings import Settings
@@ -43,20 +40,7 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 TP = tuple[str, int]
-SHRUNK_PROBE_EVERY_S = 5.0  # at most one log-end probe per partition this often
 OnAssigned = Callable[[list[TP]], Awaitable[dict[TP, Progress | None]]]
-
-
-class LogGaps(Protocol):
-    """Offsets a real cluster's log would lack: a seam for tests, as Tansu's logs have none."""
-
-    def missing(self, topic: str, partition: int, offset: int) -> bool:
-        """Say whether the record at `offset` is gone (compacted, a marker, aborted)."""
-        ...
-
-    def log_start(self, topic: str, partition: int) -> int:
-        """Return the first offset the log still holds (0 unless records were deleted)."""
-        ...
 
 
 class BatchConsumer:
@@ -78,14 +62,12 @@ class BatchConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._position: dict[TP, int] = {}  # where the next reported read starts
         self._verify: dict[TP, tuple[int, int, int]] = {}  # fingerprint offset, stamp, stored
-        self._lost: dict[TP, PositionLost] = {}  # reported by every fetch until settled by seek
+        self._lost = Losses(self._bounds, gaps)  # reported by every fetch until settled by seek
         # Partitions read from their beginning because Redis holds nothing for them, with
         # that beginning: only a batch starting exactly there may be applied without state.
         self.rewound: dict[TP, int] = {}
-        self._unplaced: dict[TP, int] = {}  # assigned, paused until placed: by which assignment
-        self._assignments = 0
+        self._unplaced = Unplaced()  # assigned, paused until the next fetch places them
         self._ends: dict[TP, int] = {}  # log ends seen when placed, until a fetch reports one
-        self._probed: dict[TP, float] = {}  # when a shrunk-looking log's end was last probed
 
     async def start(self) -> None:
         s = self._settings
@@ -105,7 +87,8 @@ class BatchConsumer:
         )
         try:
             if self._group:
-                self._consumer.subscribe(self._topics, listener=_Listener(self))
+                listener = Listener(self._assigned, self._revoked)
+                self._consumer.subscribe(self._topics, listener=listener)
                 await self._consumer.start()
             else:
                 await self._consumer.start()
@@ -144,32 +127,30 @@ class BatchConsumer:
 
     def _assigned(self, tps: list[TopicPartition]) -> None:
         """Hold newly assigned partitions paused until `fetch` places them (cannot fail)."""
-        self._assignments += 1
         consumer = self._require()
         for tp in tps:
-            key = (tp.topic, tp.partition)
-            self._forget(key)
+            self._forget((tp.topic, tp.partition))
             # A position of our own (never fetched while paused) keeps aiokafka from looking
             # for a committed offset, which would fail every fetch with NoOffsetForPartition.
             consumer.seek(tp, 0)
             consumer.pause(tp)
-            self._unplaced[key] = self._assignments
+        self._unplaced.note([(tp.topic, tp.partition) for tp in tps])
 
     def _revoked(self, tps: list[TopicPartition]) -> None:
         for tp in tps:
             self._forget((tp.topic, tp.partition))
 
     def _forget(self, key: TP) -> None:
-        for held in (self._position, self._verify, self._lost, self.rewound, self._unplaced):
+        for held in (self._position, self._verify, self.rewound, self._ends):
             held.pop(key, None)
-        self._ends.pop(key, None)
-        self._probed.pop(key, None)
+        self._lost.forget(key)
+        self._unplaced.drop(key)
 
     async def _place_assigned(self) -> None:
         """Start each partition assigned since the last fetch where Redis says; raise if we cannot."""
         if not self._unplaced:
             return
-        todo = dict(self._unplaced)
+        todo = self._unplaced.snapshot()
         keys = list(todo)
         tps = [TopicPartition(*k) for k in keys]
         stored = await self._on_assigned(keys)
@@ -180,50 +161,43 @@ class BatchConsumer:
         ends = await log_ends(self._settings, keys)
         consumer = self._require()
         for tp, key in zip(tps, keys, strict=True):
-            if self._unplaced.get(key) != todo[key] or tp not in consumer.assignment():
+            if tp not in consumer.assignment() or not self._unplaced.settle(key, todo[key]):
                 continue  # revoked (or assigned again) meanwhile: the next fetch places it
-            del self._unplaced[key]
             self._ends[key] = ends[key]
-            self._place(tp, stored.get(key), starts[key], ends[key])
+            self._place(tp, placement(stored.get(key), starts[key], ends[key]))
             consumer.resume(tp)
         log.info("placed %d assigned partitions", len(keys))
 
-    def _place(self, tp: TopicPartition, progress: Progress | None, start: int, end: int) -> None:
+    def _place(self, tp: TopicPartition, placed: Placement) -> None:
         key = (tp.topic, tp.partition)
-        if progress is None:
-            self._seek(tp, start)
-            self.rewound[key] = start
-            return
-        # A log shorter than what was applied from it was re-created (Tansu does not
-        # answer a fetch past the end with OffsetOutOfRange); one re-created longer has
-        # another record where ours was, so read the last applied one again to check.
-        offset = progress.next_offset
-        if offset > end:
-            self._lost[key] = PositionLost(offset, start, end, reset=True)
-            self._seek(tp, offset)
-        elif progress.fingerprint is not None and start <= progress.fingerprint[0]:
-            at, stamp = progress.fingerprint
-            self._seek(tp, at)
-            self._verify[key] = (at, stamp, offset)
-        else:
-            self._seek(tp, offset)
+        self._seek(tp, placed.seek)  # (forgets any check: set what this placement needs after)
+        if placed.rewound:
+            self.rewound[key] = placed.seek
+        if placed.verify is not None:
+            self._verify[key] = placed.verify
+        if placed.lost is not None:
+            self._lost.note(key, placed.lost)
 
     async def fetch(self, timeout_ms: int = 500) -> dict[TP, PartitionRead | PositionLost]:
         """Return what the next fetch found, by partition (see the module docstring)."""
         await self._place_assigned()
         consumer = self._require()
-        await self._below_log_start()
-        await self._shrunk_under_us()
-        paused = consumer.paused()
-        out: dict[TP, PartitionRead | PositionLost] = {
-            k: lost for k, lost in self._lost.items() if TopicPartition(*k) not in paused
-        }
+        placed = {k: p for k, p in self._position.items() if k not in self._unplaced}
+        found = await self._lost.below_log_start(placed)
+        found |= await self._lost.shrunk(placed, consumer.highwater)
+        for key, gone in found.items():
+            self._drop_fetched(key, gone.position)
+        out: dict[TP, PartitionRead | PositionLost] = {}
+        out.update(self._lost.reported(consumer.paused()))
         try:
             batches = await consumer.getmany(
                 timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
             )
         except OffsetOutOfRangeError as exc:
-            return out | await self._out_of_range(exc.args[0] if exc.args else {})
+            out_of_range = await self._lost.out_of_range(exc.args[0] if exc.args else {})
+            for key, gone in out_of_range.items():
+                self._drop_fetched(key, gone.position)
+            return out | out_of_range
         except NoOffsetForPartitionError as exc:
             # aiokafka looked for a committed offset before our seek landed: seek again.
             for tp in exc.args:
@@ -249,10 +223,10 @@ class BatchConsumer:
                 r for r in records if not self._gaps.missing(tp.topic, tp.partition, r.offset)
             ]
         check = self._verify.pop(key, None)
-        if check is not None and _replaced(records, check[0], check[1]):
-            lost = self._lost[key] = PositionLost(check[2], *await self._bounds(tp), reset=True)
+        if check is not None and replaced(records, check[0], check[1]):
+            lost = PositionLost(check[2], *await self._bounds(tp), reset=True)
             self._seek(tp, check[2])
-            return lost
+            return self._lost.note(key, lost)
         if not records:
             return None  # nothing to report: the next read accounts for these offsets too
         start = self._position.get(key, records[0].offset)
@@ -260,51 +234,13 @@ class BatchConsumer:
         self._position[key] = end
         return PartitionRead(start, end, records, from_start=self.rewound.get(key) == start)
 
-    async def _below_log_start(self) -> None:
-        """Note positions the test seam's moved log start has left behind (as Kafka would)."""
-        if self._gaps is None:
-            return
-        for (topic, partition), position in list(self._position.items()):
-            start = self._gaps.log_start(topic, partition)
-            if position < start and (topic, partition) not in self._lost:
-                tp = TopicPartition(topic, partition)
-                lost = PositionLost(position, *await self._bounds(tp), reset=False)
-                self._lost[(topic, partition)] = lost
-                self._seek(tp, position)  # drop whatever was fetched from there
-
-    async def _shrunk_under_us(self) -> None:
-        """Note a log re-created shorter than our position while we hold it (no rebalance).
-
-        Every fetch response carries the partition's high watermark: below our
-        position, the records we read are gone. The log's end is then probed
-        before anything is concluded, as at assignment.
-        """
-        consumer = self._require()
-        now = time.monotonic()
-        for key, position in list(self._position.items()):
-            tp = TopicPartition(*key)
-            high = consumer.highwater(tp)
-            if high is None or high >= position or key in self._lost or key in self._unplaced:
-                continue
-            if now - self._probed.get(key, -SHRUNK_PROBE_EVERY_S) < SHRUNK_PROBE_EVERY_S:
-                continue
-            self._probed[key] = now
-            start, end = await self._bounds(tp)
-            if end < position and tp in consumer.assignment():
-                self._lost[key] = PositionLost(position, start, end, reset=True)
-                self._seek(tp, position)  # drop whatever was fetched from there
-
-    async def _out_of_range(
-        self, positions: Mapping[TopicPartition, int]
-    ) -> dict[TP, PositionLost]:
-        out: dict[TP, PositionLost] = {}
-        for tp, position in positions.items():
-            start, end = await self._bounds(tp)
-            out[(tp.topic, tp.partition)] = self._lost[(tp.topic, tp.partition)] = PositionLost(
-                int(position), start, end, int(position) > end
-            )
-            self._seek(tp, int(position))
-        return out
+    def _drop_fetched(self, key: TP, position: int) -> None:
+        """Drop what was fetched from a partition whose position was just found lost."""
+        tp = TopicPartition(*key)
+        if tp in self._require().assignment():
+            self._seek(tp, position)
+        else:
+            self._lost.forget(key)  # revoked while its log was probed
 
     async def _bounds(self, tp: TopicPartition) -> tuple[int, int]:
         key = (tp.topic, tp.partition)
@@ -323,7 +259,7 @@ class BatchConsumer:
         tp = TopicPartition(topic, partition)
         if tp not in self._require().assignment() or (topic, partition) in self._unplaced:
             return
-        self._lost.pop((topic, partition), None)
+        self._lost.settle((topic, partition))
         if offset is None:
             offset = (await self._starts([tp]))[(topic, partition)]
             self.rewound[(topic, partition)] = offset
@@ -353,7 +289,7 @@ class BatchConsumer:
         if self._consumer is None:
             return set(), set()
         held = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
-        return held, set(self._unplaced) & held
+        return held, self._unplaced.keys() & held
 
     async def commit(self, offsets: dict[TP, int]) -> None:
         """Copy applied offsets to Kafka, for lag tools; correctness never depends on it."""
@@ -392,26 +328,6 @@ class BatchConsumer:
         if self._consumer is None:
             raise RuntimeError("consumer not started")
         return self._consumer
-
-
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
-    def __init__(self, owner: BatchConsumer) -> None:
-        self._owner = owner
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        log.info("partitions revoked: %s", sorted((tp.topic, tp.partition) for tp in revoked))
-        self._owner._revoked(list(revoked))
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        # Nothing here may fail (aiokafka would log it and carry on with the partitions
-        # unread): reading Redis and Kafka to place them is the next fetch's work.
-        log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
-        self._owner._assigned(list(assigned))
-
-
-def _replaced(records: list[Fetched], offset: int, stamp: int) -> bool:
-    """Say whether another record now sits at `offset` than the one applied (stamped `stamp`)."""
-    return bool(records) and records[0].offset == offset and records[0].timestamp_ms != stamp
 
 
 async def _quietly(awaitable: Awaitable[Any], timeout: float = 5.0) -> None:
