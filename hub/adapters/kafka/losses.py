@@ -13,6 +13,7 @@ concluded, as at assignment.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Set
 
@@ -20,6 +21,8 @@ from aiokafka import TopicPartition
 
 from hub.adapters.kafka.placement import LogGaps
 from hub.ports import PositionLost
+
+log = logging.getLogger(__name__)
 
 TP = tuple[str, int]
 Bounds = Callable[[TopicPartition], Awaitable[tuple[int, int]]]
@@ -86,6 +89,9 @@ class Losses:
             start, end = await self._bounds(tp)
             if end < position:
                 out[key] = self._found[key] = PositionLost(position, start, end, reset=True)
+            else:  # the watermark was behind for a moment (a leader change): nothing lost
+                log.info("%s[%d]: high watermark %d below position %d, but the log ends at %d",
+                         key[0], key[1], high, position, end)  # fmt: skip
         return out
 
     async def out_of_range(self, positions: Mapping[TopicPartition, int]) -> dict[TP, PositionLost]:
