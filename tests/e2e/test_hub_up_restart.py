@@ -5,6 +5,7 @@ runs, a worker or the API that dies is restarted, and `hub up` says so."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -56,6 +57,10 @@ def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[HubUp]:
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0
     finally:
+        if process.poll() is None:  # a failed test: let `hub up` stop its children (own sessions)
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(60)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
