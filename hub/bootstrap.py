@@ -17,9 +17,11 @@ from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
+from hub.adapters.redis.acceptance import RedisAcceptedOffsets
 from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.alert_log import RedisAlertLog
 from hub.adapters.redis.annotations import RedisAnnotationStore
@@ -55,6 +57,7 @@ from hub.read_path import read_limits, snapshot_caches, stream_feeds
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
+from hub.services.apply_delay import ApplyDelay
 from hub.services.container import Services
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
@@ -102,12 +105,23 @@ def build(
     rejections = RedisRejectionLog(client, settings.key_prefix)
     accepted = RedisAcceptedLog(client, settings.key_prefix)
     parse = functools.partial(parse_body, max_records=settings.max_body_records)
-    ingest = IngestService(ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock)
+    written = RedisAcceptedOffsets(client, settings.key_prefix)
+    ingest = IngestService(
+        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, written
+    )
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
 
-    freshness = FreshnessService(ref, state, clock)
+    delays = ApplyDelay(
+        written,
+        state,
+        feed_topics(settings),
+        settings.topic_prefix,
+        lambda: int(clock().timestamp() * 1000),  # the clock accepts are stamped by
+        settings.figures_delayed_after_s,
+    )
+    freshness = FreshnessService(ref, state, clock, delays)
     scoped = load_scoped_thresholds(settings.config_dir, SHARE_BASES)
     standards = load_response_standards(settings.config_dir)
     query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness, over_lines=standards)
@@ -248,6 +262,7 @@ class WorkerParts:
     rejections: RejectionLog
     live: LivePublisher
     planner: Planner
+    written: RedisAcceptedOffsets  # how far the API wrote each partition (forgotten on a reset)
 
     async def close(self) -> None:
         await self.sink.close()
@@ -275,4 +290,5 @@ def build_worker_parts(
         rejections=RedisRejectionLog(client, settings.key_prefix),
         live=RedisLivePublisher(client, settings.key_prefix),
         planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),
+        written=RedisAcceptedOffsets(client, settings.key_prefix),
     )

@@ -268,7 +268,10 @@ def _query_paths() -> dict[str, Any]:
         ),
         "/v1/organisations": _read("Reference data: regions, organisations and sites"),
         "/v1/catalogue": _read("The metric catalogue with units, scopes and RAG lines"),
-        "/v1/freshness": _read("Feed freshness per feed and organisation"),
+        "/v1/freshness": _read(
+            "Feed freshness per feed and organisation, and per feed the records accepted but "
+            "not yet applied (`application`: delayed past HUB_FIGURES_DELAYED_AFTER_S)"
+        ),
         "/v1/series": _cached(
             _read(
                 "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
@@ -303,7 +306,13 @@ def _ops_paths() -> dict[str, Any]:
         "/healthz": op("The process is alive", {"200": _json("Alive")}),
         "/readyz": op(
             "Kafka and Redis are reachable",
-            {"200": _json("Ready"), "503": _json("Not ready: says which is unreachable")},
+            {
+                "200": _json(
+                    "Ready, or `degraded`: Redis has too few replicas, or figures are delayed "
+                    "(`figures_delayed`: feeds whose accepted records wait to be applied)"
+                ),
+                "503": _json("Not ready: says which is unreachable"),
+            },
         ),
         "/metrics": op(
             "Prometheus metrics", {"200": _text("Prometheus text format", "text/plain")}

@@ -9,9 +9,10 @@ the version already held changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -25,6 +26,7 @@ from hub.domain.receipts import Receipt, Rejection, fingerprint
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.ports import (
     AcceptedLog,
+    AcceptedOffsets,
     AcceptedRecord,
     BodyParser,
     DeadLetter,
@@ -58,8 +60,10 @@ class IngestService:
         rejections: RejectionLog,
         accepted: AcceptedLog,
         clock: Callable[[], datetime],
+        written: AcceptedOffsets | None = None,
     ) -> None:
         self._ref = ref
+        self._written = written  # how far each partition is written, to see application lag
         self._parse = parse
         self._sink = sink
         self._deadletters = deadletters
@@ -113,8 +117,10 @@ class IngestService:
             )
         marks = [fingerprint(r.canonical) for r in accepted]
         receipt.unchanged += await self._count_unchanged(feed, accepted, marks, held)
-        await self._sink.publish(accepted)
-        await self._remember(feed, accepted, marks, until)
+        ends = await self._sink.publish(accepted)
+        await asyncio.gather(
+            self._remember(feed, accepted, marks, until), self._note_written(ends, now)
+        )
         if letters:
             await self._deadletters.publish(letters)
             # Every letter reaches the dead-letter topic; the organisation's list gets the first
@@ -173,6 +179,15 @@ class IngestService:
             await self._accepted.remember(feed.name, entries)
         except StateUnavailable as exc:
             log.warning("accepted versions not remembered (receipts may miss `unchanged`): %s", exc)
+
+    async def _note_written(self, ends: Mapping[tuple[str, int], int], now: datetime) -> None:
+        """Note how far each partition is written (never fail the receipt for it)."""
+        if self._written is None or not ends:
+            return
+        try:
+            await self._written.note(ends, ms(now))
+        except StateUnavailable as exc:
+            log.warning("offsets written not noted (the delay shown may read short): %s", exc)
 
 
 def _event_ms(feed: Feed, record: Any) -> int:

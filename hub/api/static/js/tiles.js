@@ -177,7 +177,9 @@ export class Tiles {
     tile.value.dataset.value = JSON.stringify(value);
     tile.value.dataset.window = window || "";
     const target = el("span", entry.judged ? "hub-tile__judged" : "hub-tile__target", targetText(id, entry));
-    tile.rag.replaceChildren(ragBadge(entry.rag), target);
+    const delayed = Boolean(entry.quality && entry.quality.status === "delayed");
+    tile.rag.replaceChildren(ragBadge(entry.rag, false, delayed), target);
+    tile.root.dataset.delayed = String(delayed);
     tile.quality.hidden = !entry.quality;
     tile.quality.textContent = entry.quality ? `⚠ ${entry.quality.text}` : "";
     tile.quality.dataset.status = entry.quality ? entry.quality.status : "live";
