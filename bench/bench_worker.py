@@ -96,12 +96,13 @@ async def produce(settings: Settings, pushes: list[Push]) -> int:
             value = encode_envelope(
                 feed, to_canonical(feed, record), received, push.org, "bench", i
             )
+            topic, key = topic_for(feed, settings.topic_prefix), entity_key(feed, record).encode()
             futures.append(
                 await producer.send(
-                    topic_for(feed, settings.topic_prefix),
+                    topic,
                     value,
-                    key=entity_key(feed, record).encode(),
-                    headers=[SIGNER.header(value)],  # signed as the API signs
+                    key=key,
+                    headers=[SIGNER.header(topic, key, value)],  # signed as the API signs
                 )
             )
             sent += 1
@@ -116,7 +117,7 @@ async def drain(settings: Settings, workers: int, total: int, logs: Path) -> dic
     client = aioredis.from_url(settings.redis_url, decode_responses=True)
     state = RedisStateStore(client, settings.key_prefix)
     before = int((await client.info("memory"))["used_memory"])
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "streams"],

@@ -37,7 +37,8 @@ def test_hub_up_kafka_keeps_its_log_and_figures_across_a_restart(tmp_path: Path)
     kafka_or_skip()
     data_dir = tmp_path / "hub-data"
     first, second = tmp_path / "first.log", tmp_path / "second.log"
-    with hub_up(tmp_path, data_dir, first, "--kafka") as (url, admin):
+    with hub_up(tmp_path, data_dir, first, "--kafka") as hub:
+        url, admin = hub.url, hub.admin
         r = httpx.post(f"{url}/v1/admin/tokens", json={"org": "RX9"},
                        headers={"Authorization": f"Bearer {admin}"}, timeout=10)  # fmt: skip
         assert r.status_code == 201, r.text
@@ -50,7 +51,8 @@ def test_hub_up_kafka_keeps_its_log_and_figures_across_a_restart(tmp_path: Path)
     assert (data_dir / "kafka" / "node-1" / "data" / "meta.properties").is_file()
     assert (data_dir / "valkey").is_dir()  # both logs in HUB_DATA_DIR
 
-    with hub_up(tmp_path, data_dir, second, "--kafka") as (url, _):
+    with hub_up(tmp_path, data_dir, second, "--kafka") as hub:
+        url = hub.url
         assert messages_in_handover_topic(kafka_address(second)) == 40  # the log survived
         assert completed(url) == 40
         resent = httpx.post(f"{url}/v1/feeds/ambulance-handover", json=handovers(30, 20),

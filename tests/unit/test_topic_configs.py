@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.adapters.kafka.topics import clock_problem, feed_topic_configs, history_problem
+from hub.adapters.kafka.topics import feed_topic_configs, history_problem
 from hub.settings import Settings
 
 
@@ -47,20 +47,3 @@ def test_the_hub_creates_compacted_topics_replicated_as_far_as_the_brokers_allow
     })  # fmt: skip
     replication, configs = feed_topic_configs(settings, brokers=1)
     assert (replication, configs["min.insync.replicas"]) == (1, "1")
-
-
-@pytest.mark.parametrize(
-    ("configs", "refused"),
-    [
-        ({"message.timestamp.type": "LogAppendTime"}, False),
-        ({"message.timestamp.type": "CreateTime"}, True),
-        ({}, True),  # Kafka's default is CreateTime
-    ],
-)
-def test_only_the_brokers_clock_passes_the_clock_check(
-    configs: dict[str, str], refused: bool
-) -> None:
-    problem = clock_problem("uec.direct.RX9.ambulance.handover", configs)
-    assert (problem is not None) == refused
-    if problem is not None:
-        assert "uec.direct.RX9.ambulance.handover" in problem and "LogAppendTime" in problem

@@ -10,10 +10,9 @@ it refuses to start unless told that is intended (HUB_ALLOW_TOPIC_RETENTION).
 
 What a record counts as received at, when no signed envelope says, is its
 Kafka timestamp; only `message.timestamp.type=LogAppendTime` makes that the
-broker's clock. A trust's direct topic without it would let the trust's
-producer backdate its records, so the hub refuses to start on one; a main
-feed topic without it (only the API writes there, signing what it writes)
-is warned about.
+broker's clock. `ensure_topics` returns the configs the broker reports so
+that the production checks (`hub.domain.production`) can judge them: a
+direct topic without it is refused there, a main feed topic warned about.
 """
 
 from __future__ import annotations
@@ -30,19 +29,14 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from hub.adapters.kafka.options import client_options
 from hub.domain.errors import BrokerUnavailable, ConfigError
-from hub.domain.feeds import (
-    DEADLETTER_SUFFIX,
-    FEEDS,
-    direct_topic_for,
-    route_of_topic,
-    topic_for,
-)
+from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS, direct_topic_for, topic_for
 from hub.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEADLETTER_RETENTION_MS = 30 * 24 * 3_600_000  # dead letters: a month, deduplicated by id
 DESCRIBE_ATTEMPTS = 40  # a quarter of a second apart
+TopicConfigs = dict[str, dict[str, str]]  # topic → its configs, as the broker reports them
 
 
 def feed_topics(settings: Settings) -> list[str]:
@@ -98,21 +92,11 @@ def history_problem(topic: str, configs: Mapping[str, str]) -> str | None:
     return None
 
 
-def clock_problem(topic: str, configs: Mapping[str, str]) -> str | None:
-    """Return why a feed topic's records would carry the producer's clock, or None."""
-    kind = configs.get("message.timestamp.type", "CreateTime")  # Kafka's default
-    if kind.strip() == "LogAppendTime":
-        return None
-    return (
-        f"topic {topic} has message.timestamp.type={kind}: records produced there without the "
-        "API's signature are received at their producer's clock, which could backdate them "
-        "(set message.timestamp.type=LogAppendTime)"
-    )
+async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> TopicConfigs:
+    """Create the hub's topics if they do not exist; refuse feed topics that delete history.
 
-
-async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Create the hub's topics if they do not exist; refuse feed topics that delete history,
-    and direct topics whose producers could backdate what they write."""
+    Return the configs of the feed topics whose broker reports them, for the production checks.
+    """
     admin = AIOKafkaAdminClient(
         **client_options(settings), request_timeout_ms=int(timeout_s * 1000)
     )
@@ -125,21 +109,24 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
     finally:
         await admin.close()
     for topic, configs in reported.items():
-        _judge(settings, topic, configs)
+        problem = history_problem(topic, configs)
+        if problem is not None and not settings.allow_topic_retention:
+            raise ConfigError(problem)
+        if problem is not None:
+            log.warning("%s; allowed by HUB_ALLOW_TOPIC_RETENTION", problem)
+    return reported
 
 
-def _judge(settings: Settings, topic: str, configs: Mapping[str, str]) -> None:
-    problem = history_problem(topic, configs)
-    if problem is not None and not settings.allow_topic_retention:
-        raise ConfigError(problem)
-    if problem is not None:
-        log.warning("%s; allowed by HUB_ALLOW_TOPIC_RETENTION", problem)
-    problem = clock_problem(topic, configs)
-    route = route_of_topic(topic, settings.topic_prefix)
-    if problem is not None and route is not None and route[1] is not None:
-        raise ConfigError(problem)  # a direct topic: its owner's producer writes there
-    if problem is not None:
-        log.warning("%s; only the API should write to it", problem)
+def timestamp_types(
+    settings: Settings, described: TopicConfigs
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Return each direct and each main feed topic's `message.timestamp.type` (None: unreported)."""
+    direct = set(direct_topics(settings))
+    stamps = {t: described.get(t, {}).get("message.timestamp.type") for t in feed_topics(settings)}
+    return (
+        {t: v for t, v in stamps.items() if t in direct},
+        {t: v for t, v in stamps.items() if t not in direct},
+    )
 
 
 async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> None:
@@ -198,9 +185,7 @@ async def _described(admin: AIOKafkaAdminClient, topics: list[str]) -> list[Any]
     raise AssertionError("unreachable")
 
 
-async def _reported_configs(
-    admin: AIOKafkaAdminClient, topics: list[str]
-) -> dict[str, dict[str, str]]:
+async def _reported_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> TopicConfigs:
     """Return the configs of each topic whose broker reports them (defaults included)."""
     global _unreported_said
     reported, unreported = {}, []
