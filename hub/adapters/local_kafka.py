@@ -170,8 +170,15 @@ def start_kafka(
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "log4j2.properties").write_text(LOG4J, encoding="utf-8")
     users = dict(users or {})
+    ports = _distinct_ports(3 * nodes)
     cluster = [
-        KafkaNode(i, workdir / f"node-{i}", free_port(), free_port(), free_port() if users else 0)
+        KafkaNode(
+            i,
+            workdir / f"node-{i}",
+            ports[3 * i - 3],
+            ports[3 * i - 2],
+            ports[3 * i - 1] if users else 0,
+        )
         for i in range(1, nodes + 1)
     ]
     for node in cluster:
@@ -188,6 +195,18 @@ def start_kafka(
         kafka.stop(timeout=5.0)
         raise
     return kafka
+
+
+def _distinct_ports(count: int) -> list[int]:
+    """Return `count` different free ports (each free now; two asks may name the same one)."""
+    ports: list[int] = []
+    for _ in range(100 * count):
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError(f"could not find {count} different free ports")
 
 
 def server_properties(

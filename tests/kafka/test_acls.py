@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,17 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
+from hub.adapters.codec import encode_envelope
 from hub.adapters.kafka.options import client_options
 from hub.adapters.kafka.topics import deadletter_topic, ensure_topics
 from hub.adapters.local_kafka import SCRAM, LocalKafka
 from hub.domain.errors import ConfigError
-from hub.domain.feeds import AMBULANCE_HANDOVER, direct_topic_for, topic_for
+from hub.domain.feeds import AMBULANCE_HANDOVER, direct_topic_for, route_of_topic, topic_for
 from hub.settings import Settings
 from tests.apache_kafka import USERS, sasl
 from tests.conftest import ROOT, unique
 from tests.harness import RunningApi, caught_up, running_api, running_worker
-from tests.logs import handover
+from tests.logs import as_accepted, handover, signed
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
 
@@ -112,13 +114,26 @@ async def secured(
 
 
 async def produce_as(hub: SecuredHub, user: str, topic: str, record: Any) -> None:
-    """Write one record to `topic` as SCRAM user `user`, with acks=all."""
+    """Write one record to `topic` as SCRAM user `user`, with acks=all.
+
+    To a main feed topic it goes as the API writes there (an envelope with its signature), so
+    that what keeps it out is Kafka's refusal, not the workers' check of the signature.
+    """
     who = sasl(hub.admin, hub.kafka, user)
     producer = AIOKafkaProducer(**client_options(who), acks="all", request_timeout_ms=10_000)
     await producer.start()
     try:
         key = f"{record['ambulance_trust']}|{record['handover_id']}".encode()
-        await asyncio.wait_for(producer.send_and_wait(topic, orjson.dumps(record), key=key), 20)
+        value, headers = orjson.dumps(record), []
+        route = route_of_topic(topic, PREFIX)
+        if route is not None and route[1] is None:  # a main feed topic
+            now = datetime.now(UTC)
+            canonical = as_accepted(AMBULANCE_HANDOVER, record, now)
+            org = record["ambulance_trust"]
+            value = encode_envelope(AMBULANCE_HANDOVER, canonical, now, org, "sub-acl", 0)
+            headers = signed(hub.admin, topic, key, value)
+        sent = producer.send_and_wait(topic, value, key=key, headers=headers or None)
+        await asyncio.wait_for(sent, 20)
     finally:
         await producer.stop()
 

@@ -29,11 +29,13 @@ from tests.harness import read_to_end, wait_until
 from tests.logs import (
     MINUTE_MS,
     apply_directly,
+    as_accepted,
     handover,
     handover_topic,
     produce,
     replay_worker,
     run_until_caught_up,
+    signed,
 )
 from tests.snapshots import serving, snapshot
 
@@ -134,10 +136,13 @@ async def transaction(
     now = datetime.now(UTC)
     try:
         await producer.begin_transaction()
+        topic = handover_topic(settings)
         for i, record in enumerate(records, start=first_index):
-            value = encode_envelope(AMBULANCE_HANDOVER, record, now, "RX9", "sub-tx", i)
+            canonical = as_accepted(AMBULANCE_HANDOVER, record, now)
+            value = encode_envelope(AMBULANCE_HANDOVER, canonical, now, "RX9", "sub-tx", i)
             key = f"RX9|{record['handover_id']}".encode()
-            await producer.send(handover_topic(settings), value, key=key, partition=0)
+            headers = signed(settings, topic, key, value)  # signed as the API signs
+            await producer.send(topic, value, key=key, partition=0, headers=headers)
         if commit:
             await producer.commit_transaction()
         else:
@@ -187,6 +192,10 @@ async def test_aborted_transactions_are_never_applied_and_progress_passes_their_
         await run_until_caught_up(worker, max_rounds=40)  # stored progress reaches the end
         committed = records[:20] + records[30:40]
         expected = await reference(settings, redis_client, committed)
+        assert serving(await snapshot(redis_client, worker)) == expected
+        # An abort alone after the worker caught up: a fetch that returns no record at all.
+        await transaction(settings, [corrected(r) for r in records[30:35]], commit=False)
+        await run_until_caught_up(worker, max_rounds=40)
         assert serving(await snapshot(redis_client, worker)) == expected
     finally:
         await worker.close()

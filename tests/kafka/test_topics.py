@@ -104,9 +104,7 @@ async def test_a_main_feed_topic_stamped_with_the_producers_clock_is_warned_abou
     verdicts = clock_verdicts(settings, await ensure_topics(settings))
 
     # Only the API writes there, and it signs what it writes: warned about, not refused.
-    assert [(v.refuse, v.setting) for v in verdicts] == [
-        (False, f"{topic} message.timestamp.type")
-    ]
+    assert [(v.refuse, v.setting) for v in verdicts] == [(False, f"{topic} message.timestamp.type")]
 
 
 def readme_topic_configs() -> dict[str, dict[str, str]]:
