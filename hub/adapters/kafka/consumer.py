@@ -211,6 +211,30 @@ class BatchConsumer:
             read = await self._read(tp, messages)
             if read is not None:
                 out[key] = read
+        return out | await self._passed_gaps(set(out))
+
+    async def _passed_gaps(self, reported: set[TP]) -> dict[TP, PartitionRead]:
+        """Report offsets the consumer read past with no record to return: a gap at the end.
+
+        Kafka moves a consumer's position past transaction markers, aborted and compacted
+        records without returning anything; when no record follows them in the same fetch,
+        only the position says they were read. Asked only of a partition whose log holds
+        more than was reported, so a worker that has caught up asks nothing.
+        """
+        consumer = self._require()
+        out: dict[TP, PartitionRead] = {}
+        for tp in consumer.assignment() - consumer.paused():
+            key = (tp.topic, tp.partition)
+            at, high = self._position.get(key), consumer.highwater(tp)
+            if at is None or high is None or high <= at or key in reported:
+                continue
+            if key in self._lost or key in self._unplaced or key in self._verify:
+                continue
+            moved = int(await consumer.position(tp))
+            if moved <= at:
+                continue
+            self._position[key] = moved
+            out[key] = PartitionRead(at, moved, [], from_start=self.rewound.get(key) == at)
         return out
 
     async def _around_unparsable(self, skip: set[TP]) -> dict[TP, PartitionRead | PositionLost]:
