@@ -3,13 +3,15 @@
 `MemoryHub` folds each StatePlan into dictionaries laid out like the Redis
 state (buckets, SitRep days, gauge members); `RedisHub` writes the same plans
 with the production store (the Lua apply script, times to live, trimming) into
-Valkey. Both serve through the real QueryService, so a test reads exactly the
+Valkey, and reads them with the production reader. Both serve through the real
+FiguresService, rendered as the API renders it, so a test reads exactly the
 body `/v1/metrics` returns. The metric tests run every case against both: a
 contract that the in-memory oracle and the real store agree.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -17,15 +19,18 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from hub.adapters.redis.reads import RedisStateReader
 from hub.adapters.redis.state import RedisStateStore
+from hub.api.render import figures_json
 from hub.domain.feeds import FEEDS, FeedKind
 from hub.domain.metrics import Params, ms
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.plan import Planner, StatePlan, Version
+from hub.domain.triage import ScopedThresholds
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.domain.windows import LONDON, Bucket
-from hub.ports import Progress
-from hub.services.query import QueryService
+from hub.ports import Progress, StateReader
+from hub.services.figures import FiguresService
 
 REF = ReferenceData.build(
     [Region("Y60", "Midlands"), Region("Y62", "North West")],
@@ -148,9 +153,7 @@ class MemoryHub:
 
     async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
         """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self, {}, lambda: ms(now))  # type: ignore[arg-type]  # reads only
-        body = (await query.many([query.resolve(scope)], ms(now)))[0]
-        return body["metrics"]  # type: ignore[no-any-return]
+        return await served(self.ref, self, scope, now)  # type: ignore[arg-type]  # reads only
 
     async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
         return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
@@ -174,6 +177,7 @@ class RedisHub:
         self.ref = ref
         self._now = ms(NOW)
         self._store = RedisStateStore(client, prefix, clock_ms=lambda: self._now)
+        self._reads = RedisStateReader(client, prefix)
         self._planner = Planner(ref, params or Params())
         self._sent = 0
         self.unchanged = 0
@@ -192,9 +196,7 @@ class RedisHub:
 
     async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
         """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self._store, {}, lambda: ms(now))
-        body = (await query.many([query.resolve(scope)], ms(now)))[0]
-        return body["metrics"]  # type: ignore[no-any-return]
+        return await served(self.ref, self._reads, scope, now)
 
     async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
         return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
@@ -204,3 +206,10 @@ class RedisHub:
 
 
 Hub = MemoryHub | RedisHub
+
+
+async def served(ref: ReferenceData, reads: StateReader, scope: str, now: datetime) -> Any:
+    """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`, with no RAG lines."""
+    figures = FiguresService(ref, reads, ScopedThresholds({}), lambda: ms(now))
+    (computed,) = await figures.many([figures.resolve(scope)], ms(now))
+    return json.loads(json.dumps(figures_json(computed)[1]))["metrics"]

@@ -9,7 +9,8 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api import tables
 from hub.api.auth import require_viewer, services
-from hub.api.caching import cached_response
+from hub.api.caching import cached_response, rendered
+from hub.api.render import figures_json, freshness_json, series_json
 from hub.domain.metrics import CATALOGUE
 from hub.domain.rag import Threshold
 
@@ -19,13 +20,16 @@ async def metrics(request: Request) -> Response:
     kind = request.path_params.get("kind")
     scope = "national" if kind is None else f"{kind}/{request.path_params['code']}"
     svc = services(request)
-    return cached_response(request, await svc.snapshots.get(svc.query.resolve(scope)))
+    snapshot = await svc.snapshots.get(svc.figures.resolve(scope))
+    return cached_response(request, rendered(snapshot, figures_json))
 
 
 async def freshness(request: Request) -> Response:
     await require_viewer(request)
-    body = await services(request).freshness.board()
-    return tables.freshness_csv(body) if tables.wants_csv(request) else JSONResponse(body)
+    board = await services(request).freshness.board()
+    if tables.wants_csv(request):
+        return tables.freshness_csv(board)
+    return JSONResponse(freshness_json(board))
 
 
 async def organisations(request: Request) -> Response:
@@ -62,8 +66,8 @@ async def series(request: Request) -> Response:
     svc = services(request)
     snapshot = await svc.series_snapshots.get(svc.series.request(request.query_params))
     if tables.wants_csv(request):
-        return tables.series_csv(snapshot.body)
-    return cached_response(request, snapshot)
+        return tables.series_csv(snapshot.value)
+    return cached_response(request, rendered(snapshot, series_json))
 
 
 async def alerts(request: Request) -> Response:

@@ -18,6 +18,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.api.render import org_json
+from hub.domain.freshness import FreshnessBoard
+
 CSV_TYPE = "text/csv; charset=utf-8"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -113,13 +116,12 @@ FRESHNESS_COLUMNS = [
 ]  # fmt: skip
 
 
-def freshness_csv(body: dict[str, Any]) -> Response:
-    """`GET /v1/freshness` as CSV: one row per feed and organisation."""
-    rows = [
-        [feed, *(row.get(c) for c in FRESHNESS_COLUMNS[1:])]
-        for feed, section in body["feeds"].items()
-        for row in section["organisations"]
-    ]
+def freshness_csv(board: FreshnessBoard) -> Response:
+    """`GET /v1/freshness` as CSV: one row per feed and organisation, as the JSON has them."""
+    rows = []
+    for feed, org in board.rows():
+        row = org_json(org, daily=True)
+        rows.append([feed, *(row.get(c) for c in FRESHNESS_COLUMNS[1:])])
     return csv_response(FRESHNESS_COLUMNS, rows, "freshness")
 
 

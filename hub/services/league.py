@@ -18,7 +18,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import org_scope
 from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import cover
-from hub.ports import StateStore
+from hub.ports import StateReader
 
 CURVE_POINTS = 48
 
@@ -67,7 +67,7 @@ def curve(funnel: Funnel, largest: int) -> list[dict[str, Any]]:
 
 
 class LeagueService:
-    def __init__(self, ref: ReferenceData, store: StateStore, clock_ms: Callable[[], int]) -> None:
+    def __init__(self, ref: ReferenceData, store: StateReader, clock_ms: Callable[[], int]) -> None:
         self._ref = ref
         self._store = store
         self._clock_ms = clock_ms

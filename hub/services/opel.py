@@ -19,6 +19,7 @@ from hub.domain.opel_inputs import Capacity
 from hub.domain.orgs import Organisation, ReferenceData
 from hub.domain.scopes import ScopeRef, resolve
 from hub.domain.timestamps import format_utc_ms
+from hub.ports import StateReader
 from hub.services.freshness import FreshnessService
 from hub.services.opel_inputs import OpelReader, TrustReading
 
@@ -44,7 +45,7 @@ class OpelService:
     def build(
         cls,
         ref: ReferenceData,
-        store: Any,
+        store: StateReader,
         freshness: FreshnessService,
         config: OpelConfig,
         capacity: Capacity,
@@ -126,9 +127,9 @@ class OpelService:
         at = datetime.fromtimestamp(now / 1000, tz=UTC)
         out: dict[tuple[str, str], bool] = {}
         for feed in sorted({p.feed for p in self._config.parameters}):
-            rows = (await self._freshness.feed(FEEDS[feed], at))["organisations"]
-            own = {row["org"]: row["status"] != "live" for row in rows}
-            live_regions = {row["region"] for row in rows if row["status"] == "live"}
+            rows = (await self._freshness.feed(FEEDS[feed], at)).organisations
+            own = {row.org: row.status != "live" for row in rows}
+            live_regions = {row.region for row in rows if row.status == "live"}
             for code in trusts:
                 region = self._ref.region_of_org(code)
                 out[(feed, code)] = own.get(code, region not in live_regions)

@@ -32,7 +32,7 @@ from hub.domain.opel_inputs import (
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import org_scope
 from hub.domain.windows import cover
-from hub.ports import StateStore
+from hub.ports import StateReader
 
 SitrepRow = tuple[date, dict[str, int]] | None
 # Gauges the derived inputs read, with how far back each looks.
@@ -56,7 +56,7 @@ class TrustReading:
 
 class OpelReader:
     def __init__(
-        self, ref: ReferenceData, store: StateStore, config: OpelConfig, capacity: Capacity
+        self, ref: ReferenceData, store: StateReader, config: OpelConfig, capacity: Capacity
     ) -> None:
         self._ref = ref
         self._store = store

@@ -22,7 +22,7 @@ from hub.domain.scopes import ScopeRef, expected_submitters
 from hub.domain.spc import Direction, SpcResult, xmr
 from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import Bucket, Resolution
-from hub.ports import StateStore
+from hub.ports import StateReader
 from hub.services.series_params import SeriesRequest, parse
 
 
@@ -61,7 +61,7 @@ class SeriesService:
     def __init__(
         self,
         ref: ReferenceData,
-        store: StateStore,
+        store: StateReader,
         thresholds: dict[str, Threshold],
         clock_ms: Callable[[], int],
     ) -> None:
