@@ -68,12 +68,14 @@ async def measure(settings: Settings) -> dict[str, Any]:
                 if isinstance(record, Invalid):
                     continue
                 value = encode_envelope(feed, to_canonical(feed, record), now, push.org, "lat", i)
+                topic = topic_for(feed, settings.topic_prefix)
+                key = entity_key(feed, record).encode()
                 futures.append(
                     await producer.send(
-                        topic_for(feed, settings.topic_prefix),
+                        topic,
                         value,
-                        key=entity_key(feed, record).encode(),
-                        headers=[SIGNER.header(value)],  # signed as the API signs
+                        key=key,
+                        headers=[SIGNER.header(topic, key, value)],  # signed as the API signs
                     )
                 )
             for meta in await asyncio.gather(*futures):

@@ -93,12 +93,13 @@ async def produce(settings: Settings, pushes: list[Push]) -> int:
             value = encode_envelope(
                 feed, to_canonical(feed, record), received, push.org, "bench", i
             )
+            topic, key = topic_for(feed, settings.topic_prefix), entity_key(feed, record).encode()
             futures.append(
                 await producer.send(
-                    topic_for(feed, settings.topic_prefix),
+                    topic,
                     value,
-                    key=entity_key(feed, record).encode(),
-                    headers=[SIGNER.header(value)],  # signed as the API signs
+                    key=key,
+                    headers=[SIGNER.header(topic, key, value)],  # signed as the API signs
                 )
             )
             sent += 1

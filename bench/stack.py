@@ -27,6 +27,7 @@ from hub.adapters.codec import encode_envelope
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
+from hub.adapters.signing import EnvelopeSigner
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.settings import Settings
@@ -155,6 +156,7 @@ def produced(counter: Path) -> int:
 
 async def _steady(settings: Settings, pushes: list[Push], rate: int, counter: Path) -> None:
     ref = load_reference_data(settings.config_dir)
+    signer = EnvelopeSigner.from_setting(settings.envelope_key)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
     await producer.start()
     per_tick = max(1, int(rate * TICK_S))
@@ -171,11 +173,10 @@ async def _steady(settings: Settings, pushes: list[Push], rate: int, counter: Pa
                 if isinstance(record, Invalid):
                     continue
                 value = encode_envelope(feed, to_canonical(feed, record), now, push.org, "bg", i)
-                await producer.send(
-                    topic_for(feed, settings.topic_prefix),
-                    value,
-                    key=entity_key(feed, record).encode(),
-                )
+                topic = topic_for(feed, settings.topic_prefix)
+                key = entity_key(feed, record).encode()
+                headers = [] if signer is None else [signer.header(topic, key, value)]
+                await producer.send(topic, value, key=key, headers=headers)  # as the API signs
                 sent += 1
             i += per_tick
             counter.write_text(str(sent))

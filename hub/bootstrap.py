@@ -6,6 +6,7 @@ what a stream worker needs. Nothing is built at import time.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -98,9 +99,8 @@ def build(
     sink = KafkaProducerSink(settings)
     rejections = RedisRejectionLog(client, settings.key_prefix)
     accepted = RedisAcceptedLog(client, settings.key_prefix)
-    ingest = IngestService(
-        ref, parse_body, sink, DeadLetterProducer(sink), rejections, accepted, clock
-    )
+    parse = functools.partial(parse_body, max_records=settings.max_body_records)
+    ingest = IngestService(ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock)
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hub.domain.bounds import MAX_BODY_RECORDS
 from hub.domain.errors import ConfigError
 
 SECRET = {
@@ -70,10 +71,12 @@ class Settings:
     key_prefix: str = "hub"
     admin_token: str = ""
     envelope_key: str = ""  # id:secret[,id:secret…]: the API signs envelopes, workers trust them
+    accept_unsigned: bool = False  # development only: apply unsigned records on main feed topics
     require_viewer_token: bool = False
     read_requests_per_minute: int = 1_200  # per client (token, or address), per process; 0: none
     trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client (uvicorn's)
     max_body_bytes: int = 10 * 1024 * 1024
+    max_body_records: int = MAX_BODY_RECORDS  # records (rows, lines) one ingest body may hold
     ingest_requests_per_minute: int = 600  # per token, across API processes; 0: no limit
     ingest_concurrency_per_token: int = 4  # submissions of one token at once, per process
     request_deadline_s: float = 60.0  # any request not answered by then gets a 503

@@ -71,7 +71,7 @@ class FeedWorkerService(Service):
             await self.worker.close()
 
 
-def create_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
+def create_app(settings: Settings, registry: CollectorRegistry, datadir: str) -> faust.App:
     """Return the Faust app of one stream worker process."""
     app = faust.App(
         "uec-hub-worker",
@@ -80,7 +80,7 @@ def create_app(settings: Settings, registry: CollectorRegistry) -> faust.App:
         autodiscover=False,
         # Faust keeps table data here; this app has no tables, so a temporary directory
         # keeps it from littering the working directory.
-        datadir=tempfile.mkdtemp(prefix="uec-hub-worker-"),
+        datadir=datadir,
     )
     app.boot_strategy = _NoFaustConsumer(app)
     # An instance, not a class: the service needs our settings. Faust accepts either.
@@ -94,6 +94,10 @@ def run_worker(settings: Settings) -> None:
     registry = CollectorRegistry()
     if settings.metrics_port:
         serve_metrics(registry, settings.http_host, settings.metrics_port, settings.metrics_token)
-    app = create_app(settings, registry)
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+    # Removed however the worker stops (Faust ends with SystemExit), except by SIGKILL.
+    with tempfile.TemporaryDirectory(
+        prefix="uec-hub-worker-", ignore_cleanup_errors=True
+    ) as datadir:
+        app = create_app(settings, registry, datadir)
+        worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+        worker.execute_from_commandline()

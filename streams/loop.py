@@ -105,20 +105,25 @@ class FeedWorker:
             return
         feed, owner = route
         messages = [
-            Message(f.offset, self._content(feed, owner, f), f.timestamp_ms) for f in read.records
+            Message(f.offset, self._content(topic, feed, owner, f), f.timestamp_ms)
+            for f in read.records
         ]
-        batch = Batch(topic, partition, read.start, read.end, messages, read.from_start)
+        batch = Batch(
+            topic, partition, read.start, read.end, messages, read.from_start, read.log_end
+        )
         started = time.perf_counter()
         outcome = await self._applier.apply(batch)
         await self._follow(tp, outcome, read.end)
         self._count(outcome, time.perf_counter() - started)
 
-    def _content(self, feed: Feed, owner: str | None, f: Fetched) -> Envelope | Undecodable:
+    def _content(
+        self, topic: str, feed: Feed, owner: str | None, f: Fetched
+    ) -> Envelope | Undecodable:
         """Decode a message; on an organisation's direct topic, it is that organisation's."""
         if owner is None:
-            return self._decode(feed, f.value, f.timestamp_ms, f.headers)
+            return self._decode(topic, feed, f, main=True)
         # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
-        content = self._decode(feed, f.value, f.timestamp_ms)
+        content = self._decode(topic, feed, f, main=False)
         if isinstance(content, Envelope):
             content = replace(content, submitter_org=owner, trusted=False, source="kafka")
         return content

@@ -134,10 +134,27 @@ def build_worker(
 
     consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group, gaps=gaps)
     signer = EnvelopeSigner.from_setting(settings.envelope_key)
-    decode = functools.partial(decode_message, signer=signer)
+    _say_what_counts(settings, signer)
+    decode = functools.partial(
+        decode_message, signer=signer, accept_unsigned=settings.accept_unsigned
+    )
     loop = FeedWorker(consumer, applier, metrics, decode, settings.topic_prefix)
     holder.append(loop)
     publisher = OutboxPublisher(
         parts.outbox, parts.deadletters, parts.rejections, metrics, f"worker-{uuid.uuid4().hex[:8]}"
     )
     return Worker(parts, applier, consumer, loop, metrics, registry, None if replay else publisher)
+
+
+def _say_what_counts(settings: Settings, signer: EnvelopeSigner | None) -> None:
+    """Warn when records on the main feed topics will not be judged as in production."""
+    if settings.accept_unsigned:
+        log.warning(
+            "HUB_ACCEPT_UNSIGNED=true (development only): records on the main feed topics "
+            "without the API's signature are applied as bare records claiming no organisation"
+        )
+    elif signer is None:
+        log.warning(
+            "HUB_ENVELOPE_KEY is not set: this worker cannot verify the API's signatures, so "
+            "every record on the main feed topics will be dead-lettered as unsigned"
+        )

@@ -49,6 +49,7 @@ async def production_verdicts(
         eviction_unread=unread,
         direct_topics=direct,
         feed_topics=main,
+        accept_unsigned=settings.accept_unsigned and role in ("worker", "rebuild"),
     )
     return judge(facts)
 

@@ -84,6 +84,19 @@ class WorkerMetrics:
             "Dead letters decided but not yet published to the dead-letter topic",
             registry=registry,
         )
+        self._parked = Counter(
+            "hub_deadletter_parked",
+            "Dead letters moved aside (outbox:parked) because they could not be published",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in ("refused", "unreadable"):  # present from the start, so alerts see a rise
+            self._parked.labels(reason=reason)
+        self._dropped = Counter(
+            "hub_deadletter_dropped",
+            "Dead letters dropped unpublished because the outbox held its most",
+            registry=registry,
+        )
         self._lag_partitions: set[tuple[str, int]] = set()
 
     def paused(self, reason: str) -> None:
@@ -120,6 +133,12 @@ class WorkerMetrics:
 
     def outbox_backlog(self, letters: int) -> None:
         self._backlog.set(letters)
+
+    def letters_parked(self, reason: str) -> None:
+        self._parked.labels(reason=reason).inc()
+
+    def letters_dropped(self, count: int) -> None:
+        self._dropped.inc(count)
 
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Publish the lag of the partitions this worker holds now, and only those.

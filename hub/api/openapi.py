@@ -132,9 +132,13 @@ def _submit(feed: Feed | None) -> dict[str, Any]:
         "400": _problem("The body could not be parsed (with line and column)"),
         "401": _problem("Missing, unknown or revoked token"),
         "403": _problem("The token may not submit this feed"),
-        "413": _problem("The body is over HUB_MAX_BODY_BYTES (default 10 MiB)"),
+        "413": _problem(
+            "The body is over HUB_MAX_BODY_BYTES (default 10 MiB), or holds more records than "
+            "HUB_MAX_BODY_RECORDS (default 250,000: CSV rows, NDJSON lines, array elements)"
+        ),
         "429": _problem("Over the per-token rate or concurrency limit; see Retry-After"),
         "415": _problem("Unsupported content type"),
+        "500": _problem("Kafka refused a message of the submission itself (not an outage)"),
         "503": _unavailable(),
     }
     if feed is None:

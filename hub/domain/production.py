@@ -7,6 +7,8 @@ adapters; this module only judges them, so every verdict is testable alone.
 
 Refused, naming the setting to change:
 - `HUB_ENVELOPE_KEY` unset: no envelope could be told from a forgery;
+- `HUB_ACCEPT_UNSIGNED=true` (development only): anyone who can write a main
+  feed topic could add records;
 - an admin token under 128 bits of entropy, or of too little variety;
 - `/metrics` (figures by organisation) served beyond loopback without
   `HUB_METRICS_TOKEN`;
@@ -60,12 +62,14 @@ class StartFacts:
     # topic → message.timestamp.type as the broker reports it (None: not reported)
     direct_topics: Mapping[str, str | None] = field(default_factory=dict)
     feed_topics: Mapping[str, str | None] = field(default_factory=dict)
+    accept_unsigned: bool = False  # a worker that applies records the API did not sign
 
 
 def judge(facts: StartFacts) -> list[Verdict]:
     """Return every refusal and warning for a process starting in production mode."""
     return [
         *_envelope_key(facts),
+        *_unsigned(facts),
         *_admin_token(facts),
         *_metrics(facts),
         *_eviction(facts),
@@ -84,6 +88,20 @@ def _envelope_key(facts: StartFacts) -> list[Verdict]:
             "HUB_ENVELOPE_KEY is not set: the API's envelopes would go unsigned, and workers could "
             "not tell them from records anyone writes to the topics. Set it to the same "
             "id:secret on every API process and worker (e.g. k1:$(openssl rand -hex 32))",
+        )
+    ]
+
+
+def _unsigned(facts: StartFacts) -> list[Verdict]:
+    if not facts.accept_unsigned:
+        return []
+    return [
+        Verdict(
+            True,
+            "HUB_ACCEPT_UNSIGNED",
+            "HUB_ACCEPT_UNSIGNED=true is for development only: workers would count records "
+            "anyone who can write a main feed topic adds. Unset it; trusts with their own Kafka "
+            "producers write their direct topics (HUB_DIRECT_PRODUCERS)",
         )
     ]
 

@@ -90,6 +90,7 @@ class IngestService:
         until: list[int] = []
         letters: list[DeadLetter] = []
         rejected: list[Rejection] = []
+        rejected_before = receipt.rejected_count
         for item in chunk:
             receipt.received += 1
             errors, record = self._check(feed, org, now, item)
@@ -117,13 +118,14 @@ class IngestService:
         if letters:
             await self._deadletters.publish(letters)
             # Every letter reaches the dead-letter topic; the organisation's list gets the first
-            # LISTED of a submission (its receipt has them all), so one all-rejected 10 MiB
-            # body cannot write a hundred thousand entries to Redis.
-            room = max(0, LISTED - len(receipt.rejected))
+            # LISTED of a submission, so one all-rejected body cannot write a hundred thousand
+            # entries to Redis.
+            room = max(0, LISTED - rejected_before)
             if room:
                 await self._rejections.record(letters[:room])
         receipt.accepted += len(accepted)
-        receipt.rejected.extend(rejected)
+        for rejection in rejected:  # the receipt lists the first in full and counts the rest
+            receipt.reject(rejection)
 
     def _check(
         self, feed: Feed, org: str, now: datetime, item: ParsedItem

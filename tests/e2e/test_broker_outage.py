@@ -55,6 +55,7 @@ async def outage_settings(
         partitions=3,
         session_timeout_ms=6_000,
         admin_token="admin-" + unique("a"),
+        envelope_key="test:" + unique("e") * 2,  # the API signs, the workers verify
         kafka_send_timeout_s=SEND_TIMEOUT_S,
         config_dir=CONFIG,
     )

@@ -40,6 +40,7 @@ def test_a_production_hub_with_safe_settings_starts_without_a_word() -> None:
     ("change", "setting", "says"),
     [
         ({"envelope_key_set": False}, "HUB_ENVELOPE_KEY", "unsigned"),
+        ({"accept_unsigned": True}, "HUB_ACCEPT_UNSIGNED", "development only"),
         ({"admin_token": "change-me-2024!"}, "HUB_ADMIN_TOKEN", "bits of entropy"),
         ({"metrics_token_set": False}, "HUB_METRICS_TOKEN", "credentials_file"),
         ({"eviction_policy": "volatile-lru"}, "maxmemory-policy", "count twice"),

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.domain.feeds import FEEDS, FieldType
+from hub.domain.errors import FieldError
+from hub.domain.feeds import AMBULANCE_HANDOVER, FEEDS, FieldType
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.records import RECORD_TYPES, Record
 from hub.domain.validation import Invalid, entity_key, from_canonical, to_canonical, validate
@@ -1071,3 +1072,14 @@ def test_to_canonical_and_from_canonical_are_inverse(case: tuple[str, Record]) -
     canonical = to_canonical(FEEDS[feed], record)
     assert from_canonical(FEEDS[feed], json.loads(json.dumps(canonical))) == record
     assert to_canonical(FEEDS[feed], from_canonical(FEEDS[feed], canonical)) == canonical
+
+
+def test_a_record_of_twenty_thousand_unknown_fields_gets_ten_by_name_and_a_count() -> None:
+    raw = {**VALID["ambulance-handover"], **{f"extra_{n}": n for n in range(20_000)}}
+    result = validate(AMBULANCE_HANDOVER, raw, ref=REF, received_at=NOW, submitter_org="RX9")
+    assert isinstance(result, Invalid)
+    assert [e.field for e in result.errors[:10]] == [f"extra_{n}" for n in range(10)]
+    assert result.errors[10] == FieldError(
+        "record", "and 19,990 more fields that are not fields of ambulance-handover"
+    )
+    assert len(result.errors) == 11

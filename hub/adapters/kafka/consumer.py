@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRa
 
 from hub.adapters.kafka.ends import log_ends
 from hub.adapters.kafka.options import client_options
+from hub.adapters.kafka.unparsable import read_to_unparsable
 from hub.domain.errors import BrokerUnavailable
 from hub.ports import Fetched, PartitionRead, PositionLost, Progress
 from hub.settings import Settings
@@ -177,6 +178,9 @@ class BatchConsumer:
                 if isinstance(tp, TopicPartition) and (tp.topic, tp.partition) in self._position:
                     self._seek(tp, self._position[(tp.topic, tp.partition)])
             return out
+        except ValueError as exc:  # a record the client cannot parse (see `unparsable`)
+            log.error("a feed partition holds a record the Kafka client cannot read: %r", exc)
+            return out | await self._around_unparsable(skip=set(out))
         for tp, messages in batches.items():
             key = (tp.topic, tp.partition)
             if key in out or not messages:
@@ -186,11 +190,41 @@ class BatchConsumer:
                 out[key] = read
         return out
 
+    async def _around_unparsable(self, skip: set[TP]) -> dict[TP, PartitionRead | PositionLost]:
+        """Read each partition alone (but those in `skip`), reporting the record the client
+        cannot parse."""
+        consumer = self._require()
+        for tp in consumer.assignment():  # what the failed call handed out was lost with it
+            if (tp.topic, tp.partition) in self._position:
+                consumer.seek(tp, self._position[(tp.topic, tp.partition)])
+        out: dict[TP, PartitionRead | PositionLost] = {}
+        for tp in sorted(consumer.assignment() - consumer.paused()):
+            if (tp.topic, tp.partition) in skip:
+                continue
+            s = self._settings
+            messages, bad = await read_to_unparsable(
+                consumer, tp, s.batch_max_records, s.fetch_max_wait_ms
+            )
+            if bad is None:
+                read = await self._read(tp, messages)
+            else:
+                offset, problem = bad
+                log.error("%s[%d]: offset %d cannot be read (%s): dead-lettering it",
+                          tp.topic, tp.partition, offset, problem)  # fmt: skip
+                read = await self._read(tp, messages, Fetched(offset, None, -1, problem=problem))
+                if isinstance(read, PartitionRead):  # reported: read on after it
+                    self._seek(tp, offset + 1)
+            if read is not None:
+                out[(tp.topic, tp.partition)] = read
+        return out
+
     async def _read(
-        self, tp: TopicPartition, messages: list[Any]
+        self, tp: TopicPartition, messages: list[Any], unreadable: Fetched | None = None
     ) -> PartitionRead | PositionLost | None:
         key = (tp.topic, tp.partition)
-        records = [Fetched(m.offset, m.value, m.timestamp, m.headers) for m in messages]
+        records = [Fetched(m.offset, m.value, m.timestamp, m.headers, m.key) for m in messages]
+        if unreadable is not None:
+            records.append(unreadable)
         if self._gaps is not None:
             records = [
                 r for r in records if not self._gaps.missing(tp.topic, tp.partition, r.offset)
@@ -205,7 +239,16 @@ class BatchConsumer:
         start = self._position.get(key, records[0].offset)
         end = max(int(await self._require().position(tp)), records[-1].offset + 1)
         self._position[key] = end
-        return PartitionRead(start, end, records, from_start=self.rewound.get(key) == start)
+        if self.rewound.get(key) != start:
+            return PartitionRead(start, end, records)
+        return PartitionRead(start, end, records, from_start=True, log_end=await self._end(tp, end))
+
+    async def _end(self, tp: TopicPartition, at_least: int) -> int:
+        """Return where the log ends now: the fetch's high watermark, or asked for if unknown."""
+        high = self._require().highwater(tp)
+        if high is None:
+            high = (await self._bounds(tp))[1]
+        return max(int(high), at_least)
 
     async def _below_log_start(self) -> dict[TP, PositionLost]:
         """Report positions the test seam's moved log start has left behind (as Kafka would)."""

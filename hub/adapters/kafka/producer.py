@@ -8,6 +8,13 @@ later, because a version the caller was told failed must not turn up long
 after a newer one. (A request already on the wire when Kafka stalled may
 still be written when it wakes; that is a duplicate of what the caller will
 re-send, and identical versions of a record change nothing downstream.)
+
+A message Kafka refuses for itself (over the size limit, say) is not an
+outage: the request it belongs to fails with RecordRefused, and the producer
+and every other request's records carry on. A message over the producer's
+limit is refused before any message of its request is sent. Dead letters
+are cut to fit (`hub.adapters.codec.LETTER_MAX_BYTES`), and accepted records
+are small by validation, so neither should ever be refused for size.
 """
 
 from __future__ import annotations
@@ -18,13 +25,26 @@ from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaConnectionError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    PolicyViolationError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from hub.adapters.codec import encode_dead_letter, encode_envelope
 from hub.adapters.kafka.options import client_options
 from hub.adapters.kafka.topics import deadletter_topic
 from hub.adapters.signing import EnvelopeSigner
-from hub.domain.errors import BrokerUnavailable
+from hub.domain.errors import BrokerUnavailable, RecordRefused
 from hub.domain.feeds import topic_for
 from hub.ports import AcceptedRecord, DeadLetter
 from hub.settings import Settings
@@ -32,6 +52,19 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]  # topic, key, value, headers
+MAX_REQUEST_BYTES = 1024 * 1024  # the producer's max_request_size (aiokafka's default)
+# Kafka refusing a message for what it is, not because the connection or the cluster failed …
+REFUSALS = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    UnsupportedForMessageFormatError,
+    PolicyViolationError,
+)
+# … or refusing a topic: unavailable to every message for it until fixed, but the producer is sound.
+TOPIC_REFUSALS = (InvalidTopicError, TopicAuthorizationFailedError)
 
 
 class KafkaProducerSink:
@@ -44,15 +77,16 @@ class KafkaProducerSink:
     ahead of it.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
         self._settings = settings
         self._timeout = settings.kafka_send_timeout_s
+        self._max_request_bytes = max_request_bytes
         self._signer = EnvelopeSigner.from_setting(settings.envelope_key)
         if self._signer is None:
             log.warning(
-                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers will treat the "
-                "records as if produced straight to the topic (validated again, no organisation "
-                "claimed, received at the broker's timestamp)"
+                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers dead-letter "
+                "them (unless HUB_ACCEPT_UNSIGNED=true, for development, has them validated "
+                "again as bare records claiming no organisation)"
             )
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
@@ -66,8 +100,10 @@ class KafkaProducerSink:
             value = encode_envelope(
                 r.feed, r.canonical, r.received_at, r.submitter_org, r.submission_id, r.index
             )
-            headers = [] if self._signer is None else [self._signer.header(value)]
-            messages.append((topic_for(r.feed, prefix), r.key.encode(), value, headers))
+            topic, key = topic_for(r.feed, prefix), r.key.encode()
+            # The signature binds topic, key and these bytes (feed, record, organisation, time).
+            headers = [] if self._signer is None else [self._signer.header(topic, key, value)]
+            messages.append((topic, key, value, headers))
         await self._send(messages)
 
     async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
@@ -101,6 +137,7 @@ class KafkaProducerSink:
     async def _send(self, messages: Sequence[Message]) -> None:
         if not messages:
             return
+        self._refuse_oversized(messages)
         producer = await self._ready()
         try:
             async with asyncio.timeout(self._timeout):
@@ -108,9 +145,23 @@ class KafkaProducerSink:
                     await producer.send(t, v, key=k, headers=h or None) for t, k, v, h in messages
                 ]
                 await asyncio.gather(*futures)
+        except REFUSALS as exc:  # this request's problem: the producer is sound, keep it
+            raise RecordRefused(f"Kafka refused a message: {exc!r}") from exc
+        except TOPIC_REFUSALS as exc:
+            raise BrokerUnavailable(f"Kafka refused the topic: {exc!r}") from exc
         except (KafkaError, OSError, TimeoutError) as exc:
             self._discard(producer)
             raise BrokerUnavailable(f"Kafka did not acknowledge the records: {exc!r}") from exc
+
+    def _refuse_oversized(self, messages: Sequence[Message]) -> None:
+        """Refuse the whole request before sending any of it if one message is over the limit."""
+        for topic, key, value, headers in messages:
+            size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, list(headers))
+            if size > self._max_request_bytes:
+                raise RecordRefused(
+                    f"a message for {topic} is {size:,} bytes; the producer's limit is "
+                    f"{self._max_request_bytes:,}"
+                )
 
     async def _ready(self) -> AIOKafkaProducer:
         if self._producer is not None:
@@ -129,6 +180,7 @@ class KafkaProducerSink:
             enable_idempotence=False,
             linger_ms=2,
             max_batch_size=256 * 1024,
+            max_request_size=self._max_request_bytes,
             request_timeout_ms=int(self._timeout * 1000),
             retry_backoff_ms=100,
         )

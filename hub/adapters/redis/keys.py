@@ -10,6 +10,8 @@ one has caught up with the log:
     offsets                      the names of those offset keys (set)
     fp                           per partition, "offset:timestamp" of the last record applied
                                  (hash), to tell a re-created log from the one applied
+    hist                         per partition being read from its beginning, where the log
+                                 ended when that began (hash): records before are history
     config                       digest of the reference data and settings counted by
     e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
     b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
@@ -20,7 +22,8 @@ one has caught up with the log:
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
-append to and workers drain to Kafka), the fingerprints of the latest
+append to and workers drain to Kafka, and `outbox:parked`, a capped stream of
+letters Kafka refused), the fingerprints of the latest
 accepted version of each entity (`acc:{feed}:{key}`, for receipts),
 forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`),
 the audit trail (`audit`, a capped stream of token changes and ingest receipts),
@@ -89,6 +92,10 @@ class Keys:
     def fingerprints(self) -> str:
         return f"{self._g}fp"
 
+    @property
+    def history_ends(self) -> str:
+        return f"{self._g}hist"
+
     def entity(self, feed: str, key: str) -> str:
         return f"{self._g}e:{feed}:{key}"
 
@@ -127,6 +134,11 @@ class Keys:
     @property
     def outbox(self) -> str:
         return f"{self.prefix}:outbox"
+
+    @property
+    def outbox_parked(self) -> str:
+        """Dead letters that could not be published, moved aside (a capped stream)."""
+        return f"{self.prefix}:outbox:parked"
 
     def accepted(self, feed: str, key: str) -> str:
         return f"{self.prefix}:acc:{feed}:{key}"

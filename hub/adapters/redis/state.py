@@ -29,13 +29,13 @@ from hub.domain.plan import StatePlan
 from hub.ports import DeadLetter, Progress
 
 # What a batch's transaction reads, after WATCH, as one reply: the generation, the partition's
-# offset and fingerprint, then each entity ('' where none). One JSON string is far cheaper for
-# redis-py to read than a reply element per entity.
+# offset, fingerprint and history end, then each entity ('' where none). One JSON string is
+# far cheaper for redis-py to read than a reply element per entity.
 READ_BATCH = """
 local a = cjson.decode(ARGV[1])
 local out = {redis.call('GET', a[1]) or '', redis.call('GET', a[2]) or '',
-             redis.call('HGET', a[3], a[4]) or ''}
-for i = 5, #a do out[#out + 1] = redis.call('GET', a[i]) or '' end
+             redis.call('HGET', a[3], a[5]) or '', redis.call('HGET', a[4], a[5]) or ''}
+for i = 6, #a do out[#out + 1] = redis.call('GET', a[i]) or '' end
 return cjson.encode(out)
 """
 
@@ -68,13 +68,14 @@ class _Transaction:
         self.letters = dead_letters
 
 
-def _progress(offset: Any, fingerprint: Any) -> Progress | None:
+def _progress(offset: Any, fingerprint: Any, history_end: Any = None) -> Progress | None:
     if offset is None:
         return None
+    history = None if history_end is None else int(history_end)
     if fingerprint is None:
-        return Progress(int(offset))
+        return Progress(int(offset), None, history)
     at, _, stamp = fingerprint.partition(":")
-    return Progress(int(offset), (int(at), int(stamp)))
+    return Progress(int(offset), (int(at), int(stamp)), history)
 
 
 class RedisStateStore:
@@ -120,16 +121,17 @@ class RedisStateStore:
                 async with self._r.pipeline(transaction=True) as pipe:
                     await pipe.watch(keys.gen, off_key, *names)
                     field = f"{topic}:{partition}"
-                    read = dumps([keys.gen, off_key, keys.fingerprints, field, *names])
+                    hashes = [keys.fingerprints, keys.history_ends, field]
+                    read = dumps([keys.gen, off_key, *hashes, *names])
                     values = loads(await pipe.eval(READ_BATCH, 0, read))
                     if int(values[0] or 0) != keys.generation:
                         await self._current(fresh=True)
                         raise StateConflict("the serving state was rebuilt; starting again")
                     tx = _Transaction(
-                        _progress(values[1] or None, values[2] or None),
+                        _progress(values[1] or None, values[2] or None, values[3] or None),
                         {
                             ek: (loads(v) if v else None)
-                            for ek, v in zip(entity_keys, values[3:], strict=True)
+                            for ek, v in zip(entity_keys, values[4:], strict=True)
                         },
                     )
                     yield tx
