@@ -50,6 +50,7 @@ from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
+from hub.offload import OffLoop
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
 from hub.read_path import read_limits, snapshot_caches, stream_feeds
 from hub.services.acks import AckService
@@ -100,7 +101,10 @@ def build(
     rejections = RedisRejectionLog(client, settings.key_prefix)
     accepted = RedisAcceptedLog(client, settings.key_prefix)
     parse = functools.partial(parse_body, max_records=settings.max_body_records)
-    ingest = IngestService(ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock)
+    offload = OffLoop("ingest")  # reading and validating bodies, beside the event loop
+    ingest = IngestService(
+        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, offload
+    )
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
@@ -123,6 +127,7 @@ def build(
     live_feed, alert_feed = stream_feeds(settings, snapshots, notices, alerts, registry, clock_ms)
 
     async def close() -> None:
+        offload.close()
         await snapshots.close()
         await series_snapshots.close()
         await sink.close()

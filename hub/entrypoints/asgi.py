@@ -14,10 +14,12 @@ from starlette.applications import Starlette
 from hub.api.app import create_app
 from hub.bootstrap import build
 from hub.entrypoints.common import configure_logging, settings_from_env
+from hub.offload import share_the_interpreter_finely
 
 
 def app() -> Starlette:
     """Return the API app of one worker process."""
     settings = settings_from_env()
     configure_logging(settings.log_level)
+    share_the_interpreter_finely()  # ingest validates in a thread beside the event loop
     return create_app(build(settings, CollectorRegistry()))
