@@ -29,9 +29,11 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
-from bench.bench_query import QUERIES, SERVE, measured
+from bench.bench_query import QUERIES, measured
 from bench.bench_worker import embedded_stack
 from bench.loop_profile import summarise
+from bench.loop_stretch import stretches
+from bench.serve_traced import pauses
 from bench.stack import processes, serve_env, wait_healthy, worker_argvs
 from hub.adapters.kafka.ends import log_ends
 from hub.adapters.redis.state import RedisStateStore
@@ -98,6 +100,14 @@ async def wait_settled(settings: Settings, timeout_s: float = 900) -> None:
         await client.aclose()
 
 
+async def traced(base: str, proc: Any, clients: int, path: str, gc_log: Path) -> dict[str, Any]:
+    """Measure a read, with the garbage collections `hub serve` made meanwhile."""
+    start = time.time()
+    result = await measured(base, proc, clients, path)
+    result["gc"] = pauses(gc_log, start, time.time())
+    return result
+
+
 async def profiled(base: str, proc: Any, path: str, out: Path) -> dict[str, Any]:
     """Measure `path` at 50 connections with py-spy sampling `hub serve`; summarise its loop."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -128,7 +138,9 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     env = serve_env(settings, port)
     out: dict[str, Any] = {"simulated_days": SIM_DAYS, "serve_args": SERVE_ARGS}
-    with processes([*worker_argvs(2), [*SERVE, *SERVE_ARGS]], env, logs) as procs:
+    gc_log = logs / "serve-gc.log"
+    serve_argv = [sys.executable, "-m", "bench.serve_traced", str(gc_log), *SERVE_ARGS]
+    with processes([*worker_argvs(2), serve_argv], env, logs) as procs:
         serve = procs[-1]
         await wait_healthy(url)
         sim_env = {**env, "HUB_LOG_LEVEL": "INFO"}
@@ -139,19 +151,19 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
             await wait_settled(settings)
             out["catch_up_s"] = round(time.monotonic() - started)
             out["ingest_records_per_s"] = await applied_rate(url)
-            out["with_ingest"] = await _reads(url, serve)
+            out["with_ingest"] = await _reads(url, serve, gc_log)
             out["profile"] = await profiled(url, serve, QUERIES["national"], logs / "serve.json")
             out["ingest_records_per_s_after"] = await applied_rate(url)
-        out["without_ingest"] = {
-            "national": {"50": await measured(url, serve, 50, QUERIES["national"])}
-        }
+            out["loop_stretches"] = await stretches(settings)
+        national = await traced(url, serve, 50, QUERIES["national"], gc_log)
+        out["without_ingest"] = {"national": {"50": national}}
     out["profile_file"] = str(logs / "serve.json")
     return out
 
 
-async def _reads(url: str, serve: Any) -> dict[str, Any]:
+async def _reads(url: str, serve: Any, gc_log: Path) -> dict[str, Any]:
     return {
-        name: {str(c): await measured(url, serve, c, path) for c in CLIENTS}
+        name: {str(c): await traced(url, serve, c, path, gc_log) for c in CLIENTS}
         for name, path in QUERIES.items()
     }
 

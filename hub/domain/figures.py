@@ -20,6 +20,7 @@ from datetime import date
 from hub.domain.metrics import SUBMITTED, Counters, Kind, Metric, Value
 from hub.domain.quality import Quality
 from hub.domain.scopes import ScopeRef
+from hub.domain.sketch import Grouped
 from hub.domain.triage import Judgement
 from hub.domain.windows import MINUTE_MS, WINDOWS
 
@@ -80,8 +81,14 @@ class ScopeFigures:
     as_of_ms: int = field(compare=False)  # when computed: not part of what the figures say
 
 
+def grouped(windows: Mapping[str, Counters]) -> dict[str, Grouped]:
+    """Return each window's counters grouped once for every formula of the scope to read."""
+    return {w: c if isinstance(c, Grouped) else Grouped(c) for w, c in windows.items()}
+
+
 def window_reading(metric: Metric, counters: Mapping[str, Counters]) -> Reading:
-    """Compute a window metric in every window from each window's summed counters."""
+    """Compute a window metric in every window from each window's summed counters
+    (`grouped` first, when a scope's many metrics read the same counters)."""
     return Reading(metric, windows={w: metric.compute(counters[w]) for w in WINDOWS})
 
 

@@ -24,6 +24,7 @@ from hub.services.freshness import FreshnessService
 from hub.services.opel_inputs import OpelReader, TrustReading
 
 LEVELS = ("1", "2", "3", "4", "none")
+BATCH = 8  # trusts read and scored at a time, so England's levels never hold the event loop
 
 
 class OpelService:
@@ -108,7 +109,10 @@ class OpelService:
         """Return each acute trust's computed level (all of England's by default)."""
         trusts = self._ref.with_role("acute") if trusts is None else trusts
         at = self._clock_ms() if now is None else now
-        readings = await self._reader.read([t.code for t in trusts], at)
+        readings = []
+        for first in range(0, len(trusts), BATCH):  # requests waiting are answered in between
+            batch = trusts[first : first + BATCH]
+            readings += await self._reader.read([t.code for t in batch], at)
         return [
             (t, score(self._config, r.values)[2], r) for t, r in zip(trusts, readings, strict=True)
         ]
