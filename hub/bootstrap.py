@@ -17,9 +17,11 @@ from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
+from hub.adapters.redis.acceptance import RedisAcceptedOffsets
 from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.alert_log import RedisAlertLog
 from hub.adapters.redis.annotations import RedisAnnotationStore
@@ -41,6 +43,7 @@ from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
 from hub.adapters.reference_files import (
     load_reference_data,
+    load_response_standards,
     load_scoped_thresholds,
     load_thresholds,
 )
@@ -56,6 +59,7 @@ from hub.read_path import read_limits, snapshot_caches, stream_feeds
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
+from hub.services.apply_delay import ApplyDelay
 from hub.services.container import Services
 from hub.services.figures import FiguresService
 from hub.services.forecasts import ForecastService
@@ -79,7 +83,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-WINDOW_METRICS = {m.id for m in CATALOGUE.values() if m.kind is Kind.WINDOW}
+# What a level's line may judge a metric as a share of (`of`): a window metric in the same
+# window, or a gauge now (e.g. those waiting past the standard, of those waiting).
+SHARE_BASES = {m.id for m in CATALOGUE.values() if m.kind in (Kind.WINDOW, Kind.GAUGE)}
 
 
 def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
@@ -101,19 +107,29 @@ def build(
     rejections = RedisRejectionLog(client, settings.key_prefix)
     accepted = RedisAcceptedLog(client, settings.key_prefix)
     parse = functools.partial(parse_body, max_records=settings.max_body_records)
+    written = RedisAcceptedOffsets(client, settings.key_prefix)
     offload = OffLoop("ingest")  # reading and validating bodies, beside the event loop
     ingest = IngestService(
-        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, offload
+        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, written, offload
     )
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
 
-    freshness = FreshnessService(ref, state, clock)
-    scoped = load_scoped_thresholds(settings.config_dir, WINDOW_METRICS)
-    figures = FiguresService(ref, state, scoped, clock_ms, freshness)
+    delays = ApplyDelay(
+        written,
+        state,
+        feed_topics(settings),
+        settings.topic_prefix,
+        lambda: int(clock().timestamp() * 1000),  # the clock accepts are stamped by
+        settings.figures_delayed_after_s,
+    )
+    freshness = FreshnessService(ref, state, clock, delays)
+    scoped = load_scoped_thresholds(settings.config_dir, SHARE_BASES)
+    standards = load_response_standards(settings.config_dir)
+    figures = FiguresService(ref, state, scoped, clock_ms, freshness, over_lines=standards)
     series = SeriesService(ref, state, thresholds, clock_ms)
-    opel_config, capacity = load_opel(settings.config_dir)
+    opel_config = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
     live = RedisLivePublisher(client, settings.key_prefix)
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
@@ -151,7 +167,7 @@ def build(
         alert_feed=alert_feed,
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
-        opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
+        opel=OpelService.build(ref, state, freshness, opel_config, clock_ms),
         league=LeagueService(ref, state, clock_ms),
         forecasts=ForecastService(ref, state, forecasts, clock_ms),
         rejections=rejections,
@@ -250,6 +266,7 @@ class WorkerParts:
     rejections: RejectionLog
     live: LivePublisher
     planner: Planner
+    written: RedisAcceptedOffsets  # how far the API wrote each partition (forgotten on a reset)
 
     async def close(self) -> None:
         await self.sink.close()
@@ -277,4 +294,5 @@ def build_worker_parts(
         rejections=RedisRejectionLog(client, settings.key_prefix),
         live=RedisLivePublisher(client, settings.key_prefix),
         planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),
+        written=RedisAcceptedOffsets(client, settings.key_prefix),
     )

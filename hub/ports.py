@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from hub.domain.delays import Behind
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import FieldError
 from hub.domain.feeds import Feed
@@ -35,8 +36,11 @@ class AcceptedRecord:
 class RecordSink(Protocol):
     """Writes accepted records durably (Kafka, acks=all)."""
 
-    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
-        """Return once every record is durably written; raise BrokerUnavailable otherwise."""
+    async def publish(self, records: Sequence[AcceptedRecord]) -> Mapping[tuple[str, int], int]:
+        """Return once every record is durably written; raise BrokerUnavailable otherwise.
+
+        Return, for each partition written, the offset just past the last record written.
+        """
         ...
 
     async def ping(self) -> bool: ...
@@ -59,6 +63,26 @@ class DeadLetter:
     key: str | None = None
     truncated: bool = False  # cut to size: `original`, `errors` or a text (hub.adapters.codec)
     errors_more: int = 0  # errors left out of `errors`
+
+
+class AcceptedOffsets(Protocol):
+    """How far the API has written each feed partition, and when: how far application lags.
+
+    Shared by every API process (Redis); workers forget a partition whose log
+    was re-created, as its old offsets say nothing about the new log.
+    """
+
+    async def note(self, ends: Mapping[tuple[str, int], int], at_ms: int) -> None:
+        """Remember that each partition holds records written up to `ends` (exclusive) at `at_ms`."""
+        ...
+
+    async def behind(self, applied: Mapping[tuple[str, int], int]) -> list[Behind]:
+        """Return each partition with records written beyond `applied`; forget those applied."""
+        ...
+
+    async def forget(self, topic: str, partition: int) -> None:
+        """Forget what was written to a partition (its log was deleted and re-created)."""
+        ...
 
 
 class DeadLetterSink(Protocol):
@@ -201,6 +225,10 @@ class StateReader(Protocol):
 
     async def read_freshness(self, feed: str) -> tuple[dict[str, float], dict[str, float]]:
         """Return per-organisation last received and last event instants (ms) for a feed."""
+        ...
+
+    async def offsets(self) -> dict[tuple[str, int], int]:
+        """Return how far the workers have applied each partition (how far figures lag)."""
         ...
 
     async def ping(self) -> bool: ...
@@ -396,6 +424,10 @@ class FeedSource(Protocol):
         """Return records not yet applied in each partition held."""
         ...
 
+    def held(self) -> tuple[set[TopicPartition], set[TopicPartition]]:
+        """Return the partitions held, and those of them not yet placed (assigned, unread)."""
+        ...
+
 
 class MessageDecoder(Protocol):
     def __call__(
@@ -451,6 +483,10 @@ class WorkerTelemetry(Protocol):
 
     def letters_dropped(self, count: int) -> None:
         """Count dead letters dropped unpublished because the outbox was full."""
+        ...
+
+    def stalled(self, partitions: int) -> None:
+        """Show how many held partitions have records waiting and make no progress."""
         ...
 
 

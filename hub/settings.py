@@ -84,7 +84,9 @@ class Settings:
     metrics_token: str = ""  # when set, /metrics needs `Authorization: Bearer <it>`
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    metrics_port: int = 0  # worker /metrics port; 0 picks none
+    metrics_port: int = 0  # worker /metrics and /healthz port; 0 picks none
+    worker_stalled_after_s: float = 120.0  # no progress with records waiting: worker unhealthy
+    figures_delayed_after_s: float = 60.0  # oldest accepted record not applied: figures delayed
     ops_refresh_s: float = 15.0  # how often the API re-reads the values it exports to Prometheus
     snapshot_max_age_s: float = 1.0  # oldest shared metrics or series body a reader may be given
     series_cache_mb: int = 64  # memory the shared series bodies may hold, per API process

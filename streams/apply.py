@@ -191,21 +191,23 @@ class BatchApplier:
             poisoned=[f.version.feed.name for f in plan.failed],
         )
 
-    async def skip_to(self, topic: str, partition: int, expected: int, to: int) -> int | None:
+    async def skip_to(self, topic: str, partition: int, expected: int, to: int) -> tuple[int, bool]:
         """Move a partition's progress from `expected` to `to` without applying anything.
 
         For offsets that hold nothing to apply any more: deleted before they were
-        applied, or a log that was deleted and re-created. Return the progress
-        now stored: `to`, or whatever another worker stored first (None: nothing).
+        applied, or a log that was deleted and re-created. The fingerprint of the
+        last record applied goes too: it was of the old log. Return the progress
+        now stored (`to`, or whatever another worker stored first) and whether
+        this call moved it.
         """
         async with self._store.transaction(topic, partition, []) as tx:
             stored = await tx.progress()
             if stored is not None and stored.next_offset != expected:
-                return stored.next_offset
+                return stored.next_offset, False
             # Still reading from the beginning: what is left of the history stays history.
             history = None if stored is None else stored.history_end
             tx.write(StatePlan(), Progress(to, None, history if (history or 0) > to else None))
-        return to
+        return to, True
 
     def _sort(self, batch: Batch) -> tuple[list[Pending], list[tuple[int, DeadLetter]]]:
         versions: list[Pending] = []

@@ -26,7 +26,7 @@ from hub.domain.feeds import FEEDS, FeedKind
 from hub.domain.metrics import Params, ms
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.plan import Planner, StatePlan, Version
-from hub.domain.triage import ScopedThresholds
+from hub.domain.triage import Judgement, LevelRule, ScopedThresholds, judge
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.domain.windows import LONDON, Bucket
 from hub.ports import Progress, StateReader
@@ -95,13 +95,23 @@ class MemoryHub:
         self._days: dict[tuple[str, str], dict[date, Counter[str]]] = defaultdict(dict)
         self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._sent = 0
         self.unchanged = 0
 
     async def send(self, feed_name: str, raw: dict[str, Any], received_at: datetime = NOW) -> None:
         """Validate one record (it must be valid) and apply it."""
-        version = make_version(self.ref, feed_name, raw, received_at, len(self._entities))
-        plan = self._planner.plan([version], self._entities, ms(received_at))
-        self._fold(plan)
+        await self.send_many(feed_name, [(raw, received_at)])
+
+    async def send_many(
+        self, feed_name: str, received: Sequence[tuple[dict[str, Any], datetime]]
+    ) -> None:
+        """Validate records (they must be valid) and apply them as one batch, in order."""
+        versions = []
+        for raw, at in received:
+            versions.append(make_version(self.ref, feed_name, raw, at, self._sent))
+            self._sent += 1
+        last = max(at for _, at in received)
+        self._fold(self._planner.plan(versions, self._entities, ms(last)))
 
     def _fold(self, plan: StatePlan) -> None:
         for bucket, counters in plan.counters.items():
@@ -151,9 +161,11 @@ class MemoryHub:
             for r, d in zip(requests, latest, strict=True)
         ]
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        return await served(self.ref, self, scope, now)  # type: ignore[arg-type]  # reads only
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        return await served(self.ref, self, scope, now, over_lines)  # type: ignore[arg-type]  # reads only
 
     async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
         return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
@@ -194,9 +206,11 @@ class RedisHub:
             tx.write(plan, Progress(1 if progress is None else progress.next_offset + 1))
         self.unchanged += plan.unchanged
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        return await served(self.ref, self._reads, scope, now)
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        return await served(self.ref, self._reads, scope, now, over_lines)
 
     async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
         return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
@@ -208,8 +222,28 @@ class RedisHub:
 Hub = MemoryHub | RedisHub
 
 
-async def served(ref: ReferenceData, reads: StateReader, scope: str, now: datetime) -> Any:
+async def served(
+    ref: ReferenceData,
+    reads: StateReader,
+    scope: str,
+    now: datetime,
+    over_lines: Mapping[str, int] | None = None,
+) -> Any:
     """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`, with no RAG lines."""
-    figures = FiguresService(ref, reads, ScopedThresholds({}), lambda: ms(now))
+    figures = FiguresService(
+        ref, reads, ScopedThresholds({}), lambda: ms(now), over_lines=over_lines
+    )
     (computed,) = await figures.many([figures.resolve(scope)], ms(now))
     return json.loads(json.dumps(figures_json(computed)[1]))["metrics"]
+
+
+def judged(rule: LevelRule | None, served: dict[str, Any], metric: str) -> Judgement:
+    """Judge a served figure by a level's rule, reading its numbers as the figures service does."""
+    window = "" if rule is None else rule.threshold.window
+
+    def at(entry: dict[str, Any]) -> float | None:
+        value = entry["windows"].get(window) if "windows" in entry else entry.get("value")
+        return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+    of = None if rule is None or rule.of is None else served.get(rule.of)
+    return judge(rule, at(served[metric]), None if of is None else at(of), 0)

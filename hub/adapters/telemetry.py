@@ -97,6 +97,12 @@ class WorkerMetrics:
             "Dead letters dropped unpublished because the outbox held its most",
             registry=registry,
         )
+        self._stalled = Gauge(
+            "hub_worker_stalled_partitions",
+            "Partitions this worker holds with records waiting and no progress for "
+            "HUB_WORKER_STALLED_AFTER_S",
+            registry=registry,
+        )
         self._lag_partitions: set[tuple[str, int]] = set()
 
     def paused(self, reason: str) -> None:
@@ -139,6 +145,9 @@ class WorkerMetrics:
 
     def letters_dropped(self, count: int) -> None:
         self._dropped.inc(count)
+
+    def stalled(self, partitions: int) -> None:
+        self._stalled.set(partitions)
 
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Publish the lag of the partitions this worker holds now, and only those.

@@ -12,6 +12,7 @@ from typing import Any
 
 from hub.api.openapi_actions import action_paths, limited, with_csv
 from hub.api.openapi_intel import intel_paths
+from hub.api.openapi_metrics import metrics_body
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
@@ -102,6 +103,12 @@ def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any
     if params:
         op["parameters"] = params
     return {"get": op | {"responses": responses}}
+
+
+def _metrics_body(op: dict[str, Any]) -> dict[str, Any]:
+    """Name the metrics body's schema (every catalogue metric, described) as the 200 answer."""
+    op["get"]["responses"]["200"] = _json("OK", _ref("MetricsBody"))
+    return op
 
 
 def _records_body(feed: Feed | None) -> dict[str, Any]:
@@ -253,13 +260,18 @@ def _query_paths() -> dict[str, Any]:
     kind = _param("kind", "path", {"type": "string", "enum": ["region", "org", "site"]})
     code = _param("code", "path", {"type": "string"})
     return {
-        "/v1/metrics/national": _cached(_read("National metrics")),
+        "/v1/metrics/national": _cached(_metrics_body(_read("National metrics"))),
         "/v1/metrics/{kind}/{code}": _cached(
-            _read("Metrics of a region, organisation or site", [kind, code], **unknown)
+            _metrics_body(
+                _read("Metrics of a region, organisation or site", [kind, code], **unknown)
+            )
         ),
         "/v1/organisations": _read("Reference data: regions, organisations and sites"),
         "/v1/catalogue": _read("The metric catalogue with units, scopes and RAG lines"),
-        "/v1/freshness": _read("Feed freshness per feed and organisation"),
+        "/v1/freshness": _read(
+            "Feed freshness per feed and organisation, and per feed the records accepted but "
+            "not yet applied (`application`: delayed past HUB_FIGURES_DELAYED_AFTER_S)"
+        ),
         "/v1/series": _cached(
             _read(
                 "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
@@ -294,7 +306,13 @@ def _ops_paths() -> dict[str, Any]:
         "/healthz": op("The process is alive", {"200": _json("Alive")}),
         "/readyz": op(
             "Kafka and Redis are reachable",
-            {"200": _json("Ready"), "503": _json("Not ready: says which is unreachable")},
+            {
+                "200": _json(
+                    "Ready, or `degraded`: Redis has too few replicas, or figures are delayed "
+                    "(`figures_delayed`: feeds whose accepted records wait to be applied)"
+                ),
+                "503": _json("Not ready: says which is unreachable"),
+            },
         ),
         "/metrics": op(
             "Prometheus metrics", {"200": _text("Prometheus text format", "text/plain")}
@@ -325,7 +343,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas() | {"MetricsBody": metrics_body()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

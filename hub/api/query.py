@@ -82,6 +82,7 @@ async def catalogue(request: Request) -> Response:
     """`GET /v1/catalogue`: every metric's unit, scopes and RAG/SPC lines, for the dashboard."""
     await require_viewer(request)
     thresholds = services(request).thresholds
+    figures = services(request).figures
     return JSONResponse(
         {
             "metrics": [
@@ -90,10 +91,12 @@ async def catalogue(request: Request) -> Response:
                     "kind": m.kind.value,
                     "unit": m.unit,
                     "description": m.description,
+                    "definition": m.defined,
                     "scopes": sorted(m.scope_types),
                     "roles": sorted(m.roles),
                     "threshold": _threshold(thresholds.get(m.id)),
                 }
+                | ({"over_minutes": figures.over_line_ms(m) / 60_000} if m.over_ms else {})
                 for m in CATALOGUE.values()
             ]
         }

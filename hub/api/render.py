@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.api.json_types import JsonObject, JsonValue
+from hub.domain.delays import FeedDelay
 from hub.domain.figures import Figure, ScopeFigures
 from hub.domain.freshness import FeedFreshness, FreshnessBoard, OrgFreshness
 from hub.domain.metrics import Kind
@@ -75,13 +76,17 @@ def basis_json(basis: Basis) -> JsonObject:
 
 
 def quality_json(quality: Quality) -> JsonObject:
-    return {
+    out: JsonObject = {
         "status": quality.status,
         "live": quality.live,
         "expected": quality.expected,
         "age_minutes": quality.age_minutes,
         "text": quality.text,
     }
+    if quality.pending_records is not None:  # delayed: records wait to be applied
+        out["pending_records"] = quality.pending_records
+        out["oldest_pending_s"] = quality.oldest_pending_s
+    return out
 
 
 def freshness_json(board: FreshnessBoard) -> JsonObject:
@@ -92,7 +97,23 @@ def freshness_json(board: FreshnessBoard) -> JsonObject:
 
 def feed_json(feed: FeedFreshness) -> JsonObject:
     rows: list[JsonValue] = [org_json(row, feed.daily) for row in feed.organisations]
-    return {"summary": feed.summary(), "organisations": rows}
+    return {
+        "summary": feed.summary(),
+        "organisations": rows,
+        "application": delay_json(feed.application),
+    }
+
+
+def delay_json(delay: FeedDelay | None) -> JsonObject:
+    """Return a feed's records accepted but not yet applied (`application`)."""
+    if delay is None:
+        return {"pending_records": 0, "oldest_pending_s": None, "delayed": False, "text": None}
+    return {
+        "pending_records": delay.records,
+        "oldest_pending_s": round(delay.oldest_s, 1),
+        "delayed": delay.delayed,
+        "text": delay.text if delay.delayed else None,
+    }
 
 
 def org_json(row: OrgFreshness, daily: bool) -> JsonObject:

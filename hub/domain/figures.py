@@ -24,6 +24,8 @@ from hub.domain.sketch import Grouped
 from hub.domain.triage import Judgement
 from hub.domain.windows import MINUTE_MS, WINDOWS
 
+PER_UNIT_MS = {"minutes": MINUTE_MS, "seconds": 1000}  # what a wait gauge counts in
+
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
@@ -92,12 +94,19 @@ def window_reading(metric: Metric, counters: Mapping[str, Counters]) -> Reading:
     return Reading(metric, windows={w: metric.compute(counters[w]) for w in WINDOWS})
 
 
-def gauge_reading(metric: Metric, count: int, earliest_ms: int | None, now_ms: int) -> Reading:
-    """Read a "now" gauge: how many are in it, or how long the earliest has been (minutes)."""
+def gauge_reading(
+    metric: Metric, count: int, earliest_ms: int | None, now_ms: int, within: int = 0
+) -> Reading:
+    """Read a "now" gauge: how many are in it (beyond its line: less the `within` members
+    that started after `now − line`), or how long the earliest has been in it."""
+    if metric.over_ms:
+        return Reading(metric, value=max(0, count - within))
     if metric.unit == "count":
         return Reading(metric, value=count)
-    wait = None if earliest_ms is None else max(0.0, (now_ms - earliest_ms) / MINUTE_MS)
-    return Reading(metric, value=wait)
+    per = PER_UNIT_MS[metric.unit]
+    return Reading(
+        metric, value=None if earliest_ms is None else max(0.0, (now_ms - earliest_ms) / per)
+    )
 
 
 def sitrep_reading(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
+from hub.domain.delays import FeedDelay
 from hub.domain.feeds import Feed, FeedKind
 from hub.domain.windows import LONDON
 
@@ -87,11 +88,16 @@ class FeedFreshness:
     daily: bool  # a SitRep: its rows say the latest date submitted
     organisations: tuple[OrgFreshness, ...]
     by_org: dict[str, OrgFreshness] = field(compare=False, repr=False)
+    application: FeedDelay | None = None  # records accepted, not yet applied (None: none wait)
 
     @classmethod
     def of(cls, feed: Feed, rows: tuple[OrgFreshness, ...]) -> FeedFreshness:
         daily = feed.kind is FeedKind.SITREP
         return cls(feed.name, daily, rows, {row.org: row for row in rows})
+
+    def waiting(self, delay: FeedDelay | None) -> FeedFreshness:
+        """Return this board with the feed's records waiting to be applied."""
+        return replace(self, application=delay)
 
     def summary(self) -> dict[str, int]:
         return summary([row.status for row in self.organisations])

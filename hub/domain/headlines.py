@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hub.domain.delays import FeedDelay
 from hub.domain.figures import ScopeFigures
 from hub.domain.metrics import HEADLINES, LATEST, NOW
 from hub.domain.orgs import Organisation, ReferenceData, Region
@@ -49,6 +50,7 @@ class OpsSnapshot:
     writing: int | None = None  # the generation workers write
     serving: int | None = None  # the one queries read (differs while a rebuild runs)
     rebuild_ratio: float | None = None  # a running rebuild's progress, 0–1
+    waiting: tuple[FeedDelay, ...] = ()  # per feed: records accepted, not yet applied
 
 
 def headline_scopes(ref: ReferenceData) -> list[ScopeRef]:

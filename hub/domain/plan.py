@@ -19,6 +19,7 @@ from typing import Any
 
 from hub.domain.feeds import Feed, FeedKind
 from hub.domain.metrics import Contribution, Params, contribution, placement
+from hub.domain.metrics.base import DEFINITIONS
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical
@@ -77,24 +78,29 @@ class Applied:
         doc: dict[str, Any] = {"v": self.canonical, "t": self.rank[0], "o": self.rank[1]}
         if self.scopes is not None:
             doc["s"] = "|".join(self.scopes)
-        if self.params is not None and self.params != DEFAULT_PARAMS:
-            doc["p"] = _params_doc(self.params)
+        if self.params is not None:
+            settings = replace(self.params, definitions=DEFINITIONS)
+            if settings != DEFAULT_PARAMS:
+                doc["p"] = _params_doc(settings)
+            doc["d"] = self.params.definitions
         return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Applied:
         """Read a stored version; a bare canonical record is a version stored by an older hub.
 
-        A version stored with scopes but no parameters was counted with the defaults.
+        A version stored with scopes but no parameters was counted with the defaults;
+        one without a definitions version (`d`) by definitions 1, before it was kept.
         """
         if "v" not in doc:
             return cls(dict(doc), None, None, (0, ""))
         params = doc.get("p")
         scopes = doc.get("s")
+        counted_by = DEFAULT_PARAMS if params is None else Params(**params)
         return cls(
             dict(doc["v"]),
             None if scopes is None else tuple(scopes.split("|")),
-            DEFAULT_PARAMS if params is None else Params(**params),
+            replace(counted_by, definitions=int(doc.get("d", 1))),
             (int(doc.get("t", 0)), str(doc.get("o", ""))),
         )
 
@@ -104,7 +110,10 @@ DEFAULT_PARAMS = Params()
 
 @functools.lru_cache(maxsize=16)
 def _params_doc(params: Params) -> dict[str, Any]:
-    return asdict(params)  # the same few parameters for every version a worker applies
+    # The same few parameters for every version a worker applies; the definitions go in "d".
+    doc = asdict(params)
+    del doc["definitions"]
+    return doc
 
 
 @dataclass(frozen=True, slots=True)

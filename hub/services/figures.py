@@ -1,12 +1,13 @@
 """A scope's figures now (SPEC §5 `/v1/metrics/...`): computed and judged in one pass.
 
-All scopes asked for at once are read together: their windows (summed in
-Redis, see `hub.adapters.redis.window_sums`), gauges and SitReps in three
-concurrent reads. Then each scope's figures are computed from its counters
-(`hub.domain.figures`) and judged at once: by the scope level's line
-(`hub.domain.triage`: shares and per-unit counts), and against the freshness
-of their inputs (`hub.domain.quality`), which turns a RAG `unknown` rather than
-leaving it silently green. Everything that reads figures (pages, the live
+Scopes asked for at once are read a few at a time (`BATCH`): their windows
+(summed in Redis, see `hub.adapters.redis.window_sums`), gauges and SitReps
+in three concurrent reads. Then each scope's figures are computed from its
+counters (`hub.domain.figures`) and judged at once: by the scope level's line
+(`hub.domain.triage`: shares and per-unit counts), and against their inputs
+(`hub.domain.quality`): late, stale or missing, or their feed's records
+accepted but not yet applied. Either turns a RAG `unknown` rather than leaving
+it silently green. Everything that reads figures (pages, the live
 stream, alerts, `/metrics`) gets these `ScopeFigures` through
 `hub.services.snapshots`, so all of them agree.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 
 from hub.domain.figures import (
@@ -33,7 +34,7 @@ from hub.domain.figures import (
 from hub.domain.freshness import FreshnessBoard
 from hub.domain.metrics import CATALOGUE, GAUGE_HORIZON_MS, Kind, Metric
 from hub.domain.orgs import ReferenceData
-from hub.domain.quality import RAG_UNKNOWN, assess, feed_of, input_orgs
+from hub.domain.quality import RAG_UNKNOWN, Quality, assess, feed_of, input_orgs, with_delay
 from hub.domain.scopes import ScopeRef, expected_submitters, resolve
 from hub.domain.triage import Judgement, ScopedThresholds, judge, units_in
 from hub.domain.windows import windows_cover
@@ -59,6 +60,7 @@ class FiguresService:
         freshness: FreshnessService | None = None,
         freshness_ttl_s: float = 2.0,
         timer: Callable[[], float] = time.monotonic,
+        over_lines: Mapping[str, int] | None = None,
     ) -> None:
         self._ref = ref
         self._reads = reads
@@ -71,6 +73,7 @@ class FiguresService:
         self._lock = asyncio.Lock()
         self._inputs: dict[tuple[str, str], list[str]] = {}
         self._units: dict[tuple[str, str], int] = {}
+        self._over_lines = dict(over_lines or {})  # gauge id → line (ms), from config/
 
     def resolve(self, scope: str) -> ScopeRef:
         return resolve(self._ref, scope)
@@ -120,7 +123,7 @@ class FiguresService:
         scope: ScopeRef,
         wanted: list[Metric],
         windows: dict[str, dict[str, int]],
-        gauges: dict[tuple[str, str], tuple[int, int | None]],
+        gauges: dict[tuple[str, str, int], tuple[int, int | None]],
         sitreps: dict[tuple[str, str], Sitrep],
         now: int,
     ) -> dict[str, Reading]:
@@ -130,7 +133,7 @@ class FiguresService:
             if m.kind is Kind.WINDOW:
                 out[m.id] = window_reading(m, counters)
             elif m.kind is Kind.GAUGE:
-                out[m.id] = gauge_reading(m, *gauges[(m.gauge, scope.key)], now)
+                out[m.id] = self._gauge(m, scope, gauges, now)
             else:
                 expected = expected_submitters(self._ref, m.sitrep_feed, scope)
                 latest = sitreps[(m.sitrep_feed, scope.key)]
@@ -153,16 +156,25 @@ class FiguresService:
             of = None if rule is None or rule.of is None else readings.get(rule.of)
             denominator = None if of is None else of.at(window)
             verdict = judge(rule, reading.at(window), denominator, units)
-            quality = None
-            if board is not None:
-                feed = feed_of(reading.metric)
-                rows = board.feeds[feed].by_org if feed in board.feeds else {}
-                quality = assess(rows, self._inputs_of(scope, feed), feed, now)
-                if quality is not None and quality.unknown and rule is not None:
-                    # A line exists, but the figure is unreliable: never silently green.
-                    verdict = Judgement(RAG_UNKNOWN, verdict.value, verdict.basis)
+            quality = None if board is None else self._quality(scope, reading, board, now)
+            if quality is not None and quality.unknown and rule is not None:
+                # A line exists, but the figure is unreliable: never silently green.
+                verdict = Judgement(RAG_UNKNOWN, verdict.value, verdict.basis)
             out[metric_id] = Figure(reading, verdict, quality)
         return out
+
+    def _quality(
+        self, scope: ScopeRef, reading: Reading, board: FreshnessBoard, now: int
+    ) -> Quality | None:
+        """Judge a figure's inputs: late, stale or missing, or their records not yet applied."""
+        feed = feed_of(reading.metric)
+        section = board.feeds.get(feed)
+        inputs = self._inputs_of(scope, feed)
+        quality = assess({} if section is None else section.by_org, inputs, feed, now)
+        delay = None if section is None else section.application
+        if delay is not None and delay.delayed:
+            quality = with_delay(quality, delay, len(inputs))
+        return quality
 
     async def _windows(
         self, scopes: Sequence[ScopeRef], now: int
@@ -172,13 +184,36 @@ class FiguresService:
 
     async def _gauges(
         self, scopes: Sequence[ScopeRef], wanted: list[list[Metric]], now: int
-    ) -> dict[tuple[str, str], tuple[int, int | None]]:
-        requests = []
+    ) -> dict[tuple[str, str, int], tuple[int, int | None]]:
+        """Read each scope's "now" sets: members since the horizon, and since each line.
+
+        A member waiting longer than a line started before `now − line`, so the count over
+        a line is the members since the horizon less those since `now − line`.
+        """
+        requests: dict[tuple[str, str, int], None] = {}
         for scope, metrics in zip(scopes, wanted, strict=True):
-            for gauge in sorted({m.gauge for m in metrics if m.kind is Kind.GAUGE}):
-                requests.append((gauge, scope.key, now - GAUGE_HORIZON_MS[gauge]))
-        rows = await self._reads.read_gauges(requests)
-        return {(g, s): row for (g, s, _), row in zip(requests, rows, strict=True)}
+            for m in metrics:
+                if m.kind is Kind.GAUGE:
+                    requests[(m.gauge, scope.key, now - GAUGE_HORIZON_MS[m.gauge])] = None
+                    if m.over_ms:
+                        requests[(m.gauge, scope.key, now - self.over_line_ms(m))] = None
+        asked = list(requests)
+        return dict(zip(asked, await self._reads.read_gauges(asked), strict=True))
+
+    def over_line_ms(self, m: Metric) -> int:
+        """Return the line a gauge counts members beyond: configured, or the metric's own."""
+        return self._over_lines.get(m.id, m.over_ms)
+
+    def _gauge(
+        self,
+        m: Metric,
+        scope: ScopeRef,
+        rows: dict[tuple[str, str, int], tuple[int, int | None]],
+        now: int,
+    ) -> Reading:
+        count, earliest = rows[(m.gauge, scope.key, now - GAUGE_HORIZON_MS[m.gauge])]
+        within = rows[(m.gauge, scope.key, now - self.over_line_ms(m))][0] if m.over_ms else 0
+        return gauge_reading(m, count, earliest, now, within)
 
     async def _sitreps(
         self, scopes: Sequence[ScopeRef], wanted: list[list[Metric]]
@@ -213,11 +248,11 @@ class FiguresService:
 
 async def _together(
     a: Awaitable[list[dict[str, dict[str, int]]]],
-    b: Awaitable[dict[tuple[str, str], tuple[int, int | None]]],
+    b: Awaitable[dict[tuple[str, str, int], tuple[int, int | None]]],
     c: Awaitable[dict[tuple[str, str], Sitrep]],
 ) -> tuple[
     list[dict[str, dict[str, int]]],
-    dict[tuple[str, str], tuple[int, int | None]],
+    dict[tuple[str, str, int], tuple[int, int | None]],
     dict[tuple[str, str], Sitrep],
 ]:
     """Run three reads at once; all end before any failure is raised, none is left running."""

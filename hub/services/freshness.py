@@ -1,4 +1,8 @@
-"""`GET /v1/freshness`: for each feed, each expected organisation's last data and status."""
+"""`GET /v1/freshness`: for each feed, each expected organisation's last data and status.
+
+Each feed also says how far application lags acceptance: records it received
+that the figures do not count yet (`hub.services.apply_delay`).
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,21 @@ from hub.domain.metrics import ms
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import org_scope
 from hub.ports import StateReader
+from hub.services.apply_delay import ApplyDelay
 
 
 class FreshnessService:
     def __init__(
-        self, ref: ReferenceData, reads: StateReader, clock: Callable[[], datetime]
+        self,
+        ref: ReferenceData,
+        reads: StateReader,
+        clock: Callable[[], datetime],
+        delays: ApplyDelay | None = None,
     ) -> None:
         self._ref = ref
         self._reads = reads
         self._clock = clock
+        self.delays = delays  # records accepted but not yet applied, per feed
 
     async def feed(self, feed: Feed, now: datetime) -> FeedFreshness:
         """Return one feed's board: a row per expected organisation."""
@@ -47,7 +57,11 @@ class FreshnessService:
         return FeedFreshness.of(feed, tuple(rows))
 
     async def board(self) -> FreshnessBoard:
-        """Return every feed's board (`GET /v1/freshness`)."""
+        """Return every feed's board (`GET /v1/freshness`), with its records waiting."""
         now = self._clock()
-        feeds = {name: await self.feed(feed, now) for name, feed in FEEDS.items()}
+        delays = {} if self.delays is None else await self.delays.by_feed()
+        feeds = {}
+        for name, feed in FEEDS.items():
+            board = await self.feed(feed, now)
+            feeds[name] = board.waiting(delays.get(name))
         return FreshnessBoard(ms(now), feeds)

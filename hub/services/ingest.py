@@ -12,9 +12,10 @@ the version already held changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -30,6 +31,7 @@ from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.offload import inline
 from hub.ports import (
     AcceptedLog,
+    AcceptedOffsets,
     AcceptedRecord,
     BodyParser,
     DeadLetter,
@@ -65,9 +67,11 @@ class IngestService:
         rejections: RejectionLog,
         accepted: AcceptedLog,
         clock: Callable[[], datetime],
+        written: AcceptedOffsets | None = None,
         offload: Offload[Any] = inline,
     ) -> None:
         self._ref = ref
+        self._written = written  # how far each partition is written, to see application lag
         self._offload = offload
         self._parse = parse
         self._sink = sink
@@ -90,7 +94,7 @@ class IngestService:
             )
             if not checked.received:
                 return receipt
-            await self._write(feed, checked, receipt, held)
+            await self._write(feed, checked, receipt, held, now)
 
     def _checked(
         self, feed: Feed, org: str, now: datetime, items: Iterator[ParsedItem], submission: str
@@ -115,15 +119,22 @@ class IngestService:
         return out
 
     async def _write(
-        self, feed: Feed, checked: _Checked, receipt: Receipt, held: dict[str, str | None]
+        self,
+        feed: Feed,
+        checked: _Checked,
+        receipt: Receipt,
+        held: dict[str, str | None],
+        now: datetime,
     ) -> None:
         """Write one checked chunk: its records to Kafka, its dead letters, and the receipt."""
         rejected_before = receipt.rejected_count
         receipt.received += checked.received
         accepted, marks = checked.accepted, checked.marks
         receipt.unchanged += await self._count_unchanged(feed, accepted, marks, held)
-        await self._sink.publish(accepted)
-        await self._remember(feed, accepted, marks, checked.until)
+        ends = await self._sink.publish(accepted)
+        await asyncio.gather(
+            self._remember(feed, accepted, marks, checked.until), self._note_written(ends, now)
+        )
         if checked.letters:
             await self._deadletters.publish(checked.letters)
             # Every letter reaches the dead-letter topic; the organisation's list gets the first
@@ -182,6 +193,15 @@ class IngestService:
             await self._accepted.remember(feed.name, entries)
         except StateUnavailable as exc:
             log.warning("accepted versions not remembered (receipts may miss `unchanged`): %s", exc)
+
+    async def _note_written(self, ends: Mapping[tuple[str, int], int], now: datetime) -> None:
+        """Note how far each partition is written (never fail the receipt for it)."""
+        if self._written is None or not ends:
+            return
+        try:
+            await self._written.note(ends, ms(now))
+        except StateUnavailable as exc:
+            log.warning("offsets written not noted (the delay shown may read short): %s", exc)
 
 
 @dataclass(slots=True)

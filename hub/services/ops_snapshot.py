@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from hub.domain.delays import FeedDelay
 from hub.domain.errors import Unavailable
 from hub.domain.figures import ScopeFigures
 from hub.domain.headlines import FeedState, OpsSnapshot, headline_scopes, headline_values
@@ -65,7 +66,13 @@ class OpsSnapshotService:
             FeedState(feed, row.org, row.status, _seconds(row.last_received_ms))
             for feed, row in board.rows()
         )
-        snapshot = OpsSnapshot(now.timestamp(), tuple(headline_values(figures)), feeds)
+        waiting = tuple(
+            section.application or FeedDelay(feed, 0, 0.0, False)
+            for feed, section in board.feeds.items()
+        )
+        snapshot = OpsSnapshot(
+            now.timestamp(), tuple(headline_values(figures)), feeds, waiting=waiting
+        )
         if self._generations is not None:
             g = await self._generations.state()
             ratio = None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from hub.adapters.metrics_server import serve_metrics
+from hub.adapters.worker_http import serve_worker_http
 from hub.settings import Settings
 from tests.harness import free_port, running_api
 from tests.logs import handover
@@ -126,15 +126,19 @@ async def test_a_workers_metrics_need_the_scrapers_token_too() -> None:
     registry = CollectorRegistry()
     Counter("hub_worker_probe", "A sample to find", registry=registry).inc()
     port = free_port()
-    server = serve_metrics(registry, "127.0.0.1", port, "scrape-me")
+    server = serve_worker_http(
+        "127.0.0.1", port, registry, lambda: (200, {"status": "ok"}), token="scrape-me"
+    )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
             denied = await c.get("/metrics")
             wrong = await c.get("/metrics", headers={"Authorization": "Bearer guess"})
             allowed = await c.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+            probed = await c.get("/healthz")  # a liveness probe carries no token
     finally:
         server.shutdown()
         server.server_close()
     assert denied.status_code == wrong.status_code == 401
     assert "hub_worker_probe" not in denied.text
     assert allowed.status_code == 200 and "hub_worker_probe_total 1.0" in allowed.text
+    assert probed.status_code == 200 and "hub_worker_probe" not in probed.text

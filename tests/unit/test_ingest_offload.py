@@ -82,7 +82,7 @@ async def test_while_a_body_is_read_and_validated_the_event_loop_answers_others(
 ) -> None:
     kafka, logs, parser = Kafka(), Remembered(), GatedParser(2_500)
     offload = OffLoop("ingest-test")
-    ingest = IngestService(ref, parser, kafka, kafka, logs, logs, lambda: NOW, offload)
+    ingest = IngestService(ref, parser, kafka, kafka, logs, logs, lambda: NOW, offload=offload)
     try:
         submitting = asyncio.create_task(
             ingest.submit(AMBULANCE_HANDOVER, "RX9", "application/json", b"[...]")

@@ -644,8 +644,8 @@ def test_a_bad_number_is_refused(feed: str, field: str, raw: object, reason: str
         (
             "ambulance-incident",
             "outcome",
-            ["hear_and_treat", "see_and_treat", "see_and_convey"],
-            ["conveyed", "See_and_treat"],
+            ["see_and_treat", "see_and_convey"],
+            ["conveyed", "See_and_treat", "canceled"],
         ),
         (
             "ed-attendance",
@@ -670,6 +670,15 @@ def test_a_choice_must_match_exactly_and_numeric_choices_are_stored_as_integers(
         assert value == (int(str(raw)) if field in ("department_type", "opel_level") else raw)
     for raw in bad:
         assert " is not one of " in refused(feed, {field: raw})[field]
+
+
+@pytest.mark.parametrize("outcome", ["hear_and_treat", "cancelled"])
+def test_an_incident_closes_without_a_response_only_when_none_arrived(outcome: str) -> None:
+    closed = accepted("ambulance-incident", {"outcome": outcome, "first_arrival_at": None})
+    assert (closed.outcome, closed.first_arrival_at) == (outcome, None)
+    message = refused("ambulance-incident", {"outcome": outcome})["outcome"]
+    assert message.startswith(f"outcome {outcome} closes an incident without a response")
+    assert "first_arrival_at (2026-11-23T09:18:00Z)" in message
 
 
 # --- NHS 111 intervals and order within a record -----------------------------------------------

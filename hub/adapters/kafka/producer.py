@@ -97,8 +97,11 @@ class KafkaProducerSink:
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
 
-    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
-        """Return when every record is acknowledged by all in-sync replicas."""
+    async def publish(self, records: Sequence[AcceptedRecord]) -> dict[tuple[str, int], int]:
+        """Return when every record is acknowledged by all in-sync replicas.
+
+        Return, per partition written, the offset just past the last record written.
+        """
         prefix = self._settings.topic_prefix
         messages: list[Message] = []
         for i, r in enumerate(records):
@@ -111,7 +114,12 @@ class KafkaProducerSink:
             # The signature binds topic, key and these bytes (feed, record, organisation, time).
             headers = [] if self._signer is None else [self._signer.header(topic, key, value)]
             messages.append((topic, key, value, headers))
-        await self._send(messages)
+        written = await self._send(messages)
+        ends: dict[tuple[str, int], int] = {}
+        for meta in written:
+            tp = (meta.topic, meta.partition)
+            ends[tp] = max(ends.get(tp, 0), meta.offset + 1)
+        return ends
 
     async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         topic = deadletter_topic(self._settings)
@@ -141,9 +149,10 @@ class KafkaProducerSink:
         if self._stopping:
             await asyncio.wait(self._stopping, timeout=self._timeout)
 
-    async def _send(self, messages: Sequence[Message]) -> None:
+    async def _send(self, messages: Sequence[Message]) -> list[Any]:
+        """Send and wait for every acknowledgement; return each message's RecordMetadata."""
         if not messages:
-            return
+            return []
         self._refuse_oversized(messages)
         producer = await self._ready()
         try:
@@ -153,7 +162,7 @@ class KafkaProducerSink:
                     if i and not i % SENDS_AT_A_TIME:
                         await asyncio.sleep(0)  # let the requests waiting meanwhile be answered
                     futures.append(await producer.send(t, v, key=k, headers=h or None))
-                await asyncio.gather(*futures)
+                return list(await asyncio.gather(*futures))
         except REFUSALS as exc:  # this request's problem: the producer is sound, keep it
             raise RecordRefused(f"Kafka refused a message: {exc!r}") from exc
         except TOPIC_REFUSALS as exc:

@@ -25,6 +25,10 @@ Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 append to and workers drain to Kafka, and `outbox:parked`, a capped stream of
 letters Kafka refused), the fingerprints of the latest
 accepted version of each entity (`acc:{feed}:{key}`, for receipts),
+how far the API has written each feed partition and when (`lag:{topic}:{partition}`,
+a sorted set of one mark per second written: member the second's first accept
+in ms, score the offset written up to then; `lag`, the set of those partitions;
+marks are dropped once applied: see `hub/adapters/redis/acceptance.py`),
 forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`),
 the audit trail (`audit`, a capped stream of token changes and ingest receipts),
 the live-update channel (`live`), and what people said about alerts and
@@ -142,6 +146,14 @@ class Keys:
 
     def accepted(self, feed: str, key: str) -> str:
         return f"{self.prefix}:acc:{feed}:{key}"
+
+    @property
+    def lag_partitions(self) -> str:
+        """The partitions the API has written to, as `topic:partition` (set)."""
+        return f"{self.prefix}:lag"
+
+    def lag_marks(self, topic: str, partition: int) -> str:
+        return f"{self.prefix}:lag:{topic}:{partition}"
 
     @property
     def live(self) -> str:

@@ -19,6 +19,7 @@ from redis.exceptions import NoScriptError
 from hub.adapters.redis.errors import guarded
 from hub.adapters.redis.keys import Keys
 from hub.adapters.redis.serving import GenerationPointer
+from hub.adapters.redis.state import stored_offsets
 from hub.adapters.redis.window_sums import WINDOW_SUMS, parse_sums, script_arguments
 from hub.domain.errors import StateUnavailable
 from hub.domain.windows import Bucket
@@ -146,6 +147,10 @@ class RedisStateReader:
 
         received, events = await self._pointer.consistently(attempt)
         return dict(received), dict(events)
+
+    async def offsets(self) -> dict[tuple[str, int], int]:
+        """Return how far the workers have applied each partition (the generation they write)."""
+        return await stored_offsets(self._r, await guarded(self._pointer.current(fresh=True)))
 
     async def ping(self) -> bool:
         try:

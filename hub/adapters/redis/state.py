@@ -169,25 +169,29 @@ class RedisStateStore:
         }
 
     async def offsets(self) -> dict[tuple[str, int], int]:
-        k = await guarded(self._current(fresh=True))
-        # decode_responses=True: members are str, though redis-py types them as bytes | str.
-        names = sorted(str(n) for n in await guarded(self._r.smembers(k.offset_index)))
-        if not names:
-            return {}
-        values = await guarded(self._r.mget(names))
-        out: dict[tuple[str, int], int] = {}
-        cut = len(k.offset_prefix)
-        for name, value in zip(names, values, strict=True):
-            topic, _, partition = name[cut:].rpartition(":")
-            if value is not None:
-                out[(topic, int(partition))] = int(value)
-        return out
+        return await stored_offsets(self._r, await guarded(self._current(fresh=True)))
 
     async def ping(self) -> bool:
         try:
             return bool(await guarded(self._r.ping()))
         except StateUnavailable:
             return False
+
+
+async def stored_offsets(client: aioredis.Redis, k: Keys) -> dict[tuple[str, int], int]:
+    """Return the next offset to apply of every partition with state in generation `k`."""
+    # decode_responses=True: members are str, though redis-py types them as bytes | str.
+    names = sorted(str(n) for n in await guarded(client.smembers(k.offset_index)))
+    if not names:
+        return {}
+    values = await guarded(client.mget(names))
+    out: dict[tuple[str, int], int] = {}
+    cut = len(k.offset_prefix)
+    for name, value in zip(names, values, strict=True):
+        topic, _, partition = name[cut:].rpartition(":")
+        if value is not None:
+            out[(topic, int(partition))] = int(value)
+    return out
 
 
 MIN_REDIS = (7, 0)
