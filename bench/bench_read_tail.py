@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
-from bench.bench_query import QUERIES, measured
+from bench.bench_query import QUERIES, measured, serving
 from bench.bench_worker import embedded_stack
 from bench.loop_profile import summarise
 from bench.loop_stretch import stretches
@@ -155,10 +155,25 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
             out["profile"] = await profiled(url, serve, QUERIES["national"], logs / "serve.json")
             out["ingest_records_per_s_after"] = await applied_rate(url)
             out["loop_stretches"] = await stretches(settings)
+            out["scale_out_with_ingest"] = await scale_out(settings, logs, url, serve)
         national = await traced(url, serve, 50, QUERIES["national"], gc_log)
         out["without_ingest"] = {"national": {"50": national}}
+        await asyncio.sleep(10)  # the workers apply what the simulator left, then idle
+        out["scale_out_idle"] = await scale_out(settings, logs, url, serve)
     out["profile_file"] = str(logs / "serve.json")
     return out
+
+
+async def scale_out(settings: Settings, logs: Path, url: str, serve: Any) -> dict[str, Any]:
+    """The national read at 50 connections on the measured `hub serve`, then on a fresh
+    `hub serve --workers 2` (the same stack), each with the cores the machine left free."""
+    one = await measured(url, serve, 50, QUERIES["national"])
+    async with serving(settings, logs, 2) as (base, two_proc):
+        two = await measured(base, two_proc, 50, QUERIES["national"])
+    ratio = (
+        round(two["requests_per_s"] / one["requests_per_s"], 2) if one["requests_per_s"] else None
+    )
+    return {"one_process": one, "two_processes": two, "speed_up": ratio}
 
 
 async def _reads(url: str, serve: Any, gc_log: Path) -> dict[str, Any]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api import tables
 from hub.api.auth import require_viewer, services
 from hub.api.caching import cached_response, rendered
+from hub.api.json_types import JsonObject
 from hub.api.render import figures_json, freshness_json, series_json
 from hub.domain.metrics import CATALOGUE
 from hub.domain.rag import Threshold
@@ -103,7 +102,7 @@ async def catalogue(request: Request) -> Response:
     )
 
 
-def _threshold(t: Threshold | None) -> dict[str, Any] | None:
+def _threshold(t: Threshold | None) -> JsonObject | None:
     if t is None:
         return None
     return {
