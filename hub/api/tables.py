@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.render import org_json
+from hub.api.render_intel import pct
 from hub.domain.freshness import FreshnessBoard
+from hub.services.league import League
 
 CSV_TYPE = "text/csv; charset=utf-8"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -131,17 +133,19 @@ LEAGUE_COLUMNS = ["code", "name", "value", "numerator", "denominator", "z", *LIM
                   *UNADJUSTED, "flag_unadjusted", "marked"]  # fmt: skip
 
 
-def league_csv(body: dict[str, Any]) -> Response:
+def league_csv(league: League) -> Response:
     """`GET /v1/league` as CSV: one row per organisation, by name, with both sets of limits."""
+    names = league.names
     rows = [
-        [u["code"], u["name"], u["value"], u["numerator"], u["denominator"], u["z"]]
-        + [u["limits"][k] for k in LIMITS]
-        + [u["flag"]]
-        + [u["unadjusted_limits"][k] for k in LIMITS]
-        + [u["flag_unadjusted"], u["marked"]]
-        for u in body["units"]
+        [p.unit.code, names[p.unit.code], pct(p.proportion), p.unit.numerator]
+        + [p.unit.denominator, round(p.z, 4)]
+        + [pct(getattr(p.limits, k)) for k in LIMITS]
+        + [p.flag]
+        + [pct(getattr(p.unadjusted or p.limits, k)) for k in LIMITS]
+        + [p.flag_unadjusted, p.marked]
+        for p in sorted(league.funnel.units, key=lambda p: names[p.unit.code])
     ]
-    return csv_response(LEAGUE_COLUMNS, rows, f"league-{body['metric']}-{body['window']}")
+    return csv_response(LEAGUE_COLUMNS, rows, f"league-{league.metric.id}-{league.window}")
 
 
 def _scope_key(scope: dict[str, Any]) -> str:
