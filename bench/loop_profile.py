@@ -31,6 +31,9 @@ ROOTS: tuple[tuple[str, str, str], ...] = (
     ("hub/api/query.py", "", "other query request"),
     ("hub/api/", "", "other request"),
     ("hub/services/snapshots.py", "SnapshotCache._refresh", "snapshot refresh"),
+    ("hub/services/figures.py", "", "snapshot refresh"),  # its reads, each a task of its own
+    ("hub/services/query.py", "", "snapshot refresh"),  # the same, before issue 25
+    ("hub/adapters/redis/live.py", "", "live streams (notices, pump)"),
     ("hub/services/ops_snapshot.py", "", "ops snapshot (/metrics)"),
     ("hub/services/opel_snapshot.py", "", "OPEL levels (/metrics)"),
     ("hub/services/live.py", "", "live streams (notices, pump)"),
