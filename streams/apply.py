@@ -175,10 +175,9 @@ class BatchApplier:
             plan = self._planner.plan(todo, await tx.entities(), now_ms)
             due = [letter for offset, letter in letters if offset >= done] + refused
             due += [self._failed_letter(batch, f.version, f.reason) for f in plan.failed]
-            last = batch.messages[-1]
             progress = Progress(
                 batch.end,
-                (last.offset, last.timestamp_ms),
+                _fingerprint(batch, stored),
                 history if history > batch.end else None,
             )
             tx.write(plan, progress, due if self._record_dead_letters else ())
@@ -317,3 +316,12 @@ def _history_end(batch: Batch, stored: Progress | None) -> int:
     if stored is None:  # read from the log's beginning: whatever the log held then is history
         return batch.end if batch.log_end is None else max(batch.log_end, batch.end)
     return stored.history_end or 0
+
+
+def _fingerprint(batch: Batch, stored: Progress | None) -> tuple[int, int] | None:
+    """Return the offset and stamp of the last record applied: this batch's last, or, for
+    offsets read past with no record (a gap at the log's end), the one stored before."""
+    if batch.messages:
+        last = batch.messages[-1]
+        return (last.offset, last.timestamp_ms)
+    return None if stored is None else stored.fingerprint

@@ -37,25 +37,46 @@ def main() -> None:
     "--ephemeral", is_flag=True, help="Keep nothing: no data directory (HUB_DATA_DIR) is used."
 )
 @click.option(
+    "--kafka",
+    is_flag=True,
+    help="Run a local Apache Kafka (needs Java 17+; Maven fetches it the first time) "
+    "rather than the embedded broker.",
+)
+@click.option(
     "--scenario",
     type=click.Choice(SCENARIOS),
     default="normal",
     show_default=True,
     help="What the simulated feeds show: an ordinary day, or a surge (services fall behind).",
 )
-def up(port: int, workers: int, no_simulator: bool, ephemeral: bool, scenario: str) -> None:
+def up(
+    port: int, workers: int, no_simulator: bool, ephemeral: bool, kafka: bool, scenario: str
+) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured).
 
     The embedded Redis keeps its state in HUB_DATA_DIR (default ./.hub-data), so a
-    restart shows the same figures; --ephemeral keeps nothing.
+    restart shows the same figures; with --kafka, so does the Kafka log. --ephemeral
+    keeps nothing.
     """
+    from hub.domain.errors import ConfigError
     from hub.entrypoints.supervisor import up as run_up
 
     settings = settings_from_env()
+    if kafka and settings.kafka_bootstrap:
+        raise click.UsageError("--kafka starts a local Kafka, but HUB_KAFKA_BOOTSTRAP names one")
     configure_logging(settings.log_level)
-    run_up(
-        settings, port, workers, simulator=not no_simulator, ephemeral=ephemeral, scenario=scenario
-    )
+    try:
+        run_up(
+            settings,
+            port,
+            workers,
+            simulator=not no_simulator,
+            ephemeral=ephemeral,
+            kafka=kafka,
+            scenario=scenario,
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

@@ -1,9 +1,10 @@
 """`hub up`: the whole hub on one machine, every child started and stopped by its PID.
 
-Starts the embedded broker and Valkey unless real ones are configured,
-creates the topics, then runs the stream workers, the HTTP service and the
-simulator as child processes. A child that dies is restarted with a backoff,
-and the hub stops only if one keeps dying (`hub.entrypoints.restarts`).
+Starts the embedded broker (or, with `--kafka`, a local Apache Kafka) and
+Valkey unless real ones are configured, creates the topics, then runs the
+stream workers, the HTTP service and the simulator as child processes. A
+child that dies is restarted with a backoff, and the hub stops only if one
+keeps dying (`hub.entrypoints.restarts`).
 Ctrl-C (or SIGTERM) stops them all.
 """
 
@@ -27,6 +28,7 @@ import httpx
 
 from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.local_kafka import start_kafka
 from hub.entrypoints.restarts import CrashLoop, Restarts, Start
 from hub.settings import Settings
 from hub.simulation.scenarios import history_days
@@ -58,6 +60,9 @@ _KEPT = """
                  embedded broker keeps its log in memory only: after a restart workers read
                  its new log from the beginning and keep the figures. Production runs real
                  Kafka (docker-compose.yml, deploy/README.md)."""
+_KEPT_KAFKA = """
+                 Redis state (figures, tokens, offsets) and the Apache Kafka log are both
+                 kept there across restarts, as in production."""
 
 
 def redact_url(url: str) -> str:
@@ -83,14 +88,21 @@ def _python(*args: str) -> list[str]:
 
 
 def embed(
-    settings: Settings, run_dir: Path, stack: Stack, data_dir: Path | None = None
+    settings: Settings,
+    run_dir: Path,
+    stack: Stack,
+    data_dir: Path | None = None,
+    kafka: bool = False,
 ) -> Settings:
     """Start the embedded broker and Valkey where no real ones are configured.
 
     With `data_dir`, Valkey keeps an append-only file there, so the figures, tokens
-    and stored offsets outlive a restart. The broker keeps its log in memory only:
-    after a restart its topics are new, and workers read them from their beginning.
+    and stored offsets outlive a restart. Tansu keeps its log in memory only: after
+    a restart its topics are new, and workers read them from their beginning. With
+    `kafka`, a local Apache Kafka keeps its log in `data_dir` too.
     """
+    if kafka and not settings.kafka_bootstrap:
+        settings = settings.with_(kafka_bootstrap=_local_kafka(stack, (data_dir or run_dir)))
     if not settings.kafka_bootstrap:
         tansu = _embedded_broker(stack, run_dir)
         # A new consumer group's first join waits about half the session timeout on Tansu.
@@ -102,6 +114,22 @@ def embed(
         valkey = _embedded_valkey(stack, where, persist=bool(data_dir))
         settings = settings.with_(redis_url=valkey.address)
     return settings
+
+
+def _local_kafka(stack: Stack, where: Path) -> str:
+    """Start a one-node Apache Kafka keeping its log under `where`; return its bootstrap."""
+    local = start_kafka(where / "kafka", heap_mb=512)
+    (node,) = local.nodes
+
+    def again() -> ManagedProcess:
+        local.restart(node.node_id)  # same ports and data: its log is as it was
+        assert node.process is not None
+        return node.process
+
+    assert node.process is not None
+    first = node.process
+    stack.start("kafka", lambda: first, again)
+    return local.bootstrap
 
 
 def _embedded_broker(stack: Stack, run_dir: Path) -> ManagedProcess:
@@ -144,9 +172,13 @@ def up(
     simulator: bool,
     run_dir: Path | None = None,
     ephemeral: bool = False,
+    kafka: bool = False,
     scenario: str = "normal",
 ) -> None:
-    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral."""
+    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral.
+
+    `kafka` runs a local Apache Kafka (Java 17+) rather than the embedded Tansu.
+    """
     data_dir = None if ephemeral else Path(settings.data_dir).resolve()
     if data_dir is not None:
         run_dir = run_dir or data_dir / "logs"
@@ -161,7 +193,7 @@ def up(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        settings = embed(settings, run_dir, stack, data_dir)
+        settings = embed(settings, run_dir, stack, data_dir, kafka)
         settings = settings.with_(
             admin_token=settings.admin_token or secrets.token_urlsafe(24),
             envelope_key=settings.envelope_key or f"up:{secrets.token_urlsafe(24)}",
@@ -170,7 +202,7 @@ def up(
         asyncio.run(ensure_topics(settings))
         days = history_days(scenario, simulated_days(data_dir))
         url = start_hub(settings, workers, simulator and days, run_dir, stack, scenario)
-        _announce(url, settings, stack, run_dir, data_dir)
+        _announce(url, settings, stack, run_dir, data_dir, kafka)
         restarts = supervise(stack, settings)
         while not stopping:
             restarts.check()
@@ -305,7 +337,7 @@ def _child(
 
 
 def _announce(
-    url: str, settings: Settings, stack: Stack, run_dir: Path, data_dir: Path | None
+    url: str, settings: Settings, stack: Stack, run_dir: Path, data_dir: Path | None, kafka: bool
 ) -> None:
     workers = [c for c in stack.children if c.name.startswith("worker")]
     print(
@@ -319,9 +351,15 @@ UEC Operational Data Hub is running.
   Redis          {redis_where(settings)}
   Metrics        {url}/metrics{"".join(f"  http://{settings.http_host}:{w.port}/metrics" for w in workers)}
   Logs           {run_dir}
-  Data           {data_dir or "none kept (--ephemeral)"}{_KEPT if data_dir else ""}
+  Data           {data_dir or "none kept (--ephemeral)"}{_kept(data_dir, kafka)}
 
 Press Ctrl-C to stop everything.
 """,
         flush=True,
     )
+
+
+def _kept(data_dir: Path | None, kafka: bool) -> str:
+    if data_dir is None:
+        return ""
+    return _KEPT_KAFKA if kafka else _KEPT

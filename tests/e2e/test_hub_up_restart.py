@@ -38,7 +38,7 @@ class HubUp:
 
 
 @contextmanager
-def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[HubUp]:
+def hub_up(cwd: Path, data_dir: Path, log: Path, *args: str) -> Iterator[HubUp]:
     """Run `hub up` without the simulator; yield its URL and admin token; Ctrl-C it after."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_DATA_DIR"] = str(data_dir)
@@ -46,7 +46,7 @@ def hub_up(cwd: Path, data_dir: Path, log: Path) -> Iterator[HubUp]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "hub", "up", "--port", str(port), "--workers", "1",
-             "--no-simulator"],
+             "--no-simulator", *args],
             stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True,
         )  # fmt: skip
     try:

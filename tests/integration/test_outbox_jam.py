@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 
 from hub.adapters.codec import LETTER_MAX_BYTES
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
-from hub.adapters.kafka.topics import deadletter_topic
+from hub.adapters.kafka.topics import deadletter_topic, ensure_topics
 from hub.adapters.redis.keys import Keys
 from hub.domain.errors import BrokerUnavailable
 from hub.ports import DeadLetter
@@ -28,6 +28,18 @@ from tests.harness import caught_up, read_to_end, running_worker, wait_until
 from tests.logs import handover, produce
 
 pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+async def settings(settings_factory: Any) -> Settings:
+    """Workers that validate unsigned records themselves (as for a direct producer's feed).
+
+    The rejected records below are written unsigned, so each letter is the worker's own
+    validation of the record and holds it, not an unsigned message's text.
+    """
+    s: Settings = settings_factory(accept_unsigned=True)
+    await ensure_topics(s)
+    return s
 
 
 def rejected(n: int, now: int, **extra: Any) -> dict[str, Any]:

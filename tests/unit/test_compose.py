@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from hub.adapters.kafka_jars import KAFKA_VERSION
 from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS
 from hub.domain.production import StartFacts, judge
 from hub.entrypoints.cli import main as hub_cli
@@ -226,6 +227,11 @@ def test_kafka_runs_in_kraft_mode_with_auto_create_off() -> None:
     kafka = env("kafka")
     assert "controller" in kafka["KAFKA_PROCESS_ROLES"] and "ZOOKEEPER" not in str(kafka).upper()
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+
+
+def test_compose_runs_the_apache_kafka_the_tests_prove_the_hub_on() -> None:
+    for name in ("kafka", "kafka-topics"):
+        assert SERVICES[name]["image"] == f"apache/kafka:{KAFKA_VERSION}", name
 
 
 def test_every_redis_node_keeps_an_append_only_file_and_never_evicts() -> None:

@@ -99,12 +99,8 @@ class BatchConsumer:
 
     async def _assign_everything(self) -> None:
         consumer = self._require()
-        await consumer.topics()  # loads the cluster metadata partitions_for_topic reads
-        tps = [
-            TopicPartition(topic, p)
-            for topic in self._topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await partitions_of(consumer, self._topics)
+        tps = [TopicPartition(t, p) for t in self._topics for p in sorted(partitions[t])]
         consumer.assign(tps)
         self._assigned(tps)
 
@@ -215,6 +211,30 @@ class BatchConsumer:
             read = await self._read(tp, messages)
             if read is not None:
                 out[key] = read
+        return out | await self._passed_gaps(set(out))
+
+    async def _passed_gaps(self, reported: set[TP]) -> dict[TP, PartitionRead]:
+        """Report offsets the consumer read past with no record to return: a gap at the end.
+
+        Kafka moves a consumer's position past transaction markers, aborted and compacted
+        records without returning anything; when no record follows them in the same fetch,
+        only the position says they were read. Asked only of a partition whose log holds
+        more than was reported, so a worker that has caught up asks nothing.
+        """
+        consumer = self._require()
+        out: dict[TP, PartitionRead] = {}
+        for tp in consumer.assignment() - consumer.paused():
+            key = (tp.topic, tp.partition)
+            at, high = self._position.get(key), consumer.highwater(tp)
+            if at is None or high is None or high <= at or key in reported:
+                continue
+            if key in self._lost or key in self._unplaced or key in self._verify:
+                continue
+            moved = int(await consumer.position(tp))
+            if moved <= at:
+                continue
+            self._position[key] = moved
+            out[key] = PartitionRead(at, moved, [], from_start=self.rewound.get(key) == at)
         return out
 
     async def _around_unparsable(self, skip: set[TP]) -> dict[TP, PartitionRead | PositionLost]:
@@ -372,6 +392,17 @@ class BatchConsumer:
         if self._consumer is None:
             raise RuntimeError("consumer not started")
         return self._consumer
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, set[int]]:
+    """Return each topic's partitions, from the cluster's metadata for every topic.
+
+    Not `consumer.partitions_for_topic`: that reads the consumer's own metadata, which
+    covers only topics it subscribed to or was assigned. (Tansu answers a request for no
+    topics with all of them, so there it seemed to work; Apache Kafka answers with none.)
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return {t: set(cluster.partitions_for_topic(t) or ()) for t in topics}
 
 
 async def _quietly(awaitable: Awaitable[Any], timeout: float = 5.0) -> None:

@@ -139,6 +139,7 @@ class KafkaProducerSink:
         """Flush and stop the producer (bounded), then wait for discarded ones to finish."""
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()  # a producer started now would outlive the sink
+            await asyncio.wait([self._starting], timeout=self._timeout)  # it aborts what it began
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
@@ -207,6 +208,9 @@ class KafkaProducerSink:
         except (KafkaError, OSError, TimeoutError) as exc:
             self._in_background(_abort(producer))
             raise BrokerUnavailable(f"Kafka unreachable: {exc!r}") from exc
+        except asyncio.CancelledError:  # the sink is closing: its client must not outlive it
+            self._in_background(_abort(producer))
+            raise
         self._producer = producer
         return producer
 
@@ -229,13 +233,22 @@ async def _abort(producer: AIOKafkaProducer) -> None:
     # aiokafka's stop() flushes, and if cut short leaves its sender retrying
     # in the background; aborting means cancelling the sender (so nothing is
     # re-sent later), failing the pending batches and closing the sockets.
+    # Each step is tried whatever the one before did: a sender still waiting on a
+    # request to a dead broker outlasts its timeout, and the sockets must close anyway.
+    producer._closed = True  # a later stop() then does nothing
+    sender: Any = producer._sender
+    if sender is not None:
+        await _quietly(sender.close())
     try:
-        producer._closed = True  # a later stop() then does nothing
-        sender: Any = producer._sender
-        if sender is not None:
-            await asyncio.wait_for(sender.close(), 2.0)
         producer._message_accumulator.fail_all(KafkaConnectionError("the producer was reset"))
-        await asyncio.wait_for(producer.client.close(), 2.0)
+    except Exception as exc:
+        log.debug("ignored while aborting a Kafka producer: %r", exc)
+    await _quietly(producer.client.close())
+
+
+async def _quietly(step: Awaitable[None], timeout: float = 2.0) -> None:
+    try:
+        await asyncio.wait_for(step, timeout)
     except Exception as exc:  # tearing down a broken client must not hide the first error
         log.debug("ignored while aborting a Kafka producer: %r", exc)
 
