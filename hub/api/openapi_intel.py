@@ -7,16 +7,16 @@ in its helpers for control-room reads, parameters and problems.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from hub.api.json_types import JsonObject, node
 from hub.domain.day_windows import ROLLING_OR_DAY
 from hub.domain.league import LEAGUE_METRICS
 from hub.services.forecasts import FORECAST_METRICS
 
-Op = Callable[..., dict[str, Any]]
-NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
-INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
-SCOPE: dict[str, Any] = {
+Op = Callable[..., JsonObject]
+NUMBER_OR_NULL: JsonObject = {"type": ["number", "null"]}
+INT_OR_NULL: JsonObject = {"type": ["integer", "null"]}
+SCOPE: JsonObject = {
     "type": "object",
     "properties": {
         "type": {"type": "string"},
@@ -25,7 +25,7 @@ SCOPE: dict[str, Any] = {
     },
     "required": ["type", "code", "name"],
 }
-DECLARED: dict[str, Any] = {
+DECLARED: JsonObject = {
     "type": ["object", "null"],
     "properties": {
         "level": {"type": "integer", "minimum": 1, "maximum": 4},
@@ -39,7 +39,7 @@ STATUS = {
     "description": "counted in the score, or left out: not reported, its feed not live for "
     "the trust, or resting on fewer records than min_count",
 }
-PARAMETER: dict[str, Any] = {
+PARAMETER: JsonObject = {
     "type": "object",
     "properties": {
         "name": {"type": "string"},
@@ -64,7 +64,7 @@ PARAMETER: dict[str, Any] = {
         "reason", "contribution", "stale",
     ],
 }  # fmt: skip
-OPEL_ORG: dict[str, Any] = {
+OPEL_ORG: JsonObject = {
     "type": "object",
     "properties": {
         "framework": {"type": "string"},
@@ -105,12 +105,12 @@ OPEL_ORG: dict[str, Any] = {
         "computed_at", "parameters", "declared",
     ],
 }  # fmt: skip
-COUNTS: dict[str, Any] = {
+COUNTS: JsonObject = {
     "type": "object",
     "properties": {k: {"type": "integer"} for k in ("1", "2", "3", "4", "none")},
     "required": ["1", "2", "3", "4", "none"],
 }
-OPEL_SUMMARY: dict[str, Any] = {
+OPEL_SUMMARY: JsonObject = {
     "type": "object",
     "properties": {
         "framework": {"type": "string"},
@@ -121,13 +121,13 @@ OPEL_SUMMARY: dict[str, Any] = {
     },
     "required": ["framework", "scope", "computed", "declared", "organisations"],
 }
-LIMITS: dict[str, Any] = {
+LIMITS: JsonObject = {
     "type": "object",
     "properties": {k: NUMBER_OR_NULL for k in ("lower95", "upper95", "lower998", "upper998")},
     "required": ["lower95", "upper95", "lower998", "upper998"],
 }
-FLAG: dict[str, Any] = {"type": "string", "enum": ["above", "below", "within"]}
-LEAGUE: dict[str, Any] = {
+FLAG: JsonObject = {"type": "string", "enum": ["above", "below", "within"]}
+LEAGUE: JsonObject = {
     "type": "object",
     "properties": {
         "metric": {"type": "string"},
@@ -185,11 +185,11 @@ LEAGUE: dict[str, Any] = {
     },
     "required": ["metric", "window", "target", "overdispersion", "units"],
 }
-BAND = {
+BAND: JsonObject = {
     k: {"type": "number", "minimum": 0}
     for k in ("mean", "lower80", "upper80", "lower95", "upper95")
 }
-ACCURACY: dict[str, Any] = {
+ACCURACY: JsonObject = {
     "type": ["object", "null"],
     "properties": {
         "mase": NUMBER_OR_NULL,
@@ -198,7 +198,7 @@ ACCURACY: dict[str, Any] = {
     },
     "required": ["mase", "coverage80", "evaluated_hours"],
 }
-FORECAST: dict[str, Any] = {
+FORECAST: JsonObject = {
     "type": "object",
     "properties": {
         "method": {"type": "string", "enum": ["ets_ana", "seasonal_naive"]},
@@ -219,7 +219,7 @@ FORECAST: dict[str, Any] = {
 }
 
 
-def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
+def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> JsonObject:
     """Return the paths of `/v1/opel/...`, `/v1/league` and `/v1/forecast`."""
     bad = {"400": problem("A bad parameter: the field named says why")}
     code = param("code", "path", {"type": "string"})
@@ -233,7 +233,7 @@ def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
         param("metric", "query", {"type": "string", "enum": list(FORECAST_METRICS)}, required=True),
         param("scope", "query", scope | {"default": "national"}),
     ]
-    paths = {
+    paths: JsonObject = {
         "/v1/opel/org/{code}": read(
             "A trust's computed OPEL score and level, each parameter explained, beside its "
             "declared level",
@@ -262,5 +262,5 @@ def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
         "/v1/forecast": FORECAST,
     }
     for path, schema in bodies.items():
-        paths[path]["get"]["responses"]["200"] = json("OK", schema)
+        node(paths, path, "get", "responses")["200"] = json("OK", schema)
     return paths

@@ -28,12 +28,14 @@ from typing import Any
 
 from hub.domain import alert_groups as groups
 from hub.domain.errors import NotFound
+from hub.domain.figures import Figure, ScopeFigures
 from hub.domain.freshness import LATE, STALE
 from hub.domain.metrics import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve
 from hub.domain.timestamps import format_utc_ms
+from hub.domain.triage import Basis
 from hub.domain.windows import HOUR_MS
 from hub.services.acks import AckService
 from hub.services.freshness import FreshnessService
@@ -64,7 +66,7 @@ class AlertsService:
     def __init__(
         self,
         ref: ReferenceData,
-        snapshots: SnapshotCache[ScopeRef],
+        snapshots: SnapshotCache[ScopeRef, ScopeFigures],
         series: SeriesService,
         freshness: FreshnessService,
         thresholds: dict[str, Threshold],
@@ -164,7 +166,9 @@ class AlertsService:
         atomic += await self._feeds()
         by_id: dict[str, dict[str, Any]] = {}
         roots: dict[str, list[str]] = {}
-        for root in [*top, *orgs]:
+        for i, root in enumerate([*top, *orgs]):
+            if i:
+                await asyncio.sleep(0)  # a page at a time: requests waiting go in between
             page = groups.group(atomic, _scope(root), self._within(root))
             roots[root.key] = [g["id"] for g in page]
             by_id |= {g["id"]: g for g in page}
@@ -182,19 +186,19 @@ class AlertsService:
     async def _breaches(self, scopes: list[ScopeRef]) -> list[dict[str, Any]]:
         out = []
         for scope, snapshot in zip(scopes, await self._snapshots.many(scopes), strict=True):
-            for metric_id, entry in snapshot.body["metrics"].items():
+            for metric_id, figure in snapshot.value.figures.items():
                 threshold = self._thresholds.get(metric_id)
-                if entry["rag"] != "red" or threshold is None:
+                if figure.rag != "red" or threshold is None:
                     continue
-                alert = self._breach(scope, metric_id, entry, threshold)
-                out.append(alert)
+                out.append(self._breach(scope, metric_id, figure, threshold))
         return out
 
     def _breach(
-        self, scope: ScopeRef, metric_id: str, entry: dict[str, Any], threshold: Threshold
+        self, scope: ScopeRef, metric_id: str, figure: Figure, threshold: Threshold
     ) -> dict[str, Any]:
         """Describe one red figure by what was judged: its value, or its share or rate."""
-        windowed = "windows" in entry
+        reading = figure.reading
+        windowed = reading.metric.kind is Kind.WINDOW
         alert: dict[str, Any] = {
             "id": f"threshold:{metric_id}:{scope.key}",
             "type": "threshold",
@@ -203,19 +207,19 @@ class AlertsService:
             "region": self._region_of(scope),
             "metric": metric_id,
             "title": CATALOGUE[metric_id].description,
-            "unit": entry["unit"],
+            "unit": reading.metric.unit,
             "window": threshold.window if windowed else None,
-            "date": entry.get("date"),
+            "date": None if reading.date is None else reading.date.isoformat(),
             "line": threshold.red,
             "better": threshold.better,
         }
-        judged = entry.get("judged")
-        if judged is not None:
-            alert |= {"value": judged["value"], "line": judged["red"], "basis": judged}
-            alert["unit"] = judged.get("unit") or entry["unit"]
-            alert["window"] = judged["window"] if windowed else None
+        basis = figure.judgement.basis
+        if basis is not None:
+            alert |= {"value": basis.value, "line": basis.red, "basis": basis_dict(basis)}
+            alert["unit"] = basis.unit
+            alert["window"] = basis.window if windowed else None
         else:
-            alert["value"] = entry["windows"][threshold.window] if windowed else entry["value"]
+            alert["value"] = reading.windows[threshold.window] if windowed else reading.value
         return alert
 
     def _region_of(self, scope: ScopeRef) -> str | None:
@@ -230,7 +234,9 @@ class AlertsService:
         metrics = self.key_metrics()
         series = await self._series.hourly(scopes, metrics, last - SPC_HOURS + 1, last)
         out = []
-        for scope in scopes:
+        for i, scope in enumerate(scopes):
+            if i:
+                await asyncio.sleep(0)  # a scope's charts at a time: requests go in between
             for m in metrics:
                 points = series.get((scope.key, m.id))
                 if not points:
@@ -265,27 +271,43 @@ class AlertsService:
     async def _feeds(self) -> list[dict[str, Any]]:
         board = await self._freshness.board()
         out = []
-        for name, feed_board in board["feeds"].items():
-            for row in feed_board["organisations"]:
-                if row["status"] not in (LATE, STALE):
-                    continue
-                org = resolve(self._ref, f"org/{row['org']}")
-                out.append(
-                    {
-                        "id": f"feed:{name}:{org.key}",
-                        "type": "feed",
-                        "severity": "red" if row["status"] == STALE else "amber",
-                        "scope": _scope(org),
-                        "region": row["region"],
-                        "feed": name,
-                        "title": f"{FEED_TITLES.get(name, name)} feed {row['status']}",
-                        "status": row["status"],
-                        "last_received_at": row["last_received_at"],
-                        "latest_date": row.get("latest_date"),
-                    }
-                )
+        for name, row in board.rows():
+            if row.status not in (LATE, STALE):
+                continue
+            org = resolve(self._ref, f"org/{row.org}")
+            received = row.last_received_ms
+            out.append(
+                {
+                    "id": f"feed:{name}:{org.key}",
+                    "type": "feed",
+                    "severity": "red" if row.status == STALE else "amber",
+                    "scope": _scope(org),
+                    "region": row.region,
+                    "feed": name,
+                    "title": f"{FEED_TITLES.get(name, name)} feed {row.status}",
+                    "status": row.status,
+                    "last_received_at": None if received is None else format_utc_ms(received),
+                    "latest_date": None if row.latest_date is None else row.latest_date.isoformat(),
+                }
+            )
         return out
 
 
 def _scope(scope: ScopeRef) -> dict[str, Any]:
     return {"type": scope.type, "code": scope.code, "name": scope.name}
+
+
+def basis_dict(basis: Basis) -> dict[str, Any]:
+    """Return what a level's rule judged, as the alert carries it."""
+    out: dict[str, Any] = {"window": basis.window, "count": basis.count}
+    if basis.of is not None:
+        out |= {"of": basis.of, "denominator": basis.denominator}
+    else:
+        out |= {"per": basis.per, "units": basis.units}
+    out["unit"] = basis.unit
+    return out | {
+        "value": basis.value,
+        "green": basis.green,
+        "red": basis.red,
+        "better": basis.better,
+    }

@@ -22,7 +22,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve
 from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import HOUR_MS, Bucket, Resolution
-from hub.ports import ForecastStore, StateStore
+from hub.ports import ForecastStore, StateReader
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ForecastService:
     def __init__(
         self,
         ref: ReferenceData,
-        store: StateStore,
+        store: StateReader,
         forecasts: ForecastStore,
         clock_ms: Callable[[], int],
     ) -> None:

@@ -19,10 +19,11 @@ from hub.domain.metrics import SUBMITTED, Kind, Metric, Value
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef, expected_submitters
+from hub.domain.sketch import Grouped
 from hub.domain.spc import Direction, SpcResult, xmr
 from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import Bucket, Resolution
-from hub.ports import StateStore
+from hub.ports import StateReader
 from hub.services.series_params import SeriesRequest, parse
 
 
@@ -61,7 +62,7 @@ class SeriesService:
     def __init__(
         self,
         ref: ReferenceData,
-        store: StateStore,
+        store: StateReader,
         thresholds: dict[str, Threshold],
         clock_ms: Callable[[], int],
     ) -> None:
@@ -126,7 +127,10 @@ class SeriesService:
         rows = await self._store.read_buckets([(s.key, b) for s in scopes for b in hours])
         out: dict[tuple[str, str], list[Point]] = {}
         for i, scope in enumerate(scopes):
-            mine = rows[i * len(hours) : (i + 1) * len(hours)]
+            if i:
+                await asyncio.sleep(0)  # a scope at a time: requests waiting go in between
+            # Grouped once, an hour's counters serve every metric's centiles by lookup.
+            mine = [Grouped(row) for row in rows[i * len(hours) : (i + 1) * len(hours)]]
             for m in metrics:
                 if m.applies_to(scope.type, self._roles(scope)):
                     out[(scope.key, m.id)] = [

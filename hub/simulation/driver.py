@@ -60,6 +60,7 @@ class Simulator:
     async def run(self, stop: asyncio.Event) -> None:
         """Simulate until caught up (and, when following, until `stop` is set)."""
         last_real = self._clock_ms()
+        caught_up = False
         while not stop.is_set():
             real = self._clock_ms()
             behind = real - self._sim_ms > STEP_MS
@@ -75,6 +76,9 @@ class Simulator:
             self._sim_ms = target
             await self._flush(target)
             if not behind:
+                if not caught_up:
+                    caught_up = True
+                    log.info("caught up with real time after %d records; following", self.sent)
                 if not self._follow:
                     return
                 await _sleep(stop, TICK_S)
