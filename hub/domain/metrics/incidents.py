@@ -105,6 +105,7 @@ def metrics() -> list[Metric]:
             NO_SITE,
             AMBULANCE,
             f"{cat.upper()} 90th centile response time",
+            size=per_category(cat, "rt_n"),
         )
         for cat in CATEGORIES
     ]
