@@ -256,6 +256,15 @@ class RedisStateStore:
         received, events = await guarded(pipe.execute())
         return dict(received), dict(events)
 
+    async def read_heard(self, feed: str, first_hour: int, last_hour: int) -> dict[str, set[int]]:
+        k = await guarded(self._reading())
+        members = await guarded(self._r.zrangebyscore(k.heard(feed), first_hour, last_hour))
+        out: dict[str, set[int]] = {}
+        for member in members:  # decode_responses=True: str, though typed bytes | str
+            org, _, hour = str(member).rpartition(":")
+            out.setdefault(org, set()).add(int(hour))
+        return out
+
     async def progress(self) -> dict[tuple[str, int], Progress]:
         offsets = await self.offsets()
         if not offsets:
