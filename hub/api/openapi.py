@@ -13,6 +13,7 @@ from typing import Any
 from hub.api.openapi_actions import action_paths, with_csv
 from hub.api.openapi_intel import intel_paths
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
+from hub.api.openapi_series import SERIES
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
 
@@ -250,7 +251,11 @@ def _query_paths() -> dict[str, Any]:
         "/v1/freshness": _read("Feed freshness per feed and organisation"),
         "/v1/series": _cached(
             _read(
-                "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
+                "A metric's hourly or daily points, with SPC on request",
+                series,
+                **{"200": _json("OK", SERIES)},
+                **bad,
+                **unknown,
             )
         ),
         "/v1/alerts": _read(
