@@ -34,7 +34,16 @@ def main() -> None:
 @click.option(
     "--ephemeral", is_flag=True, help="Keep nothing: no data directory (HUB_DATA_DIR) is used."
 )
-def up(port: int, workers: int, no_simulator: bool, ephemeral: bool) -> None:
+@click.option(
+    "--history-days",
+    type=click.IntRange(1, 35),
+    default=None,
+    help="A new hub's simulator starts this many days back, writing them straight to Kafka, "
+    "so forecasts and SPC have weeks of history (28 days: minutes; see bench/RESULTS.md).",
+)
+def up(
+    port: int, workers: int, no_simulator: bool, ephemeral: bool, history_days: int | None
+) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured).
 
     The embedded Redis keeps its state in HUB_DATA_DIR (default ./.hub-data), so a
@@ -44,7 +53,14 @@ def up(port: int, workers: int, no_simulator: bool, ephemeral: bool) -> None:
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
-    run_up(settings, port, workers, simulator=not no_simulator, ephemeral=ephemeral)
+    run_up(
+        settings,
+        port,
+        workers,
+        simulator=not no_simulator,
+        ephemeral=ephemeral,
+        history_days=history_days,
+    )
 
 
 @main.command()
@@ -107,7 +123,10 @@ def worker() -> None:
 )
 @click.option("--seed", default=None, type=int, help="Random seed, for repeatable feeds.")
 @click.option(
-    "--days", default=0.0, show_default=True, help="Start this many days before now (at most 7)."
+    "--days",
+    default=0.0,
+    show_default=True,
+    help="Start this many days before now (at most 7; 35 with --history).",
 )
 @click.option(
     "--follow/--no-follow",
@@ -115,13 +134,24 @@ def worker() -> None:
     show_default=True,
     help="Keep going in real time once caught up.",
 )
-def simulate(url: str | None, speed: float, seed: int | None, days: float, follow: bool) -> None:
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Write the days before now straight to the feed topics, signed and stamped with when "
+    "they would have been received (needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY).",
+)
+def simulate(
+    url: str | None, speed: float, seed: int | None, days: float, follow: bool, history: bool
+) -> None:
     """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
+    from hub.adapters.kafka.producer import KafkaProducerSink
     from hub.adapters.reference_files import load_reference_data
     from hub.client.http import HubClient
+    from hub.domain.windows import HOURLY_KEPT_DAYS
     from hub.simulation.driver import Generator, Simulator
     from hub.simulation.ed import EdSimulator
     from hub.simulation.handovers import HandoverSimulator
+    from hub.simulation.history import HistoryWriter
     from hub.simulation.incidents import IncidentSimulator
     from hub.simulation.nhs111 import Nhs111Simulator
     from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
@@ -132,15 +162,22 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
         raise click.UsageError(
             "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
         )
-    if not 0 <= days <= 7:
+    if history and not (settings.kafka_bootstrap and settings.envelope_key):
+        raise click.UsageError("--history needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY")
+    most = HOURLY_KEPT_DAYS if history else 7
+    if not 0 <= days <= most:
         raise click.UsageError(
-            "--days must be from 0 to 7 (older records are rejected as too late)"
-        )
+            f"--days must be from 0 to {most}"
+            + (" (hourly history is kept 35 days)" if history else " (older records are "
+               "rejected as too late; --history writes up to 35 days straight to Kafka)")
+        )  # fmt: skip
     base = url or f"http://{settings.http_host}:{settings.http_port}"
     ref = load_reference_data(settings.config_dir)
     seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
     run_id = f"{seed:x}{int(time.time()) % 100000:05d}"
     rng = random.Random(seed)
+    # Patients already in the department at the start, unless too old for the API to accept.
+    warm_up = 24.0 if history else max(0.0, min(24.0, (7 - days) * 24 - 1))
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -151,16 +188,20 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
             generators: list[Generator] = [
                 HandoverSimulator(ref, rng, run_id),
                 IncidentSimulator(ref, rng, run_id),
-                # Patients already in the department at the start, unless too old to accept.
-                EdSimulator(
-                    ref, rng, run_id, warm_up_hours=max(0.0, min(24.0, (7 - days) * 24 - 1))
-                ),
+                EdSimulator(ref, rng, run_id, warm_up_hours=warm_up),
                 Nhs111Simulator(ref, rng, run_id),
                 AcuteSitrepSimulator(ref, rng, run_id),
                 AmbulanceSitrepSimulator(ref, rng, run_id),
             ]
-            sim = Simulator(client, generators, days, speed, follow)
-            await sim.run(stop)
+            # No one waits on a reply here: give Kafka a minute, not the API's 5 s, per batch.
+            sink = KafkaProducerSink(settings.with_(kafka_send_timeout_s=60)) if history else None
+            writer = None if sink is None else HistoryWriter(ref, sink, run_id)
+            sim = Simulator(client, generators, days, speed, follow, history=writer)
+            try:
+                await sim.run(stop)
+            finally:
+                if sink is not None:
+                    await sink.close()
             click.echo(f"simulator: {sim.sent} records accepted, {sim.rejected} rejected")
 
     asyncio.run(run())

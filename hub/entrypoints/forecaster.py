@@ -5,8 +5,9 @@ some 250 series is seconds of pure-Python CPU, which would stall an API
 event loop (and its SSE streams) or a worker's consume loop for as long.
 One forecaster per deployment is enough; its writes replace whole documents,
 so two running by mistake are harmless. It refreshes at start, then just
-after each hour turns (once that hour's counts are complete), and a minute
-later when a refresh found nothing yet (a hub still filling up).
+after each hour turns (once that hour's counts are complete), a minute later
+when a refresh found nothing yet, and five minutes later while history is still
+arriving from further back (`hub up --history-days` backfilling weeks).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 AFTER_THE_HOUR_S = 90  # let the last records of the hour be applied first
 RETRY_S = 60
+FILLING_S = 300
 
 
 def seconds_to_next_run(now_s: float) -> float:
@@ -30,9 +32,15 @@ def seconds_to_next_run(now_s: float) -> float:
     return 3600 - (now_s % 3600) + AFTER_THE_HOUR_S
 
 
+def filling_up(before: int | None, now: int | None) -> bool:
+    """Say whether the history reaches further back than at the last refresh (a backfill)."""
+    return before is not None and now is not None and now < before
+
+
 async def run_forecaster(settings: Settings, once: bool = False) -> None:
     """Refresh the forecasts now and then hourly (once: just now) until cancelled."""
     service, close = build_forecaster(settings)
+    earliest: int | None = None
     try:
         while True:
             written = 0
@@ -44,7 +52,9 @@ async def run_forecaster(settings: Settings, once: bool = False) -> None:
                 log.warning("forecasts not refreshed: %s", exc)
             if once:
                 return
+            filling = filling_up(earliest, service.earliest_hour)
+            earliest = service.earliest_hour
             wait = RETRY_S if written == 0 else seconds_to_next_run(time.time())
-            await asyncio.sleep(wait)
+            await asyncio.sleep(min(wait, FILLING_S) if filling else wait)
     finally:
         await close()

@@ -115,8 +115,14 @@ def up(
     simulator: bool,
     run_dir: Path | None = None,
     ephemeral: bool = False,
+    history_days: int | None = None,
 ) -> None:
-    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral."""
+    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral.
+
+    With `history_days`, a new hub's simulator starts that many days back and writes the
+    days before now straight to Kafka (`hub simulate --history`); a hub with kept state
+    fills only the gap since it stopped, as ever.
+    """
     data_dir = None if ephemeral else Path(settings.data_dir).resolve()
     if data_dir is not None:
         run_dir = run_dir or data_dir / "logs"
@@ -139,8 +145,18 @@ def up(
         )
         asyncio.run(ensure_topics(settings))
         days = simulated_days(data_dir)
-        url = start_hub(settings, workers, simulator and days, run_dir, stack)
+        history = bool(history_days) and not _kept_run(data_dir)
+        if history and history_days:
+            days = float(history_days)
+        url = start_hub(settings, workers, simulator and days, run_dir, stack, history)
         _announce(url, settings, stack, run_dir, data_dir)
+        if simulator and history:
+            print(f"Backfilling {days:.0f} days of simulated history straight to Kafka: "
+                  "forecasts and SPC fill in as it lands (see bench/RESULTS.md for how long).",
+                  flush=True)  # fmt: skip
+        elif history_days and simulator:
+            print("--history-days ignored: this data directory holds a hub already; "
+                  "the simulator fills the time since it stopped.", flush=True)  # fmt: skip
         while not stopping and _all_alive(stack):
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -154,6 +170,11 @@ def up(
 
 
 STOPPED_AT = "stopped-at"
+
+
+def _kept_run(data_dir: Path | None) -> bool:
+    """Say whether the data directory holds a hub that ran before (its figures are kept)."""
+    return data_dir is not None and (data_dir / STOPPED_AT).exists()
 
 
 def simulated_days(data_dir: Path | None) -> float:
@@ -195,11 +216,17 @@ _HELD: list[Any] = []
 
 
 def start_hub(
-    settings: Settings, workers: int, simulator: float, run_dir: Path, stack: Stack
+    settings: Settings,
+    workers: int,
+    simulator: float,
+    run_dir: Path,
+    stack: Stack,
+    history: bool = False,
 ) -> str:
     """Start the workers, the HTTP service and the simulator; return the hub's URL once ready.
 
-    `simulator` is how many days back simulated feeds start (0: no simulator).
+    `simulator` is how many days back simulated feeds start (0: no simulator); with
+    `history`, the days before now go straight to Kafka.
     """
     env = settings.env()
     for i in range(workers):
@@ -214,6 +241,7 @@ def start_hub(
     wait_ready(url, stack.children)
     if simulator:
         argv = _python("simulate", "--url", url, "--days", f"{simulator:.4f}", "--speed", "0")
+        argv += ["--history"] if history else []
         stack.children.append(spawn("simulator", argv, run_dir, env))
     return url
 

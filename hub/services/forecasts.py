@@ -149,6 +149,7 @@ class ForecastService:
         self._store = store
         self._forecasts = forecasts
         self._clock_ms = clock_ms
+        self.earliest_hour: int | None = None  # the oldest hour of history the last refresh used
 
     async def refresh(self) -> int:
         """Forecast every metric in every scope from the complete hours so far; return how many."""
@@ -156,6 +157,7 @@ class ForecastService:
         current = now // HOUR_MS  # the hour under way is not history yet: it is forecast
         first = current - HISTORY_HOURS
         written = 0
+        earliest: int | None = None
         for metric_id in FORECAST_METRICS:
             metric = CATALOGUE[metric_id]
             feed = feed_of(metric)
@@ -171,6 +173,10 @@ class ForecastService:
                 }
                 await self._forecasts.put(docs, TTL_S)
                 written += len(docs)
+                for doc in docs.values():
+                    start = current - int(doc["history_hours"])
+                    earliest = start if earliest is None else min(earliest, start)
+        self.earliest_hour = earliest
         log.info("forecasts refreshed: %s series", written)
         return written
 
