@@ -14,6 +14,7 @@ An aggregate (a region, England) is missing an hour when any of its inputs is.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Mapping, Set
 
 MAX_OUTAGE_HOURS = 7 * 24
@@ -23,13 +24,15 @@ def outage_hours(heard: Set[int], first: int, last: int) -> set[int]:
     """Return the hours from `first` to `last` a feed that had begun was silent for."""
     if not heard:
         return set()  # never sent: "never", not an outage
+    silent = set(range(max(first, min(heard)), last + 1)).difference(heard)
+    if not silent:  # the usual case, found at C speed
+        return silent
+    top = max(silent)
+    before = sorted(h for h in heard if h < top)
     out: set[int] = set()
-    began = min(heard)
-    last_heard: int | None = None
-    for hour in range(began, last + 1):
-        if hour in heard:
-            last_heard = hour
-        elif hour >= first and last_heard is not None and hour - last_heard <= MAX_OUTAGE_HOURS:
+    for hour in sorted(silent):
+        last_heard = before[bisect_left(before, hour) - 1]  # some hour before it was heard
+        if hour - last_heard <= MAX_OUTAGE_HOURS:
             out.add(hour)
     return out
 

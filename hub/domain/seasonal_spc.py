@@ -15,7 +15,7 @@ chart and rules (`hub.domain.spc`, unchanged) are applied to the standardised de
 That is Laney's p′/u′ chart (Laney 2002) with a seasonal centre line: the XmR's moving
 ranges of the standardised values measure the over-dispersion beyond the binomial or
 Poisson, so limits are neither too tight for a region's thousands of calls nor too wide
-for a trust's handful. The uncertainty of the pooled expectation itself is included
+for a trust's handful; they are never narrower than chance alone would make them. The uncertainty of the pooled expectation itself is included
 (the 1/N term). A percentage or mean resting on fewer than `MIN_SIZE` events is shown
 but not judged, which is what night-time hours with a few calls need.
 
@@ -32,6 +32,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Final
 
 from hub.domain.local_hours import DAY, WEEK, season_index
@@ -55,6 +56,11 @@ MIN_WEEKS: Final = 2
 DAYS_BACK: Final = 7
 MIN_DAYS: Final = 3
 MIN_SIZE: Final = 10
+# The mean moving range of standardised values varying by chance alone (d2 = 1.128). Counts
+# and percentages are standardised by chance's spread, so their limits are never narrower than
+# chance, however steady the recent hours (Laney's sigma_z floored at 1). A mean's spread within
+# the hour is unknown, so it has no floor.
+CHANCE_MOVING_RANGE: Final = 1.128
 HISTORY_HOURS: Final = WEEKS_BACK * WEEK
 """Hours before an hour that a full weekly expectation reads."""
 BASELINE_HOURS: Final = WEEK
@@ -152,9 +158,20 @@ def expectations(
 
 def _slots(hours: Sequence[int], period: int) -> dict[int, list[int]]:
     """Return the indexes of the hours in each slot of the season, in time order."""
+    if hours and hours[-1] - hours[0] == len(hours) - 1:  # a run of hours: the usual case
+        return _run_slots(hours[0], len(hours), period)
     out: dict[int, list[int]] = {}
     for i, hour in enumerate(hours):
         out.setdefault(season_index(hour, period), []).append(i)
+    return out
+
+
+@lru_cache(maxsize=64)
+def _run_slots(first: int, n: int, period: int) -> dict[int, list[int]]:
+    # Every series charted over the same hours shares this (read-only) index.
+    out: dict[int, list[int]] = {}
+    for i in range(n):
+        out.setdefault(season_index(first + i, period), []).append(i)
     return out
 
 
@@ -220,7 +237,9 @@ def seasonal_chart(
     locked = sum(1 for k in judged if first + k < start)
     if locked < 2:  # a new hub: the chart's own hours, but never the latest, judged by itself
         locked = len(departures) - 1
-    result = xmr(departures, direction, baseline=locked if locked >= 2 else None)
+    floor = CHANCE_MOVING_RANGE if scale is not Scale.MEAN else 0.0
+    result = xmr(departures, direction, baseline=locked if locked >= 2 else None,
+                 min_moving_range=floor)  # fmt: skip
     flags = {k: p for k, p in zip(judged, result.points, strict=True)}
     points = []
     for k in range(start - first, len(expected)):

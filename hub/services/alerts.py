@@ -158,7 +158,7 @@ class AlertsService:
         atomic = await self._breaches([*top, *orgs])
         if self._special is None:
             self._special = SpecialCauses(
-                self._ref, self._series.seasonal, self.key_metrics(), self._timer
+                self._ref, self._series.remembering(), self.key_metrics(), self._timer
             )
         atomic += await self._special.latest([*top, *orgs], now)
         atomic += await self._feeds()

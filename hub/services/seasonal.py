@@ -33,6 +33,7 @@ from hub.domain.windows import HOUR_MS, HOURLY_KEPT_DAYS, Bucket, Resolution
 from hub.ports import StateStore
 
 HEARD_TTL_S = 60.0
+REREAD_HOURS = 6  # recent hours read again on each refresh: records arrive late
 HEARD_SPAN_HOURS = (HOURLY_KEPT_DAYS + 1) * 24  # all the record keeps
 
 
@@ -59,6 +60,12 @@ class Judged:
 
 
 class SeasonalCharts:
+    """Chart hourly series against their bands; with `remember`, keep what was read.
+
+    Alerts judge every watched series each hour: remembering each series' values, a
+    refresh reads only the hours since, and the last `REREAD_HOURS` again (late records).
+    """
+
     def __init__(
         self,
         ref: ReferenceData,
@@ -66,6 +73,7 @@ class SeasonalCharts:
         thresholds: Mapping[str, Threshold],
         clock_ms: Callable[[], int],
         timer: Callable[[], float] = time.monotonic,
+        remember: bool = False,
     ) -> None:
         self._ref = ref
         self._store = store
@@ -73,6 +81,8 @@ class SeasonalCharts:
         self._clock_ms = clock_ms
         self._timer = timer
         self._heard: dict[str, tuple[float, int, dict[str, set[int]]]] = {}
+        self._remember = remember
+        self._seen: dict[tuple[str, str], tuple[int, list[Observation]]] = {}
 
     async def charts(
         self, pairs: Sequence[tuple[ScopeRef, Sequence[Metric]]], first: int, last: int
@@ -80,19 +90,27 @@ class SeasonalCharts:
         """Chart each (scope, metrics) pair's hours `first` to `last` against their bands."""
         start = first - HISTORY_HOURS - BASELINE_HOURS
         hours = list(range(start, last + 1))
-        buckets = [Bucket(Resolution.HOUR, n) for n in hours]
-        rows = await self._store.read_buckets([(s.key, b) for s, _ in pairs for b in buckets])
+        spans = [self._unread(scope, metrics, start, last) for scope, metrics in pairs]
+        requests = [
+            (scope.key, Bucket(Resolution.HOUR, h))
+            for (scope, _), span in zip(pairs, spans, strict=True)
+            for h in span
+        ]
+        rows = iter(await self._store.read_buckets(requests))
         now = self._clock_ms()
         out: dict[tuple[str, str], Judged] = {}
-        for i, (scope, metrics) in enumerate(pairs):
-            mine = rows[i * len(hours) : (i + 1) * len(hours)]
+        for (scope, metrics), span in zip(pairs, spans, strict=True):
+            mine = [next(rows) for _ in span]
+            by_feed: dict[str, set[int]] = {}  # a scope's metrics share a few feeds
             for metric in metrics:
-                missing = await self._missing(scope, metric, start, last)
+                observed = self._observed(scope, metric, start, span, mine)
+                feed = feed_of(metric)
+                if feed not in by_feed:
+                    by_feed[feed] = await self._missing(scope, feed, start, last)
+                missing = by_feed[feed]
                 observations = [
-                    _observation(metric, scope, row)
-                    if h not in missing and (h + 1) * HOUR_MS <= now
-                    else Observation(None)
-                    for h, row in zip(hours, mine, strict=True)
+                    o if h not in missing and (h + 1) * HOUR_MS <= now else Observation(None)
+                    for h, o in zip(hours, observed, strict=True)
                 ]
                 threshold = self._thresholds.get(metric.id)
                 chart = seasonal_chart(
@@ -106,9 +124,39 @@ class SeasonalCharts:
                 out[(scope.key, metric.id)] = Judged(hours[first - start :], chart)
         return out
 
-    async def _missing(self, scope: ScopeRef, metric: Metric, first: int, last: int) -> set[int]:
+    def _unread(self, scope: ScopeRef, metrics: Sequence[Metric], start: int, last: int) -> range:
+        """Return the hours to read for a scope: all, or those since what was remembered."""
+        ends = [self._seen_end(scope.key, m.id, start) for m in metrics]
+        known = min(ends, default=start - 1)
+        return range(max(start, known + 1 - REREAD_HOURS), last + 1)
+
+    def _seen_end(self, scope: str, metric: str, start: int) -> int:
+        seen = self._seen.get((scope, metric))
+        if seen is None or seen[0] > start:
+            return start - 1
+        return seen[0] + len(seen[1]) - 1
+
+    def _observed(
+        self,
+        scope: ScopeRef,
+        metric: Metric,
+        start: int,
+        span: range,
+        rows: Sequence[Mapping[str, int]],
+    ) -> list[Observation]:
+        """Return the values from `start` to the span's end: remembered, then just read."""
+        fresh = [_observation(metric, scope, row) for row in rows]
+        seen = self._seen.get((scope.key, metric.id))
+        kept: list[Observation] = []
+        if seen is not None and span.start > start:
+            kept = seen[1][start - seen[0] : span.start - seen[0]]
+        observed = kept + fresh
+        if self._remember:
+            self._seen[(scope.key, metric.id)] = (start, observed)
+        return observed
+
+    async def _missing(self, scope: ScopeRef, feed: str, first: int, last: int) -> set[int]:
         """Return the hours of a figure with no data: an input's outage, or before any began."""
-        feed = feed_of(metric)
         heard = await self._heard_hours(feed, last)
         inputs = input_orgs(self._ref, scope, feed)
         missing = missing_hours(inputs, heard, first, last)

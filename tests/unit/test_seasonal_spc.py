@@ -179,3 +179,14 @@ def test_an_unusually_low_hour_is_a_concern_when_higher_is_better() -> None:
     assert (latest.side, latest.kind) == ("low", "concern")
     assert latest.lower is not None and latest.value is not None and latest.value < latest.lower
     assert chart.variation == "concern_low"
+
+
+def test_a_count_steadier_than_chance_still_has_the_band_chance_gives_it() -> None:
+    hours = list(range(MONDAY_10 - 3 * WEEK, MONDAY_10 + 1))
+    obs = [Observation(25.0) for _ in hours]  # exactly 25 every hour: no moving range at all
+    obs[-1] = Observation(36.0)  # 2.2 Poisson standard deviations above: chance, not a cause
+    chart = seasonal_chart(obs, hours, len(hours) - 1, Scale.COUNT, Direction.NEUTRAL)
+    latest = chart.points[-1]
+    assert latest.special_cause is None
+    assert latest.upper is not None and latest.upper > 36  # 25 + 3 x √(25 x (1 + 1/3)) ≈ 42
+    assert latest.upper == pytest.approx(25 + 2.66 * 1.128 * (25 * 4 / 3) ** 0.5, rel=1e-6)
