@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -122,9 +123,12 @@ def test_the_season_follows_london_time_across_the_clock_change() -> None:
     # 1 November 2026, 12:00 GMT: a week after the clocks went back. Noon is busy, 11:00 quiet.
     noon = int(datetime(2026, 11, 1, 12, tzinfo=UTC).timestamp()) // 3600
     hours = list(range(noon - 4 * WEEK, noon + 1))
-    obs = [Observation(50.0 if local_slot(h)[1] == 12 else 5.0) for h in hours]
+    london = ZoneInfo("Europe/London")  # the hour on a London clock, computed here
+    obs = [Observation(50.0 if datetime.fromtimestamp(h * 3600, tz=london).hour == 12 else 5.0)
+           for h in hours]  # fmt: skip
     (expected,) = expectations(obs, hours, len(hours) - 1, Scale.COUNT)
-    assert expected is not None and expected.value == 50.0  # 24 UTC hours back was 11:00 BST
+    # The Sundays before the change had noon 24 UTC hours after 12:00 BST, i.e. at 11:00 UTC.
+    assert expected is not None and expected.value == 50.0 and expected.period == WEEK
 
 
 def test_hours_with_no_value_are_neither_judged_nor_expected_from() -> None:
