@@ -73,6 +73,32 @@ def test_a_pure_daily_cycle_flags_most_hours_in_plain_xmr_and_none_against_its_s
     assert onsets(flags) <= 1
 
 
+def answered_in_60s(size: float, seed: int) -> object:
+    """Return 111 calls answered within 60 s (%) as the simulator makes them: worse when busy."""
+    rng = random.Random(seed)
+
+    def observe(h: int) -> Observation:
+        load = diurnal(h * 3_600_000, NHS111_BY_HOUR) * weekly(h * 3_600_000, 1.6)
+        calls = poisson(rng, size * load)
+        share = max(0.2, 0.62 - 0.2 * max(0.0, load - 1.0))
+        within = sum(rng.random() < share for _ in range(calls))
+        return Observation(100.0 * within / calls if calls else None, float(calls))
+
+    return observe
+
+
+def handover_minutes(size: float, seed: int) -> object:
+    """Return the mean handover time of each hour's handovers (log-normal, median 14.7 min)."""
+    rng = random.Random(seed)
+
+    def observe(h: int) -> Observation:
+        n = poisson(rng, size * diurnal(h * 3_600_000, AMBULANCE_BY_HOUR))
+        times = [14.7 * math.exp(rng.gauss(0, 0.96)) for _ in range(n)]
+        return Observation(sum(times) / n if n else None, float(n))
+
+    return observe
+
+
 @pytest.mark.parametrize(
     ("scope", "size", "seed"),
     [("national", 1900, 11), *((f"region {i}", 200 + 40 * i, 20 + i) for i in range(7))],
@@ -80,13 +106,20 @@ def test_a_pure_daily_cycle_flags_most_hours_in_plain_xmr_and_none_against_its_s
 def test_with_no_change_england_and_each_region_raise_at_most_one_alert_a_day(
     scope: str, size: float, seed: int
 ) -> None:
-    # Five weeks of ED arrivals with the Monday peak, across the October clock change.
+    # Five weeks across the October clock change: ED arrivals with the Monday peak, 111 calls
+    # with the weekend peak, the share of them answered within 60 s, and handover times.
     hours = list(range(MONDAY_10 - HISTORY_HOURS - BASELINE_HOURS - DAY, MONDAY_10))
     arrivals = counts(hours, ed(size), seed)
     assert onsets(alerts_each_hour(arrivals, hours, DAY)) <= 1, scope
     calls = counts(hours, lambda h: size * diurnal(h * 3_600_000, NHS111_BY_HOUR)
                    * weekly(h * 3_600_000, 1.6), seed + 100)  # fmt: skip
     assert onsets(alerts_each_hour(calls, hours, DAY)) <= 1, scope
+    answered = answered_in_60s(size, seed + 200)
+    share = [answered(h) for h in hours]  # type: ignore[operator]
+    assert onsets(alerts_each_hour(share, hours, DAY, Scale.PERCENT)) <= 1, scope
+    handed_over = handover_minutes(size / 4, seed + 300)
+    minutes = [handed_over(h) for h in hours]  # type: ignore[operator]
+    assert onsets(alerts_each_hour(minutes, hours, DAY, Scale.MEAN)) <= 1, scope
 
 
 def test_a_fifty_percent_step_at_a_trust_is_flagged_within_two_hours() -> None:
