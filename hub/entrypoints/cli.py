@@ -177,7 +177,9 @@ def simulate(
     run_id = f"{seed:x}{int(time.time()) % 100000:05d}"
     rng = random.Random(seed)
     # Patients already in the department at the start, unless too old for the API to accept.
-    warm_up = 24.0 if history else max(0.0, min(24.0, (7 - days) * 24 - 1))
+    # Weeks of history start empty instead: a warm-up's patients would count as arrivals in
+    # the hours before it, a part-filled day that forecasts would learn from.
+    warm_up = 0.0 if history else max(0.0, min(24.0, (7 - days) * 24 - 1))
 
     async def run() -> None:
         stop = asyncio.Event()
