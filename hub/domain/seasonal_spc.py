@@ -36,7 +36,7 @@ from functools import lru_cache
 from typing import Final
 
 from hub.domain.local_hours import DAY, WEEK, season_index
-from hub.domain.spc import TRIAL_POINTS, Direction, SpcResult, xmr
+from hub.domain.spc import TRIAL_POINTS, Direction, SpcPoint, SpcResult, xmr
 
 __all__ = [
     "BASELINE_HOURS",
@@ -227,37 +227,37 @@ def seasonal_chart(
     """
     first = max(0, start - BASELINE_HOURS)
     expected = expectations(observations, hours, first, scale)
-    judged: list[int] = []
-    departures: list[float] = []
-    for k, e in enumerate(expected):
-        value = observations[first + k].value
-        if e is not None and e.sd and value is not None:
-            judged.append(k)
-            departures.append((value - e.value) / e.sd)
+    judged = {
+        k: (observations[first + k].value - e.value) / e.sd  # type: ignore[operator]  # checked
+        for k, e in enumerate(expected)
+        if e is not None and e.sd and observations[first + k].value is not None
+    }
     locked = sum(1 for k in judged if first + k < start)
     if locked < 2:  # a new hub: the chart's own hours, but never the latest, judged by itself
-        locked = len(departures) - 1
+        locked = len(judged) - 1
     floor = CHANCE_MOVING_RANGE if scale is not Scale.MEAN else 0.0
-    result = xmr(departures, direction, baseline=locked if locked >= 2 else None,
+    result = xmr(list(judged.values()), direction, baseline=locked if locked >= 2 else None,
                  min_moving_range=floor)  # fmt: skip
-    flags = {k: p for k, p in zip(judged, result.points, strict=True)}
-    points = []
-    for k in range(start - first, len(expected)):
-        e = expected[k]
-        lower, centre, upper = _band(e, result, scale)
-        flag = flags.get(k)
-        points.append(
-            BandPoint(
-                observations[first + k].value, centre, lower, upper,
-                None if e is None else e.period,
-                *((flag.special_cause, flag.side, flag.kind) if flag else (None, None, None)),
-            )
-        )  # fmt: skip
-    shown = sum(1 for k in judged if first + k >= start)
+    flags = dict(zip(judged, result.points, strict=True))
+    points = [
+        _band_point(observations[first + k].value, expected[k], result, scale, flags.get(k))
+        for k in range(start - first, len(expected))
+    ]
     return SeasonalChart(
         tuple(points), result, _variation(points), _assurance(points, direction, target),
-        shown, max(0, min(locked, len(departures))),
+        sum(1 for k in judged if first + k >= start), max(0, min(locked, len(judged))),
     )  # fmt: skip
+
+
+def _band_point(
+    value: float | None, e: Expected | None, result: SpcResult, scale: Scale, flag: SpcPoint | None
+) -> BandPoint:
+    """Return one hour of the chart: its value, band and special cause (if judged)."""
+    lower, centre, upper = _band(e, result, scale)
+    period = None if e is None else e.period
+    if flag is None:
+        return BandPoint(value, centre, lower, upper, period)
+    return BandPoint(value, centre, lower, upper, period, flag.special_cause, flag.side, flag.kind)
 
 
 def _variation(points: Sequence[BandPoint]) -> str:

@@ -20,6 +20,7 @@ from hub.entrypoints.common import (
     settings_from_env,
 )
 from hub.entrypoints.tokens import token
+from hub.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -147,7 +148,6 @@ def simulate(
     from hub.adapters.kafka.producer import KafkaProducerSink
     from hub.adapters.reference_files import load_reference_data
     from hub.client.http import HubClient
-    from hub.domain.windows import HOURLY_KEPT_DAYS
     from hub.simulation.driver import Generator, Simulator
     from hub.simulation.ed import EdSimulator
     from hub.simulation.handovers import HandoverSimulator
@@ -158,19 +158,7 @@ def simulate(
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
-    if not settings.admin_token:
-        raise click.UsageError(
-            "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
-        )
-    if history and not (settings.kafka_bootstrap and settings.envelope_key):
-        raise click.UsageError("--history needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY")
-    most = HOURLY_KEPT_DAYS if history else 7
-    if not 0 <= days <= most:
-        raise click.UsageError(
-            f"--days must be from 0 to {most}"
-            + (" (hourly history is kept 35 days)" if history else " (older records are "
-               "rejected as too late; --history writes up to 35 days straight to Kafka)")
-        )  # fmt: skip
+    _check_simulation(settings, days, history)
     base = url or f"http://{settings.http_host}:{settings.http_port}"
     ref = load_reference_data(settings.config_dir)
     seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
@@ -207,6 +195,25 @@ def simulate(
             click.echo(f"simulator: {sim.sent} records accepted, {sim.rejected} rejected")
 
     asyncio.run(run())
+
+
+def _check_simulation(settings: Settings, days: float, history: bool) -> None:
+    """Refuse a simulation that cannot run: no admin token, or days the hub would refuse."""
+    from hub.domain.windows import HOURLY_KEPT_DAYS
+
+    if not settings.admin_token:
+        raise click.UsageError(
+            "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
+        )
+    if history and not (settings.kafka_bootstrap and settings.envelope_key):
+        raise click.UsageError("--history needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY")
+    most = HOURLY_KEPT_DAYS if history else 7
+    if not 0 <= days <= most:
+        raise click.UsageError(
+            f"--days must be from 0 to {most}"
+            + (" (hourly history is kept 35 days)" if history else " (older records are "
+               "rejected as too late; --history writes up to 35 days straight to Kafka)")
+        )  # fmt: skip
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -144,19 +144,11 @@ def up(
             http_port=port,
         )
         asyncio.run(ensure_topics(settings))
-        days = simulated_days(data_dir)
-        history = bool(history_days) and not _kept_run(data_dir)
-        if history and history_days:
-            days = float(history_days)
+        days, history = simulated_span(data_dir, history_days)
         url = start_hub(settings, workers, simulator and days, run_dir, stack, history)
         _announce(url, settings, stack, run_dir, data_dir)
-        if simulator and history:
-            print(f"Backfilling {days:.0f} days of simulated history straight to Kafka: "
-                  "forecasts and SPC fill in as it lands (see bench/RESULTS.md for how long).",
-                  flush=True)  # fmt: skip
-        elif history_days and simulator:
-            print("--history-days ignored: this data directory holds a hub already; "
-                  "the simulator fills the time since it stopped.", flush=True)  # fmt: skip
+        if simulator and history_days:
+            print(_history_words(days, history), flush=True)
         while not stopping and _all_alive(stack):
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -170,6 +162,25 @@ def up(
 
 
 STOPPED_AT = "stopped-at"
+
+
+def simulated_span(data_dir: Path | None, history_days: int | None) -> tuple[float, bool]:
+    """Return how many days back the simulator starts, and whether it writes history to Kafka."""
+    if history_days and not _kept_run(data_dir):
+        return float(history_days), True
+    return simulated_days(data_dir), False
+
+
+def _history_words(days: float, history: bool) -> str:
+    if history:
+        return (
+            f"Backfilling {days:.0f} days of simulated history straight to Kafka: forecasts and "
+            "SPC fill in as it lands (see bench/RESULTS.md for how long)."
+        )
+    return (
+        "--history-days ignored: this data directory holds a hub already; the simulator fills "
+        "the time since it stopped."
+    )
 
 
 def _kept_run(data_dir: Path | None) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hub.entrypoints.forecaster import AFTER_THE_HOUR_S, filling_up, seconds_to_next_run
-from hub.entrypoints.supervisor import STOPPED_AT, _kept_run
+from hub.entrypoints.supervisor import STOPPED_AT, simulated_span
 
 
 def test_the_next_run_is_just_after_the_hour_turns() -> None:
@@ -20,6 +21,9 @@ def test_history_reaching_further_back_than_last_time_is_a_backfill_still_landin
 
 
 def test_history_days_apply_only_to_a_new_hub(tmp_path: Path) -> None:
-    assert not _kept_run(None) and not _kept_run(tmp_path)
-    (tmp_path / STOPPED_AT).write_text("1795000000\n", encoding="utf-8")
-    assert _kept_run(tmp_path)  # its figures are kept: the simulator fills the gap instead
+    assert simulated_span(None, 28) == (28.0, True)  # --ephemeral: always new
+    assert simulated_span(tmp_path, 28) == (28.0, True)
+    assert simulated_span(tmp_path, None) == (1.0, False)  # the default: a day, through the API
+    (tmp_path / STOPPED_AT).write_text(f"{time.time() - 600:.0f}\n", encoding="utf-8")
+    days, history = simulated_span(tmp_path, 28)  # its figures are kept: fill the gap instead
+    assert not history and days < 0.01
