@@ -5,9 +5,9 @@
 
 Starts `hub up --ephemeral --history-days N`, then reports (as one JSON line) the seconds until
 the simulator caught up with real time (history written to Kafka), until the workers had
-applied every message then in the feed topics, and until the forecaster's refresh used the whole
-history; the national ED arrivals forecast's method and accuracy; and the forecaster's refresh
-times. Stops the hub it started (by its PID) when done or after --timeout seconds.
+applied every message then in the feed topics, and until the forecaster's next refresh after
+that; the national ED arrivals forecast's method and accuracy from that refresh; Redis's memory;
+and the forecaster's refresh times. Stops the hub it started (by its PID) when done or after --timeout seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 from hub.settings import Settings
@@ -40,6 +41,16 @@ def wait_for(path: Path, pattern: str, deadline: float) -> re.Match[str]:
 def get(url: str) -> dict[str, object]:
     with urllib.request.urlopen(url, timeout=60) as response:
         return json.load(response)  # type: ignore[no-any-return]
+
+
+def redis_memory_mb(url: str) -> float:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return round(int(client.info("memory")["used_memory"]) / 1e6, 1)
+    finally:
+        client.close()
 
 
 def main() -> None:
@@ -67,18 +78,23 @@ def main() -> None:
         asyncio.run(caught_up(settings, timeout=max(1.0, deadline - time.monotonic())))
         result["applied_s"] = round(time.monotonic() - started)
         url = f"http://127.0.0.1:{args.port}/v1/forecast?metric=ed.arrivals&scope=national"
-        while time.monotonic() < deadline:
+        applied_at = time.time()
+        while time.monotonic() < deadline:  # a forecast made once everything was applied
             try:
                 body = get(url)
-                if int(body["history_hours"]) >= args.days * 24 - 2:  # type: ignore[call-overload]
+                made = datetime.fromisoformat(str(body["generated_at"]).replace("Z", "+00:00"))
+                if made.timestamp() > applied_at:
                     break
             except OSError:
                 pass
             time.sleep(10)
         result["forecast_s"] = round(time.monotonic() - started)
+        result["history_hours"] = body["history_hours"]
+        result["missing_hours"] = body["missing_hours"]
         result["method"] = body["method"]
         result["accuracy"] = body["accuracy"]
         result["baselines"] = body["baselines"]
+        result["redis_used_mb"] = redis_memory_mb(redis)
         refreshes = re.findall(r"forecast refresh took ([\d.]+) s",
                                (logs / "forecaster.log").read_text(encoding="utf-8"))  # fmt: skip
         result["forecaster_refresh_s"] = [float(r) for r in refreshes]

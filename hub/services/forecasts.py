@@ -149,7 +149,7 @@ class ForecastService:
         self._store = store
         self._forecasts = forecasts
         self._clock_ms = clock_ms
-        self.earliest_hour: int | None = None  # the oldest hour of history the last refresh used
+        self.known_hours = 0  # hours with a value, summed over the series the last refresh wrote
 
     async def refresh(self) -> int:
         """Forecast every metric in every scope from the complete hours so far; return how many."""
@@ -157,7 +157,7 @@ class ForecastService:
         current = now // HOUR_MS  # the hour under way is not history yet: it is forecast
         first = current - HISTORY_HOURS
         written = 0
-        earliest: int | None = None
+        known = 0
         for metric_id in FORECAST_METRICS:
             metric = CATALOGUE[metric_id]
             feed = feed_of(metric)
@@ -173,10 +173,8 @@ class ForecastService:
                 }
                 await self._forecasts.put(docs, TTL_S)
                 written += len(docs)
-                for doc in docs.values():
-                    start = current - int(doc["history_hours"])
-                    earliest = start if earliest is None else min(earliest, start)
-        self.earliest_hour = earliest
+                known += sum(d["history_hours"] - d["missing_hours"] for d in docs.values())
+        self.known_hours = known
         log.info("forecasts refreshed: %s series", written)
         return written
 

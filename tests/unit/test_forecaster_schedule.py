@@ -13,11 +13,12 @@ def test_the_next_run_is_just_after_the_hour_turns() -> None:
     assert seconds_to_next_run(7_200 + 600) == 3_000 + AFTER_THE_HOUR_S
 
 
-def test_history_reaching_further_back_than_last_time_is_a_backfill_still_landing() -> None:
-    assert filling_up(1_000, 900)  # the oldest hour used moved back: weeks are arriving
-    assert not filling_up(1_000, 1_000)
-    assert not filling_up(1_000, 1_001)  # an hour passed: history moves forward as ever
-    assert not filling_up(None, 900)  # the first refresh has nothing to compare with
+def test_more_hours_with_values_than_time_adds_is_a_backfill_still_landing() -> None:
+    # 140 series, refreshed 5 minutes apart: a day more of each has landed meanwhile.
+    assert filling_up(140 * 100, 140 * 124, 140, 5 / 60)
+    assert not filling_up(140 * 100, 140 * 101, 140, 1.0)  # an hour passed: an hour each
+    assert not filling_up(140 * 100, 140 * 100, 140, 5 / 60)
+    assert filling_up(None, 140 * 24, 140, 0.0)  # just started: look again in minutes
 
 
 def test_history_days_apply_only_to_a_new_hub(tmp_path: Path) -> None:
