@@ -101,14 +101,13 @@ async def judge_last_day(store: HourStore) -> dict[str, Any]:
     pages = [ScopeRef("national", None, "England")]
     pages += [ScopeRef("region", r.code, r.name) for r in ref.regions.values()]
     clock = [END_MS]
-    special = SpecialCauses(ref, SeasonalCharts(ref, store, thresholds, lambda: clock[0],  # type: ignore[arg-type]  # reads only
-                                                remember=True), key)  # fmt: skip
+    special = SpecialCauses(ref, SeasonalCharts(ref, store, thresholds, lambda: clock[0]), key)  # type: ignore[arg-type]  # reads only
     raised: Counter[str] = Counter()
     rules: Counter[str] = Counter()
     before: set[str] = set()
     for hour in range(24):
         clock[0] = END_MS - (23 - hour) * HOUR_MS + 60_000
-        alerts = await special.latest(pages, clock[0])
+        alerts = await special.judge(pages, clock[0])
         now = {a["id"] for a in alerts}
         raised.update(now - before)
         rules.update(a["special_cause"] for a in alerts if a["id"] not in before)

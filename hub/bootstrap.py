@@ -129,7 +129,10 @@ def build(
         settings.sse_queue_events,
     )
 
+    alerts = AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks)
+
     async def close() -> None:
+        await alerts.close()
         await snapshots.close()
         await series_snapshots.close()
         await sink.close()
@@ -149,7 +152,7 @@ def build(
         snapshots=snapshots,
         series_snapshots=series_snapshots,
         live=live_feed,
-        alerts=AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks),
+        alerts=alerts,
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
         opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),

@@ -19,8 +19,9 @@ computed at most once per `ttl_s` (callers arriving meanwhile wait for it),
 so many screens cost one computation; acknowledgements are read per request,
 so one shows everywhere at once.
 Its threshold part reads the snapshots every other reader shares
-(`hub.services.snapshots`). The special causes are judged once per hour (and again
-every `SPC_REFRESH_S`, for late records), as only complete hours are judged.
+(`hub.services.snapshots`). The special causes are judged in the background once
+an hour completes (and again 10 minutes later, for late records): a page shows the
+latest judgement and never waits for the next (`hub.services.special_causes`).
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ class AlertsService:
             raise NotFound(f"no active alert {group_id!r}: it may have cleared")
         return found
 
+    async def close(self) -> None:
+        """Stop a special-cause judgement under way."""
+        if self._special is not None:
+            await self._special.close()
+
     def root(self, scope: str) -> ScopeRef:
         """Return the scope whose groups a page of `scope` shows (a site shows its trust's)."""
         ref = resolve(self._ref, scope)
@@ -158,7 +164,7 @@ class AlertsService:
         atomic = await self._breaches([*top, *orgs])
         if self._special is None:
             self._special = SpecialCauses(
-                self._ref, self._series.remembering(), self.key_metrics(), self._timer
+                self._ref, self._series.seasonal, self.key_metrics(), self._timer
             )
         atomic += await self._special.latest([*top, *orgs], now)
         atomic += await self._feeds()

@@ -10,6 +10,7 @@ minute per feed: it changes by the hour.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from hub.domain.windows import HOUR_MS, HOURLY_KEPT_DAYS, Bucket, Resolution
 from hub.ports import StateStore
 
 HEARD_TTL_S = 60.0
-REREAD_HOURS = 6  # recent hours read again on each refresh: records arrive late
+NO_VALUE = Observation(None)
 HEARD_SPAN_HOURS = (HOURLY_KEPT_DAYS + 1) * 24  # all the record keeps
 
 
@@ -60,11 +61,7 @@ class Judged:
 
 
 class SeasonalCharts:
-    """Chart hourly series against their bands; with `remember`, keep what was read.
-
-    Alerts judge every watched series each hour: remembering each series' values, a
-    refresh reads only the hours since, and the last `REREAD_HOURS` again (late records).
-    """
+    """Chart hourly series against their bands, reading only hours some input was heard in."""
 
     def __init__(
         self,
@@ -73,7 +70,6 @@ class SeasonalCharts:
         thresholds: Mapping[str, Threshold],
         clock_ms: Callable[[], int],
         timer: Callable[[], float] = time.monotonic,
-        remember: bool = False,
     ) -> None:
         self._ref = ref
         self._store = store
@@ -81,37 +77,46 @@ class SeasonalCharts:
         self._clock_ms = clock_ms
         self._timer = timer
         self._heard: dict[str, tuple[float, int, dict[str, set[int]]]] = {}
-        self._remember = remember
-        self._seen: dict[tuple[str, str], tuple[int, list[Observation]]] = {}
 
     async def charts(
         self, pairs: Sequence[tuple[ScopeRef, Sequence[Metric]]], first: int, last: int
     ) -> dict[tuple[str, str], Judged]:
-        """Chart each (scope, metrics) pair's hours `first` to `last` against their bands."""
+        """Chart each (scope, metrics) pair's hours `first` to `last` against their bands.
+
+        The reads happen here; the judging (pure, and seconds of CPU for every scope of a
+        hub with weeks of history) in a worker thread, so the event loop keeps serving.
+        """
         start = first - HISTORY_HOURS - BASELINE_HOURS
-        hours = list(range(start, last + 1))
-        spans = [self._unread(scope, metrics, start, last) for scope, metrics in pairs]
-        requests = [
-            (scope.key, Bucket(Resolution.HOUR, h))
-            for (scope, _), span in zip(pairs, spans, strict=True)
-            for h in span
-        ]
+        work = []
+        for scope, metrics in pairs:
+            missing = {feed: await self._missing(scope, feed, start, last)
+                       for feed in {feed_of(m) for m in metrics}}  # fmt: skip
+            # Hours before any input began hold nothing: only the rest is read.
+            known = [h for h in range(start, last + 1) if not all(h in m for m in missing.values())]
+            work.append((scope, metrics, missing, known))
+        requests = [(s.key, Bucket(Resolution.HOUR, h)) for s, _, _, known in work for h in known]
         rows = iter(await self._store.read_buckets(requests))
+        read = [[(h, next(rows)) for h in known] for _, _, _, known in work]
         now = self._clock_ms()
+        return await asyncio.to_thread(self._judge, work, read, start, first, last, now)
+
+    def _judge(
+        self,
+        work: Sequence[tuple[ScopeRef, Sequence[Metric], dict[str, set[int]], list[int]]],
+        read: Sequence[Sequence[tuple[int, Mapping[str, int]]]],
+        start: int,
+        first: int,
+        last: int,
+        now: int,
+    ) -> dict[tuple[str, str], Judged]:
+        hours = list(range(start, last + 1))
         out: dict[tuple[str, str], Judged] = {}
-        for (scope, metrics), span in zip(pairs, spans, strict=True):
-            mine = [next(rows) for _ in span]
-            by_feed: dict[str, set[int]] = {}  # a scope's metrics share a few feeds
+        for (scope, metrics, missing, _), rows in zip(work, read, strict=True):
             for metric in metrics:
-                observed = self._observed(scope, metric, start, span, mine)
-                feed = feed_of(metric)
-                if feed not in by_feed:
-                    by_feed[feed] = await self._missing(scope, feed, start, last)
-                missing = by_feed[feed]
-                observations = [
-                    o if h not in missing and (h + 1) * HOUR_MS <= now else Observation(None)
-                    for h, o in zip(hours, observed, strict=True)
-                ]
+                gone = missing[feed_of(metric)]
+                values = {h: _observation(metric, scope, row) for h, row in rows
+                          if h not in gone and (h + 1) * HOUR_MS <= now}  # fmt: skip
+                observations = [values.get(h, NO_VALUE) for h in hours]
                 threshold = self._thresholds.get(metric.id)
                 chart = seasonal_chart(
                     observations,
@@ -123,37 +128,6 @@ class SeasonalCharts:
                 )
                 out[(scope.key, metric.id)] = Judged(hours[first - start :], chart)
         return out
-
-    def _unread(self, scope: ScopeRef, metrics: Sequence[Metric], start: int, last: int) -> range:
-        """Return the hours to read for a scope: all, or those since what was remembered."""
-        ends = [self._seen_end(scope.key, m.id, start) for m in metrics]
-        known = min(ends, default=start - 1)
-        return range(max(start, known + 1 - REREAD_HOURS), last + 1)
-
-    def _seen_end(self, scope: str, metric: str, start: int) -> int:
-        seen = self._seen.get((scope, metric))
-        if seen is None or seen[0] > start:
-            return start - 1
-        return seen[0] + len(seen[1]) - 1
-
-    def _observed(
-        self,
-        scope: ScopeRef,
-        metric: Metric,
-        start: int,
-        span: range,
-        rows: Sequence[Mapping[str, int]],
-    ) -> list[Observation]:
-        """Return the values from `start` to the span's end: remembered, then just read."""
-        fresh = [_observation(metric, scope, row) for row in rows]
-        seen = self._seen.get((scope.key, metric.id))
-        kept: list[Observation] = []
-        if seen is not None and span.start > start:
-            kept = seen[1][start - seen[0] : span.start - seen[0]]
-        observed = kept + fresh
-        if self._remember:
-            self._seen[(scope.key, metric.id)] = (start, observed)
-        return observed
 
     async def _missing(self, scope: ScopeRef, feed: str, first: int, last: int) -> set[int]:
         """Return the hours of a figure with no data: an input's outage, or before any began."""

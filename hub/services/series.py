@@ -75,12 +75,6 @@ class SeriesService:
         self._clock_ms = clock_ms
         self.seasonal = SeasonalCharts(ref, store, thresholds, clock_ms)
 
-    def remembering(self) -> SeasonalCharts:
-        """Return seasonal charts that keep what they read, for a caller judging every hour."""
-        return SeasonalCharts(
-            self._ref, self._store, self._thresholds, self._clock_ms, remember=True
-        )
-
     def request(self, params: Mapping[str, str]) -> SeriesRequest:
         """Read the query parameters of `GET /v1/series`; raise ValidationFailed for bad ones."""
         return parse(params, self._ref, self._clock_ms())

@@ -130,7 +130,14 @@ async def test_an_unusual_latest_hour_and_a_late_feed_are_alerts(settings: Setti
         clock=lambda: datetime.fromtimestamp(judged_at / 1000, tz=UTC),
         clock_ms=lambda: judged_at,
     )
+
+    async def judged() -> dict[str, Any] | None:
+        """Return the national page once the background judgement of the hour has landed."""
+        page = by_id(await later.alerts.active())
+        return page if "metric:handover.arrivals:national" in page else None
+
     try:
+        await wait_until(judged, timeout=60)  # judged in the background: no page waits for it
         pages = {
             scope: by_id(await later.alerts.active(scope))
             for scope in ("national", "region/Y60", "org/RX9", "org/RWE")
