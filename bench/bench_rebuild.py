@@ -46,7 +46,7 @@ async def _applied(settings: Settings) -> int:
 
 def hub_rebuild(settings: Settings, total: int, logs: Path) -> dict[str, Any]:
     """Run `python -m streams rebuild` to the end; return its rate over the whole command."""
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     started = time.monotonic()
     with (logs / "rebuild.log").open("wb") as out:
         code = subprocess.run(

@@ -91,13 +91,23 @@ class MemoryHub:
         self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._heard: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        self._sent = 0
         self.unchanged = 0
 
     async def send(self, feed_name: str, raw: dict[str, Any], received_at: datetime = NOW) -> None:
         """Validate one record (it must be valid) and apply it."""
-        version = make_version(self.ref, feed_name, raw, received_at, len(self._entities))
-        plan = self._planner.plan([version], self._entities, ms(received_at))
-        self._fold(plan)
+        await self.send_many(feed_name, [(raw, received_at)])
+
+    async def send_many(
+        self, feed_name: str, received: Sequence[tuple[dict[str, Any], datetime]]
+    ) -> None:
+        """Validate records (they must be valid) and apply them as one batch, in order."""
+        versions = []
+        for raw, at in received:
+            versions.append(make_version(self.ref, feed_name, raw, at, self._sent))
+            self._sent += 1
+        last = max(at for _, at in received)
+        self._fold(self._planner.plan(versions, self._entities, ms(last)))
 
     def _fold(self, plan: StatePlan) -> None:
         for bucket, counters in plan.counters.items():
@@ -160,9 +170,11 @@ class MemoryHub:
             for org, hours in self._heard[feed].items()
         }
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self, {}, lambda: ms(now))  # type: ignore[arg-type]  # reads only
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        query = QueryService(self.ref, self, {}, lambda: ms(now), over_lines)  # type: ignore[arg-type]  # reads only
         body = (await query.many([query.resolve(scope)], ms(now)))[0]
         return body["metrics"]  # type: ignore[no-any-return]
 
@@ -209,9 +221,11 @@ class RedisHub:
         """The production store, for services that read it."""
         return self._store
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self._store, {}, lambda: ms(now))
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        query = QueryService(self.ref, self._store, {}, lambda: ms(now), over_lines)
         body = (await query.many([query.resolve(scope)], ms(now)))[0]
         return body["metrics"]  # type: ignore[no-any-return]
 

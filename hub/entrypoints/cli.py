@@ -16,11 +16,13 @@ from hub.entrypoints.common import (
     base_url,
     configure_logging,
     refuse_anonymous_exposure,
+    refuse_unsafe_production,
     require_services,
     settings_from_env,
 )
 from hub.entrypoints.tokens import token
 from hub.settings import Settings
+from hub.simulation.scenarios import SCENARIOS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,32 +38,60 @@ def main() -> None:
     "--ephemeral", is_flag=True, help="Keep nothing: no data directory (HUB_DATA_DIR) is used."
 )
 @click.option(
+    "--kafka",
+    is_flag=True,
+    help="Run a local Apache Kafka (needs Java 17+; Maven fetches it the first time) "
+    "rather than the embedded broker.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(SCENARIOS),
+    default="normal",
+    show_default=True,
+    help="What the simulated feeds show: an ordinary day, or a surge (services fall behind).",
+)
+@click.option(
     "--history-days",
     type=click.IntRange(1, 35),
     default=None,
-    help="A new hub's simulator starts this many days back, writing them straight to Kafka, "
-    "so forecasts and SPC have weeks of history (28 days: minutes; see bench/RESULTS.md).",
+    help="A new hub's simulator starts this many days back, writing them straight to Kafka "
+    "before the workers start, so forecasts and SPC have weeks of history.",
 )
 def up(
-    port: int, workers: int, no_simulator: bool, ephemeral: bool, history_days: int | None
+    port: int,
+    workers: int,
+    no_simulator: bool,
+    ephemeral: bool,
+    kafka: bool,
+    scenario: str,
+    history_days: int | None,
 ) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured).
 
     The embedded Redis keeps its state in HUB_DATA_DIR (default ./.hub-data), so a
-    restart shows the same figures; --ephemeral keeps nothing.
+    restart shows the same figures; with --kafka, so does the Kafka log. --ephemeral
+    keeps nothing.
     """
+    from hub.domain.errors import ConfigError
     from hub.entrypoints.supervisor import up as run_up
 
     settings = settings_from_env()
+    if kafka and settings.kafka_bootstrap:
+        raise click.UsageError("--kafka starts a local Kafka, but HUB_KAFKA_BOOTSTRAP names one")
     configure_logging(settings.log_level)
-    run_up(
-        settings,
-        port,
-        workers,
-        simulator=not no_simulator,
-        ephemeral=ephemeral,
-        history_days=history_days,
-    )
+    try:
+        run_up(
+            settings,
+            port,
+            workers,
+            simulator=not no_simulator,
+            ephemeral=ephemeral,
+            kafka=kafka,
+            scenario=scenario,
+            history_days=history_days,
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -91,6 +121,7 @@ def serve(workers: int) -> None:
     require_services(settings)
     refuse_anonymous_exposure(settings)
     configure_logging(settings.log_level)
+    refuse_unsafe_production(settings)
     if workers < 1:
         raise click.BadParameter("must be at least 1", param_hint="--workers")
     uvicorn.run(
@@ -101,6 +132,9 @@ def serve(workers: int) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Only these may name the client in X-Forwarded-For: anonymous reads are limited per
+        # client address, and behind a proxy every reader would otherwise be the proxy.
+        forwarded_allow_ips=settings.trusted_proxies,
         # Live streams never end by themselves: without a bound, a stop waits for every viewer.
         timeout_graceful_shutdown=5,
     )
@@ -136,13 +170,36 @@ def worker() -> None:
     help="Keep going in real time once caught up.",
 )
 @click.option(
+    "--scenario",
+    type=click.Choice(SCENARIOS),
+    default="normal",
+    show_default=True,
+    help="surge: from 3 hours before now, demand rises and ambulance services fall behind.",
+)
+@click.option(
     "--history",
     is_flag=True,
     help="Write the days before now straight to the feed topics, signed and stamped with when "
-    "they would have been received (needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY).",
+    "they would have been received (needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY). Records "
+    "accepted 8 days or more ago count only if written before the workers first read the "
+    "topics (as `hub up --history-days` does); later, workers refuse them as replays.",
+)
+@click.option(
+    "--history-written",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    hidden=True,
+    help="With --history, create this file once the history is written (`hub up` waits on it).",
 )
 def simulate(
-    url: str | None, speed: float, seed: int | None, days: float, follow: bool, history: bool
+    url: str | None,
+    speed: float,
+    seed: int | None,
+    days: float,
+    follow: bool,
+    scenario: str,
+    history: bool,
+    history_written: Path | None,
 ) -> None:
     """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
     from hub.adapters.kafka.producer import KafkaProducerSink
@@ -154,6 +211,7 @@ def simulate(
     from hub.simulation.history import HistoryWriter
     from hub.simulation.incidents import IncidentSimulator
     from hub.simulation.nhs111 import Nhs111Simulator
+    from hub.simulation.scenarios import scenario as placed
     from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
 
     settings = settings_from_env()
@@ -168,6 +226,7 @@ def simulate(
     # Weeks of history start empty instead: a warm-up's patients would count as arrivals in
     # the hours before it, a part-filled day that forecasts would learn from.
     warm_up = 0.0 if history else max(0.0, min(24.0, (7 - days) * 24 - 1))
+    shown = placed(scenario, int(time.time() * 1000))  # a surge is placed by when we catch up
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -176,16 +235,16 @@ def simulate(
             loop.add_signal_handler(sig, stop.set)
         async with HubClient(base, settings.admin_token) as client:
             generators: list[Generator] = [
-                HandoverSimulator(ref, rng, run_id),
-                IncidentSimulator(ref, rng, run_id),
-                EdSimulator(ref, rng, run_id, warm_up_hours=warm_up),
+                HandoverSimulator(ref, rng, run_id, scenario=shown),
+                IncidentSimulator(ref, rng, run_id, scenario=shown),
+                EdSimulator(ref, rng, run_id, warm_up_hours=warm_up, scenario=shown),
                 Nhs111Simulator(ref, rng, run_id),
                 AcuteSitrepSimulator(ref, rng, run_id),
                 AmbulanceSitrepSimulator(ref, rng, run_id),
             ]
             # No one waits on a reply here: give Kafka a minute, not the API's 5 s, per batch.
             sink = KafkaProducerSink(settings.with_(kafka_send_timeout_s=60)) if history else None
-            writer = None if sink is None else HistoryWriter(ref, sink, run_id)
+            writer = None if sink is None else HistoryWriter(ref, sink, run_id, history_written)
             sim = Simulator(client, generators, days, speed, follow, history=writer)
             try:
                 await sim.run(stop)

@@ -99,6 +99,9 @@ class Simulator:
             self.sent += await self._history.write(past)
             self.rejected = self._history.rejected
             return
+        if self._history is not None:  # the rest goes through the API
+            self._history.finished(self.sent)
+            self._history = None
         due: dict[tuple[str, str], list[Push]] = defaultdict(list)
         while self._pending and self._pending[0].due_ms <= until_ms:
             push = heapq.heappop(self._pending)
@@ -113,12 +116,13 @@ class Simulator:
                     receipt = await self._client.submit(feed, body, "application/json", token=token)
                     self.sent += receipt["accepted"]
                     if receipt["rejected"]:
-                        self.rejected += len(receipt["rejected"])
+                        rejected = receipt["received"] - receipt["accepted"]
+                        self.rejected += rejected
                         log.warning(
                             "%s from %s: %d rejected, e.g. %s",
                             feed,
                             org,
-                            len(receipt["rejected"]),
+                            rejected,
                             receipt["rejected"][0]["errors"],
                         )
 

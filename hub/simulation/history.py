@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from hub.domain.feeds import FEEDS
 from hub.domain.orgs import ReferenceData
@@ -26,17 +27,27 @@ from hub.simulation.push import Push
 log = logging.getLogger(__name__)
 
 BATCH = 2_000  # envelopes per produce: about 1 MB, well inside the producer's limits
+HISTORY_WRITTEN = "history-written"  # `hub up` starts its workers once this file appears
 
 
 class HistoryWriter:
     """Validate simulated pushes at their due time and publish them as accepted then."""
 
-    def __init__(self, ref: ReferenceData, sink: RecordSink, run_id: str) -> None:
+    def __init__(
+        self, ref: ReferenceData, sink: RecordSink, run_id: str, written: Path | None = None
+    ) -> None:
         self._ref = ref
         self._sink = sink
         self._run_id = run_id
+        self._written = written
         self._batches = 0
         self.rejected = 0
+
+    def finished(self, accepted: int) -> None:
+        """Say the history is written (in the log, and by creating the `written` file if given)."""
+        log.info("history written: %s records accepted, %s refused", accepted, self.rejected)
+        if self._written is not None:
+            self._written.write_text(f"{accepted}\n", encoding="utf-8")
 
     async def write(self, pushes: Sequence[Push]) -> int:
         """Publish the pushes (in due order) and return how many were accepted."""

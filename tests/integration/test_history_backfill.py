@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import orjson
 import pytest
 
 from hub.adapters.kafka.producer import KafkaProducerSink
+from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.orgs import ReferenceData
 from hub.settings import Settings
 from hub.simulation.history import HistoryWriter
@@ -65,3 +67,42 @@ async def test_history_older_than_the_api_takes_is_applied_as_received_at_its_ti
                          "Authorization": f"Bearer {await api.token('RWE')}"},
             )  # fmt: skip
             assert r.json()["rejected"] and "too late" in r.text
+
+
+async def hour_values(c: Any, then: int) -> list[Any]:
+    params = {
+        "metric": "ed.arrivals",
+        "scope": "org/RWE",
+        "from": iso(then),
+        "to": iso(then + HOUR),
+    }
+    return [p["value"] for p in (await c.get("/v1/series", params=params)).json()["points"]]
+
+
+async def test_history_a_worker_reads_after_it_started_is_refused_when_8_days_old(
+    settings_factory: Callable[..., Settings], ref: ReferenceData
+) -> None:
+    """Why `hub up --history-days` starts its workers only once the history is written.
+
+    One partition, so every record lands where the worker has already read (a partition it
+    first reads later takes what it then holds as history).
+    """
+    settings = settings_factory(partitions=1)
+    await ensure_topics(settings)
+    now = int(time.time() * 1000) // HOUR * HOUR
+    old, recent = now - 20 * 24 * HOUR, now - 3 * 24 * HOUR
+    sink = KafkaProducerSink(settings)
+    writer = HistoryWriter(ref, sink, "late")
+    try:
+        async with running_api(settings) as api, running_worker(settings):
+            await writer.write([Push(now, "ed-attendance", "RWE", attendance(0, now))])
+            await caught_up(settings)  # the worker has read the topic: what follows is not history
+            pushes = [Push(at + i * MINUTE, "ed-attendance", "RWE", attendance(n + i, at + i * MINUTE))
+                      for n, at in ((100, old), (200, recent)) for i in range(10)]  # fmt: skip
+            assert await writer.write(pushes) == 20
+            await caught_up(settings)
+            async with api.client() as c:
+                assert await hour_values(c, recent) == [10]
+                assert await hour_values(c, old) == [0]  # all 10 dead-lettered as replays
+    finally:
+        await sink.close()
