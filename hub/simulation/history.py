@@ -41,6 +41,8 @@ class HistoryWriter:
         self._run_id = run_id
         self._written = written
         self._batches = 0
+        self._day = ""  # the last simulated day said to be written, so each is said once
+        self._written_so_far = 0
         self.rejected = 0
 
     def finished(self, accepted: int) -> None:
@@ -59,6 +61,10 @@ class HistoryWriter:
         for i in range(0, len(accepted), BATCH):
             await self._sink.publish(accepted[i : i + BATCH])
         self._batches += 1
+        self._written_so_far += len(accepted)
+        if accepted and (day := accepted[-1].received_at.date().isoformat()) != self._day:
+            self._day = day
+            log.info("history: written to %s, %s records", day, self._written_so_far)
         return len(accepted)
 
     def accept(self, push: Push, index: int) -> AcceptedRecord | None:
