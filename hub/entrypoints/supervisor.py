@@ -30,9 +30,9 @@ from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu,
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.local_kafka import start_kafka
 from hub.entrypoints.restarts import CrashLoop, Restarts, Start
+from hub.entrypoints.simulated_span import STOPPED_AT, history_words, simulated_span
 from hub.settings import Settings
 from hub.simulation.history import HISTORY_WRITTEN
-from hub.simulation.scenarios import history_days as scenario_days
 
 READY_TIMEOUT_S = 90.0
 
@@ -207,7 +207,7 @@ def up(
         asyncio.run(ensure_topics(settings))
         days, history = simulated_span(data_dir, history_days, scenario)
         if simulator and history_days:
-            print(_history_words(days, history, run_dir), flush=True)
+            print(history_words(days, history, run_dir), flush=True)
         url = start_hub(settings, workers, simulator and days, run_dir, stack, scenario, history)
         _announce(url, settings, stack, run_dir, data_dir, kafka)
         restarts = supervise(stack, settings)
@@ -250,52 +250,6 @@ def _with_topics(start: Start, settings: Settings) -> Start:
         return broker
 
     return restart
-
-
-STOPPED_AT = "stopped-at"
-
-
-def simulated_span(
-    data_dir: Path | None, history_days: int | None, scenario: str = "normal"
-) -> tuple[float, bool]:
-    """Return how many days back the simulator starts, and whether it writes history to Kafka."""
-    if history_days and not _kept_run(data_dir):
-        return float(history_days), True
-    return scenario_days(scenario, simulated_days(data_dir)), False
-
-
-def _history_words(days: float, history: bool, run_dir: Path) -> str:
-    if history:
-        return (
-            f"Writing {days:.0f} days of simulated history straight to Kafka; the workers start "
-            f"once it is written ({run_dir / 'simulator.log'} says how far it is), then forecasts "
-            "and SPC fill in as they apply it."
-        )
-    return (
-        "--history-days ignored: this data directory holds a hub already; the simulator fills "
-        "the time since it stopped."
-    )
-
-
-def _kept_run(data_dir: Path | None) -> bool:
-    """Say whether the data directory holds a hub that ran before (its figures are kept)."""
-    return data_dir is not None and (data_dir / STOPPED_AT).exists()
-
-
-def simulated_days(data_dir: Path | None) -> float:
-    """Return how far back the simulator starts: a day, or since this data last stopped.
-
-    A restart fills the gap since the last run, as feeds catch up after an outage,
-    rather than pushing a second copy of a day the kept figures already hold.
-    """
-    marker = None if data_dir is None else data_dir / STOPPED_AT
-    if marker is None or not marker.exists():
-        return 1.0
-    try:
-        stopped = float(marker.read_text(encoding="utf-8").strip())
-    except ValueError:
-        return 1.0
-    return max(1 / 1440, min(1.0, (time.time() - stopped) / 86_400))
 
 
 def hold_data_dir(data_dir: Path) -> None:

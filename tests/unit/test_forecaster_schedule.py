@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from hub.entrypoints.forecaster import AFTER_THE_HOUR_S, filling_up, seconds_to_next_run
-from hub.entrypoints.supervisor import STOPPED_AT, simulated_span
+from hub.entrypoints.simulated_span import STOPPED_AT, simulated_span
 
 
 def test_the_next_run_is_just_after_the_hour_turns() -> None:
