@@ -144,6 +144,7 @@ def build(
 
     async def close() -> None:
         offload.close()
+        await alerts.close()
         await snapshots.close()
         await series_snapshots.close()
         await sink.close()

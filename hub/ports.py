@@ -227,6 +227,10 @@ class StateReader(Protocol):
         """Return per-organisation last received and last event instants (ms) for a feed."""
         ...
 
+    async def read_heard(self, feed: str, first_hour: int, last_hour: int) -> dict[str, set[int]]:
+        """Return, per organisation, the hours from `first_hour` to `last_hour` it was heard from."""
+        ...
+
     async def offsets(self) -> dict[tuple[str, int], int]:
         """Return how far the workers have applied each partition (how far figures lag)."""
         ...

@@ -95,6 +95,7 @@ class MemoryHub:
         self._days: dict[tuple[str, str], dict[date, Counter[str]]] = defaultdict(dict)
         self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._heard: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
         self._sent = 0
         self.unchanged = 0
 
@@ -124,6 +125,8 @@ class MemoryHub:
         for gauge, added in plan.presence_add.items():
             self._gauges[gauge].update(added)
         self._entities.update({k: v for k, (v, _) in plan.entities.items()})
+        for feed, org, hour in plan.heard:
+            self._heard[feed][org].add(hour)
         self.unchanged += plan.unchanged
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
@@ -160,6 +163,17 @@ class MemoryHub:
             None if d is None else (d, dict(self._days[r][d]))
             for r, d in zip(requests, latest, strict=True)
         ]
+
+    @property
+    def store(self) -> Any:
+        """The hub itself: it reads like a StateReader (buckets, gauges, heard hours)."""
+        return self
+
+    async def read_heard(self, feed: str, first_hour: int, last_hour: int) -> dict[str, set[int]]:
+        return {
+            org: {h for h in hours if first_hour <= h <= last_hour}
+            for org, hours in self._heard[feed].items()
+        }
 
     async def served(
         self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
@@ -205,6 +219,11 @@ class RedisHub:
             plan = self._planner.plan([version], await tx.entities(), self._now)
             tx.write(plan, Progress(1 if progress is None else progress.next_offset + 1))
         self.unchanged += plan.unchanged
+
+    @property
+    def store(self) -> RedisStateReader:
+        """The production reader, for services that read what the store wrote."""
+        return self._reads
 
     async def served(
         self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None

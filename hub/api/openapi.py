@@ -15,6 +15,7 @@ from hub.api.openapi_actions import action_paths, limited, with_csv
 from hub.api.openapi_intel import intel_paths
 from hub.api.openapi_metrics import metrics_body
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
+from hub.api.openapi_series import SERIES
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
 
@@ -276,7 +277,11 @@ def _query_paths() -> JsonObject:
         ),
         "/v1/series": _cached(
             _read(
-                "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
+                "A metric's hourly or daily points, with SPC on request",
+                series,
+                **{"200": _json("OK", SERIES)},
+                **bad,
+                **unknown,
             )
         ),
         "/v1/alerts": _read(

@@ -185,25 +185,71 @@ LEAGUE: JsonObject = {
     },
     "required": ["metric", "window", "target", "overdispersion", "units"],
 }
-BAND: JsonObject = {
-    k: {"type": "number", "minimum": 0}
-    for k in ("mean", "lower80", "upper80", "lower95", "upper95")
+INTERVAL_BOUND: JsonObject = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "description": "null: under interval_history_hours of history, too little to give a range",
 }
-ACCURACY: JsonObject = {
-    "type": ["object", "null"],
+BAND: JsonObject = {"mean": {"type": "number", "minimum": 0}}
+BAND |= {k: INTERVAL_BOUND for k in ("lower80", "upper80", "lower95", "upper95")}
+SHARE: JsonObject = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+METHODS = ["ets_week", "ets_day", "seasonal_naive_24", "seasonal_naive_168"]
+BACKTEST_REQUIRED = ["method", "mase", "mase_168", "evaluated_hours", "forecasts"]
+BACKTEST: JsonObject = {
+    "type": "object",
+    "description": (
+        "A rolling-origin backtest over the last week (at most) of held-out hours: from each "
+        "as an origin, the next 24 hours forecast from the hours before it only"
+    ),
     "properties": {
-        "mase": NUMBER_OR_NULL,
-        "coverage80": {"type": "number", "minimum": 0, "maximum": 1},
+        "method": {"type": "string", "enum": METHODS},
+        "mase": NUMBER_OR_NULL | {
+            "description": "mean absolute error over the in-sample error of the same London "
+                           "hour yesterday: below 1 beats it as it did in training"
+        },
+        "mase_168": NUMBER_OR_NULL | {
+            "description": "the same error over the in-sample error of the same hour last "
+                           "week (null under two weeks)"
+        },
+        "coverage80": SHARE,
+        "coverage95": SHARE,
+        "totals": {
+            "type": "array",
+            "description": "coverage of the intervals of the next 4, 8 and 24 hours' totals",
+            "items": {
+                "type": "object",
+                "properties": {"hours": {"type": "integer"}, "coverage80": SHARE,
+                               "coverage95": SHARE, "forecasts": {"type": "integer"}},
+                "required": ["hours", "coverage80", "coverage95", "forecasts"],
+            },
+        },
         "evaluated_hours": {"type": "integer"},
+        "forecasts": {"type": "integer"},
     },
-    "required": ["mase", "coverage80", "evaluated_hours"],
-}
+    "required": BACKTEST_REQUIRED,
+}  # fmt: skip
+ACCURACY: JsonObject = {
+    "oneOf": [{"type": "null"}, BACKTEST | {"required": [*BACKTEST_REQUIRED, "coverage80",
+                                                       "coverage95", "totals"]}],
+    "description": "the served method's backtest; null under 3 days of history",
+}  # fmt: skip
 FORECAST: JsonObject = {
     "type": "object",
     "properties": {
-        "method": {"type": "string", "enum": ["ets_ana", "seasonal_naive"]},
-        "baseline": {"type": "object"},
+        "method": {
+            "type": "string",
+            "enum": METHODS[:3],
+            "description": "ets_week: level × London hour-of-day × weekday profile (from two "
+                           "weeks of history); ets_day: level × hour-of-day; seasonal_naive_24: "
+                           "the same hour yesterday (under 3 days)",
+        },
         "generated_at": {"type": "string"},
+        "history_hours": {"type": "integer"},
+        "missing_hours": {
+            "type": "integer",
+            "description": "hours of history left out because a feed behind them was down",
+        },
+        "interval_history_hours": {"type": "integer"},
         "points": {
             "type": "array",
             "items": {
@@ -212,11 +258,24 @@ FORECAST: JsonObject = {
                 "required": ["start", "end", *BAND],
             },
         },
-        "totals": {"type": "array", "items": {"type": "object"}},
+        "totals": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"hours": {"type": "integer"}, **BAND},
+                "required": ["hours", *BAND],
+            },
+        },
         "accuracy": ACCURACY,
+        "baselines": {
+            "type": "array",
+            "description": "seasonal naive (same hour yesterday; same hour last week, from two "
+                           "weeks) backtested on the same held-out origins",
+            "items": BACKTEST,
+        },
     },
-    "required": ["method", "baseline", "generated_at", "points", "accuracy"],
-}
+    "required": ["method", "generated_at", "points", "totals", "accuracy", "baselines"],
+}  # fmt: skip
 
 
 def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> JsonObject:

@@ -67,15 +67,18 @@ def _safe(name: str) -> str:
 SERIES_COLUMNS = ["start", "end", "date", "value", "complete"]
 SPC_POINT_COLUMNS = ["special_cause", "kind", "side"]
 SPC_LINES = ["mean", "upper_limit", "lower_limit", "target"]
+# An hourly chart's lines are each hour's own: its expected value and band.
+SEASONAL_COLUMNS = ["expected", "lower", "upper", "season"]
 
 
 def series_csv(body: dict[str, Any]) -> Response:
     """`GET /v1/series` as CSV: one row per period, with SPC flags and lines when asked for."""
     spc = body.get("spc")
+    seasonal = spc is not None and spc.get("chart") == "seasonal"
     header = ["metric", "scope", "resolution", *SERIES_COLUMNS, "coverage_submitted"]
     header += ["coverage_expected"]
     if spc is not None:
-        header += SPC_POINT_COLUMNS + SPC_LINES
+        header += SPC_POINT_COLUMNS + ([*SEASONAL_COLUMNS, "target"] if seasonal else SPC_LINES)
     scope = _scope_key(body["scope"])
     rows = []
     for p in body["points"]:
@@ -83,7 +86,11 @@ def series_csv(body: dict[str, Any]) -> Response:
         row = [body["metric"], scope, body["resolution"], *(p.get(c) for c in SERIES_COLUMNS)]
         row += [coverage.get("submitted"), coverage.get("expected")]
         if spc is not None:
-            row += [p.get(c) for c in SPC_POINT_COLUMNS] + [spc.get(c) for c in SPC_LINES]
+            row += [p.get(c) for c in SPC_POINT_COLUMNS]
+            if seasonal:
+                row += [p.get(c) for c in SEASONAL_COLUMNS] + [spc.get("target")]
+            else:
+                row += [spc.get(c) for c in SPC_LINES]
         rows.append(row)
     return csv_response(header, rows, f"series-{body['metric']}-{scope}")
 

@@ -172,5 +172,7 @@ def test_grouped_counters_give_each_sketch_what_a_scan_by_prefix_gives(
 ) -> None:
     scanned = counts_of(counters, prefix)
     assert counts_of(Grouped(counters), prefix) == {
-        bucket: n for bucket, n in scanned.items() if "." not in bucket  # buckets have no dot
+        bucket: n
+        for bucket, n in scanned.items()
+        if "." not in bucket  # buckets have no dot
     }

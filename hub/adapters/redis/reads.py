@@ -148,6 +148,19 @@ class RedisStateReader:
         received, events = await self._pointer.consistently(attempt)
         return dict(received), dict(events)
 
+    async def read_heard(self, feed: str, first_hour: int, last_hour: int) -> dict[str, set[int]]:
+        async def attempt(k: Keys) -> list[Any]:
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zrangebyscore(k.heard(feed), first_hour, last_hour)
+            return await self._pointer.execute(pipe, k)
+
+        (members,) = await self._pointer.consistently(attempt)
+        out: dict[str, set[int]] = {}
+        for member in members:  # decode_responses=True: str, though typed bytes | str
+            org, _, hour = str(member).rpartition(":")
+            out.setdefault(org, set()).add(int(hour))
+        return out
+
     async def offsets(self) -> dict[tuple[str, int], int]:
         """Return how far the workers have applied each partition (the generation they write)."""
         return await stored_offsets(self._r, await guarded(self._pointer.current(fresh=True)))

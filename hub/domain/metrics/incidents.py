@@ -147,6 +147,7 @@ def metrics() -> list[Metric]:
             headline=("4h",),
             definition=f"{cat.upper()} 90th centile (nearest rank) response time, over the "
             "responses that arrived in the window (by first_arrival_at, as AQI reports them)",
+            size=per_category(cat, "rt_n"),
         )
         for cat in CATEGORIES
     ]
