@@ -138,7 +138,7 @@ async def idle_cpu(settings: Settings, broker_pids: list[int]) -> dict[str, floa
     """Return the share of a core an idle worker and the broker use, over IDLE_S seconds."""
     worker = subprocess.Popen(
         [sys.executable, "-m", "streams"],
-        env={**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"},
+        env={**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"},
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
