@@ -61,18 +61,7 @@ def figure_json(figure: Figure) -> JsonObject:
 
 def basis_json(basis: Basis) -> JsonObject:
     """Return what a level's rule judged: a share of another metric, or a count per unit."""
-    out: JsonObject = {"window": basis.window, "count": basis.count}
-    if basis.of is not None:
-        out |= {"of": basis.of, "denominator": basis.denominator}
-    else:
-        out |= {"per": basis.per, "units": basis.units}
-    out["unit"] = basis.unit
-    return out | {
-        "value": basis.value,
-        "green": basis.green,
-        "red": basis.red,
-        "better": basis.better,
-    }
+    return dict(basis.fields())
 
 
 def quality_json(quality: Quality) -> JsonObject:

@@ -82,6 +82,21 @@ class Basis:
     def unit(self) -> str:
         return "percent" if self.of is not None else "count"
 
+    def fields(self) -> dict[str, str | float | None]:
+        """Return what the rule judged as the API and alerts carry it (`judged`, `basis`)."""
+        out: dict[str, str | float | None] = {"window": self.window, "count": self.count}
+        if self.of is not None:
+            out |= {"of": self.of, "denominator": self.denominator}
+        else:
+            out |= {"per": self.per, "units": self.units}
+        out["unit"] = self.unit
+        return out | {
+            "value": self.value,
+            "green": self.green,
+            "red": self.red,
+            "better": self.better,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Judgement:

@@ -40,7 +40,6 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve
 from hub.domain.timestamps import format_utc_ms
-from hub.domain.triage import Basis
 from hub.services.acks import AckService
 from hub.services.freshness import FreshnessService
 from hub.services.series import SeriesService
@@ -234,7 +233,7 @@ class AlertsService:
         }
         basis = figure.judgement.basis
         if basis is not None:
-            alert |= {"value": basis.value, "line": basis.red, "basis": basis_dict(basis)}
+            alert |= {"value": basis.value, "line": basis.red, "basis": basis.fields()}
             alert["unit"] = basis.unit
             alert["window"] = basis.window if windowed else None
         else:
@@ -275,19 +274,3 @@ class AlertsService:
 
 def _scope(scope: ScopeRef) -> dict[str, Any]:
     return {"type": scope.type, "code": scope.code, "name": scope.name}
-
-
-def basis_dict(basis: Basis) -> dict[str, Any]:
-    """Return what a level's rule judged, as the alert carries it."""
-    out: dict[str, Any] = {"window": basis.window, "count": basis.count}
-    if basis.of is not None:
-        out |= {"of": basis.of, "denominator": basis.denominator}
-    else:
-        out |= {"per": basis.per, "units": basis.units}
-    out["unit"] = basis.unit
-    return out | {
-        "value": basis.value,
-        "green": basis.green,
-        "red": basis.red,
-        "better": basis.better,
-    }
