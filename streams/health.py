@@ -7,6 +7,13 @@ failing again and again, a wedge nobody foresaw), a stalled worker says so:
 `hub_worker_stalled_partitions` (alerted: HubWorkerStalled) and `/healthz`
 on its metrics port answering 503, for a liveness probe.
 
+A partition merely waiting its turn is not stalled yet: under a backlog the
+client hands out each partition's fetched records in turn, so one with a
+single new record can wait behind minutes of others' history while the
+worker applies them. Such a partition (not failing, not unplaced, the worker
+progressing elsewhere) is stalled only after `QUEUED_LIMIT` times as long,
+so a liveness probe does not restart a worker in the middle of a catch-up.
+
 The watch is fed by the worker's housekeeping every few seconds; `/healthz`
 is answered from another thread from the latest verdict, so a worker whose
 event loop stopped turning (the verdict ages) is unhealthy too.
@@ -20,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TP = tuple[str, int]
+QUEUED_LIMIT = 5  # how many times `stall_after_s` a partition may wait its turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class ProgressWatch:
         self._clock = clock
         self._started = clock()
         self._moved: dict[TP, tuple[int, float]] = {}  # applied offset, since when
+        self._progressed = self._started  # when any held partition's offset last moved
         self.latest: Verdict | None = None
 
     def observe(
@@ -53,21 +62,32 @@ class ProgressWatch:
         unplaced: Set[TP],
         applied: Mapping[TP, int],
         lags: Mapping[TP, int],
+        failing: Set[TP] = frozenset(),
     ) -> Verdict:
-        """Judge the partitions held now; return (and keep) the verdict."""
+        """Judge the partitions held now; return (and keep) the verdict.
+
+        `failing`: partitions whose last batch failed (backing off until read again).
+        """
         now = self._clock()
         moved: dict[TP, tuple[int, float]] = {}
-        stalled: list[Stalled] = []
-        for tp in sorted(held):
+        for tp in held:
             done = applied.get(tp, -1)
             before = self._moved.get(tp)
-            since = now if before is None or before[0] != done else before[1]
-            moved[tp] = (done, since)
-            waiting = tp in unplaced or lags.get(tp, 0) > 0
-            if waiting and now - since >= self.stall_after_s:
-                lag = None if tp in unplaced else lags.get(tp, 0)
-                stalled.append(Stalled(tp[0], tp[1], lag, round(now - since, 1)))
+            if before is not None and before[0] != done:
+                self._progressed = now
+            moved[tp] = (done, now if before is None or before[0] != done else before[1])
         self._moved = moved
+        busy = now - self._progressed < self.stall_after_s  # applying some partition lately
+        stalled: list[Stalled] = []
+        for tp in sorted(held):
+            waited = now - moved[tp][1]
+            if not (tp in unplaced or lags.get(tp, 0) > 0) or waited < self.stall_after_s:
+                continue
+            queued = busy and tp not in unplaced and tp not in failing
+            if queued and waited < QUEUED_LIMIT * self.stall_after_s:
+                continue  # waiting its turn behind the partitions being applied
+            lag = None if tp in unplaced else lags.get(tp, 0)
+            stalled.append(Stalled(tp[0], tp[1], lag, round(waited, 1)))
         self.latest = Verdict(now, len(held), tuple(stalled))
         return self.latest
 

@@ -69,6 +69,11 @@ class FeedWorker:
         self._failures: dict[TopicPartition, int] = {}
         self._resume_at: dict[TopicPartition, float] = {}
 
+    @property
+    def failing(self) -> set[TopicPartition]:
+        """Partitions whose last batch failed: backing off until read again."""
+        return set(self._failures)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set; outages and failures pause the loop, never end it."""
         failures = 0

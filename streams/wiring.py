@@ -92,7 +92,7 @@ class Worker:
         lags = self.loop.update_lag()
         held, unplaced = self.consumer.held()
         before = self.watch.latest
-        verdict = self.watch.observe(held, unplaced, self.loop.applied, lags)
+        verdict = self.watch.observe(held, unplaced, self.loop.applied, lags, self.loop.failing)
         self.metrics.stalled(len(verdict.stalled))
         if verdict.stalled and (before is None or before.stalled != verdict.stalled):
             log.warning(

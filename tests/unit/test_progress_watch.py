@@ -71,3 +71,26 @@ def test_a_loop_that_stopped_checking_is_unhealthy() -> None:
     clock.now += 31
     status, body = watch.health(30)
     assert status == 503 and "has not checked its progress for 31s" in body["reason"]
+
+
+def test_a_partition_waiting_its_turn_while_others_are_applied_is_not_stalled_so_soon() -> None:
+    """Under a backlog, one partition's single record waits behind others' history."""
+    clock = Clock()
+    watch = ProgressWatch(60, clock)
+    for step in range(9):  # 270 s: B is applied throughout, A waits with one record
+        watch.observe({A, B}, set(), {A: 10, B: 1_000 * step}, {A: 1, B: 50_000})
+        clock.now += 30
+    assert watch.observe({A, B}, set(), {A: 10, B: 10_000}, {A: 1, B: 40_000}).stalled == ()
+    clock.now += 30  # 300 s: five times the limit, and a wedge nobody foresaw shows
+    (stalled,) = watch.observe({A, B}, set(), {A: 10, B: 11_000}, {A: 1, B: 39_000}).stalled
+    assert (stalled.partition, stalled.seconds) == (0, 300)
+
+
+def test_a_failing_partition_is_stalled_after_the_limit_while_others_progress() -> None:
+    clock = Clock()
+    watch = ProgressWatch(60, clock)
+    for step in range(3):  # 60 s
+        watch.observe({A, B}, set(), {A: 10, B: 1_000 * step}, {A: 5, B: 9_000}, {A})
+        clock.now += 30
+    (stalled,) = watch.observe({A, B}, set(), {A: 10, B: 3_000}, {A: 5, B: 7_000}, {A}).stalled
+    assert stalled.partition == 0
