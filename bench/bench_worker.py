@@ -1,5 +1,6 @@
 """Worker throughput: simulated feed messages produced straight into Kafka, drained by real
-`hub worker` processes (1, then 2 in one consumer group); plus Redis memory after a national day.
+`hub worker` processes (1, then 2 in one consumer group, then 1 with the bigger catch-up rounds
+turned off: their before → after); plus Redis memory after a national day.
 
 Producing straight into the topics (as the API would, with the same envelopes) isolates the
 workers: the clock runs from the first applied batch to the last, so process start-up and the
@@ -167,6 +168,12 @@ async def scenario(base: Settings, name: str, days: float, logs: Path) -> dict[s
             key_prefix=f"bench-{name}-{workers}", consumer_group=f"bench-{name}-{workers}"
         )
         out[f"{workers}_worker"] = await drain(run, workers, total, logs)
+    # Before → after of the bigger rounds taken while far behind (HUB_BATCH_CATCH_UP_FACTOR).
+    run = settings.with_(
+        key_prefix=f"bench-{name}-small", consumer_group=f"bench-{name}-small",
+        batch_catch_up_factor=1,
+    )  # fmt: skip
+    out["1_worker_catch_up_rounds_off"] = await drain(run, 1, total, logs)
     return out
 
 

@@ -62,6 +62,7 @@ class Settings:
     session_timeout_ms: int = 10_000
     fetch_max_wait_ms: int = 100
     batch_max_records: int = 2_000
+    batch_catch_up_factor: int = 8  # rounds this many times bigger while far behind; 1: never
     kafka_send_timeout_s: float = 5.0
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = ""

@@ -42,6 +42,7 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 TP = tuple[str, int]
+CATCH_UP_AT = 4  # rounds (of HUB_BATCH_MAX_RECORDS) behind the log that make a backlog
 OnAssigned = Callable[[list[TP]], Awaitable[dict[TP, Progress | None]]]
 
 
@@ -206,9 +207,7 @@ class BatchConsumer:
         out: dict[TP, PartitionRead | PositionLost] = {}
         out.update(self._lost.reported(consumer.paused()))
         try:
-            batches = await consumer.getmany(
-                timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
-            )
+            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=self._round_size())
         except OffsetOutOfRangeError as exc:
             out_of_range = await self._lost.out_of_range(exc.args[0] if exc.args else {})
             for key, gone in out_of_range.items():
@@ -235,6 +234,25 @@ class BatchConsumer:
             if read is not None:
                 out[key] = read
         return out | await self._passed_gaps(set(out))
+
+    def _round_size(self) -> int:
+        """Return how many records this round takes: many more while far behind the log.
+
+        A worker catching up (a backlog, a restart, a replay) sums each partition's batch
+        per bucket before writing it, in one transaction: the bigger the batch, the fewer
+        writes and round trips per record. Caught up, rounds stay small for latency.
+        """
+        size = self._settings.batch_max_records
+        consumer = self._require()
+        behind = 0
+        for tp in consumer.assignment() - consumer.paused():
+            high = consumer.highwater(tp)
+            at = self._position.get((tp.topic, tp.partition))
+            if high is not None and at is not None:
+                behind += max(0, high - at)
+        if behind > size * CATCH_UP_AT:
+            return size * max(1, self._settings.batch_catch_up_factor)
+        return size
 
     async def _passed_gaps(self, reported: set[TP]) -> dict[TP, PartitionRead]:
         """Report offsets the consumer read past with no record to return: a gap at the end.
