@@ -131,9 +131,16 @@ def measure(broker: str) -> dict[str, Any]:
         hub_correct = asyncio.run(check_hub(settings, final_completions(pushes)))
         quix = asyncio.run(run_quix(settings, expected, work))
         quix_rate = total / max(0.001, quix["seconds_from_start"] - quix["first_output_after_s"])
+        # Before: the same worker without the bigger rounds taken while far behind.
+        before = settings.with_(key_prefix="peer-hub-small", consumer_group="peer-small",
+                                batch_catch_up_factor=1)  # fmt: skip
+        small = asyncio.run(drain(before, 1, total, work))
+        small_correct = asyncio.run(check_hub(before, final_completions(pushes)))
         return {
             "messages": total,
             "hub_worker": {**hub, "matches_reference": hub_correct},
+            "hub_worker_catch_up_rounds_off": {**small, "matches_reference": small_correct},
+            "hub_to_quix_catch_up_rounds_off": round(small["events_per_s"] / quix_rate, 2),
             "quix_streams": {**quix, "events_per_s": round(quix_rate), "matches_reference": True},
             "hub_to_quix": round(hub["events_per_s"] / quix_rate, 2),
             "note": "each rate runs from its first output to its last; Quix's is polled each second",
