@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from hub.adapters.embedded import ManagedProcess, free_port, start_tansu
 from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
+from streams.wiring import Worker
 from tests.logs import (
     apply_directly,
     handover,
@@ -46,6 +47,24 @@ def restart(procs: list[ManagedProcess], tmp_path: Path) -> None:
     port = procs[-1].port
     procs[-1].stop()
     procs.append(start_tansu(tmp_path / f"tansu-{len(procs) + 1}", port=port))
+
+
+async def read_once_from_the_new_start(
+    worker: Worker, fresh: Settings, redis_client: aioredis.Redis, records: list[dict[str, Any]]
+) -> None:
+    """Check the worker found one reset and serves what `records` applied once would give."""
+    resets = worker.registry.get_sample_value(
+        "hub_log_resets_total", {"topic": handover_topic(worker.settings), "partition": "0"}
+    )
+    assert resets == 1, "the re-created log was read from the old position"
+    reference = replay_worker(fresh)
+    try:
+        await apply_directly(reference, records)
+        assert serving(await snapshot(redis_client, worker)) == serving(
+            await snapshot(redis_client, reference)
+        )
+    finally:
+        await reference.close()
 
 
 async def apply_everything(settings: Settings) -> None:
@@ -82,19 +101,8 @@ async def test_a_recreated_log_is_read_from_its_beginning_keeping_the_serving_st
     await worker.start()
     try:
         await run_until_caught_up(worker, max_rounds=20)
-        resets = worker.registry.get_sample_value(
-            "hub_log_resets_total", {"topic": handover_topic(settings), "partition": "0"}
-        )
-        assert resets == 1
         assert (await worker.state.offsets())[(handover_topic(settings), 0)] == new_records
-        reference = replay_worker(settings_factory())
-        try:
-            await apply_directly(reference, old + new[3:])
-            assert serving(await snapshot(redis_client, worker)) == serving(
-                await snapshot(redis_client, reference)
-            )
-        finally:
-            await reference.close()
+        await read_once_from_the_new_start(worker, settings_factory(), redis_client, old + new[3:])
     finally:
         await worker.close()
 
@@ -144,17 +152,6 @@ async def test_a_log_recreated_longer_under_a_running_worker_is_read_from_its_be
         await produce(settings, new)
 
         await run_until_caught_up(worker, max_rounds=40)
-        resets = worker.registry.get_sample_value(
-            "hub_log_resets_total", {"topic": handover_topic(settings), "partition": "0"}
-        )
-        assert resets == 1, "the re-created log was read from the old position"
-        reference = replay_worker(settings_factory())
-        try:
-            await apply_directly(reference, old + new[3:])
-            assert serving(await snapshot(redis_client, worker)) == serving(
-                await snapshot(redis_client, reference)
-            )
-        finally:
-            await reference.close()
+        await read_once_from_the_new_start(worker, settings_factory(), redis_client, old + new[3:])
     finally:
         await worker.close()
