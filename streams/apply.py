@@ -179,6 +179,16 @@ class BatchApplier:
             tx.write(StatePlan(), Progress(to))
         return to
 
+    def classify(
+        self, batch: Batch
+    ) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
+        """Return what a batch's messages are: versions to apply and dead letters, by offset.
+
+        The bulk rebuild reads the log through this, so it takes exactly the versions
+        (and refuses exactly the records) the live path does.
+        """
+        return self._sort(batch)
+
     def _sort(self, batch: Batch) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
         versions: list[tuple[int, Version]] = []
         letters: list[tuple[int, DeadLetter]] = []

@@ -65,11 +65,26 @@ def worker() -> None:
     help="Stop after this many seconds if not caught up (default: no limit); run again to go on.",
 )
 @click.option("--abort", "abort_", is_flag=True, help="Give up an unfinished rebuild.")
-def rebuild(timeout: float | None, abort_: bool) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes reading the log in bulk, each taking some partitions (one per core).",
+)
+@click.option(
+    "--replay",
+    is_flag=True,
+    help="Replay every record through the live path instead of reading in bulk (slower).",
+)
+def rebuild(timeout: float | None, abort_: bool, jobs: int, replay: bool) -> None:
     """Recompute all serving state in Redis from the Kafka log, with progress.
 
-    A rebuild that stops (Ctrl-C, a crash, --timeout) continues where it
-    stopped when run again; queries keep reading the last complete state.
+    The log is read in bulk into a new generation while workers and queries
+    stay on the current one; workers then take over at the exact offsets the
+    read stopped at, and queries switch once they have caught up. A rebuild
+    that stops (Ctrl-C, a crash, --timeout) continues from its last
+    checkpoint (at most five minutes of work back) when run again.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -87,12 +102,12 @@ def rebuild(timeout: float | None, abort_: bool) -> None:
     columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     try:
         with Progress(*columns) as bar:
-            task = bar.add_task("replaying the feed topics", total=None)
+            task = bar.add_task("reading the feed topics", total=None)
 
             def show(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = asyncio.run(run_rebuild(settings, show, timeout))
+            result = asyncio.run(run_rebuild(settings, show, timeout, jobs=jobs, replay=replay))
     except RebuildUnfinished as exc:
         raise click.ClickException(str(exc)) from exc
     except KeyboardInterrupt:

@@ -114,14 +114,7 @@ class FeedWorker:
         self._count(outcome, time.perf_counter() - started)
 
     def _content(self, feed: Feed, owner: str | None, f: Fetched) -> Envelope | Undecodable:
-        """Decode a message; on an organisation's direct topic, it is that organisation's."""
-        if owner is None:
-            return self._decode(feed, f.value, f.timestamp_ms, f.headers)
-        # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
-        content = self._decode(feed, f.value, f.timestamp_ms)
-        if isinstance(content, Envelope):
-            content = replace(content, submitter_org=owner, trusted=False, source="kafka")
-        return content
+        return message_content(self._decode, feed, owner, f)
 
     async def _follow(self, tp: TopicPartition, outcome: Outcome, end: int) -> None:
         topic, partition = tp
@@ -202,6 +195,22 @@ class FeedWorker:
     def update_lag(self) -> None:
         """Refresh the lag gauge of every partition this process holds (and drop the rest)."""
         self._metrics.set_lag(self._consumer.lag(self.applied))
+
+
+def message_content(
+    decode: MessageDecoder, feed: Feed, owner: str | None, f: Fetched
+) -> Envelope | Undecodable:
+    """Decode a message; on an organisation's direct topic, it is that organisation's.
+
+    The bulk rebuild reads messages through this too, so both paths see the same records.
+    """
+    if owner is None:
+        return decode(feed, f.value, f.timestamp_ms, f.headers)
+    # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
+    content = decode(feed, f.value, f.timestamp_ms)
+    if isinstance(content, Envelope):
+        content = replace(content, submitter_org=owner, trusted=False, source="kafka")
+    return content
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -17,6 +17,8 @@ one has caught up with the log:
     s:{feed}:{day}:{scope}       SitRep counters for one date (hash, expires)
     sd:{feed}:{scope}            dates with SitReps (sorted set)
     fr:{feed} / fe:{feed}        last received / last event instant per organisation (sorted set)
+    bulk:…                       a bulk rebuild's own bookkeeping while it fills a generation
+                                 nobody reads yet (`hub/adapters/redis/bulk_store.py`)
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
@@ -88,6 +90,10 @@ class Keys:
     @property
     def fingerprints(self) -> str:
         return f"{self._g}fp"
+
+    def bulk(self, name: str) -> str:
+        """A bulk rebuild's bookkeeping key in this generation (progress, checkpoints)."""
+        return f"{self._g}bulk:{name}"
 
     def entity(self, feed: str, key: str) -> str:
         return f"{self._g}e:{feed}:{key}"
