@@ -32,7 +32,7 @@ class EnvelopeSigner:
     def __init__(self, keys: Sequence[tuple[str, bytes]]) -> None:
         if not keys:
             raise ConfigError("HUB_ENVELOPE_KEY names no key")
-        self._keys = dict(keys)
+        self._keys = {kid: _Hmac(secret) for kid, secret in keys}
         self._current = keys[0][0]
 
     @classmethod
@@ -53,7 +53,7 @@ class EnvelopeSigner:
 
     def header(self, value: bytes) -> tuple[str, bytes]:
         """Return the header carrying this message's signature."""
-        digest = hmac.new(self._keys[self._current], value, hashlib.sha256).hexdigest()
+        digest = self._keys[self._current].hexdigest(value)
         return HEADER, f"{self._current}:{digest}".encode()
 
     def verifies(self, value: bytes, headers: Sequence[tuple[str, bytes]]) -> bool:
@@ -65,6 +65,29 @@ class EnvelopeSigner:
             key = self._keys.get(kid)
             if key is None:
                 return False
-            expected = hmac.new(key, value, hashlib.sha256).hexdigest()
-            return hmac.compare_digest(expected, digest)
+            return hmac.compare_digest(key.hexdigest(value), digest)
         return False
+
+
+class _Hmac:
+    """HMAC-SHA256 under one key, its padded key states hashed once (RFC 2104).
+
+    Workers verify every envelope they read: starting from the two states
+    instead of the key takes about half the time of `hmac.new` per message.
+    """
+
+    BLOCK = 64  # SHA-256's block size in bytes
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > self.BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(self.BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def hexdigest(self, value: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(value)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()

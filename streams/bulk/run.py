@@ -12,27 +12,21 @@ hand over store, for each partition, the offset the read stopped at and the last
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.adapters.codec import decode_message
-from hub.adapters.kafka.log_reader import LogReader, log_bounds
+from hub.adapters.kafka.log_reader import log_bounds
 from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.redis.bulk_store import BulkGenerations, RedisBulkStore
-from hub.adapters.signing import EnvelopeSigner
 from hub.bootstrap import WorkerParts, build_worker_parts, now_ms
-from hub.domain.bulk import BulkAggregator
-from hub.domain.feeds import route_of_topic
-from hub.domain.metrics import Params
 from hub.ports import Progress
 from hub.settings import Settings
-from streams.apply import BatchApplier
-from streams.bulk.job import BulkJob, Flags, Positions
-from streams.bulk.merge import Lane
+from streams.bulk.build import JobSpec, assign, open_job
+from streams.bulk.job import Flags, Positions
+from streams.bulk.processes import run_in_processes
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +145,7 @@ def _tp(name: str) -> TP:
 
 
 class _Run:
-    """One process's part in a bulk rebuild: its jobs, their checkpoints, its progress."""
+    """The parent's side of a bulk rebuild: its jobs, their checkpoints, its progress."""
 
     def __init__(
         self,
@@ -165,104 +159,95 @@ class _Run:
         checkpoint_s: float,
     ) -> None:
         self._settings = settings
-        self._checkpoint_s = checkpoint_s
         self._parts = parts
         self._plan = plan
         self._store = store
         self._progress = progress
         self._deadline = deadline
         self._clock_ms = clock_ms
+        self._checkpoint_s = checkpoint_s
         self._last_checkpoint = time.monotonic()
         self._reported = 0.0
+        self._first = sum(a for a, _ in plan.stretches.values())
         self._total = sum(max(0, b - a) for a, b in plan.stretches.values())
         self._stopping = False
 
     async def fill(self, control: dict[str, Any], jobs: int) -> None:
-        lanes, positions = self._lanes(control)
-        reader = LogReader(self._settings, positions)
-        job = BulkJob(
-            0, lanes, reader, self._applier(), self._decoder(), self._aggregator(), self._store,
-            self._clock_ms,
-        )  # fmt: skip
-        seq = int(control.get("committed", 0))
-        if seq:
-            job.resume_from(seq, await self._store.load_state(seq, "j0", control["chunks"]["j0"]))
-        await reader.start()
-        try:
-            await job.run(self)
-        finally:
-            await reader.stop()
-        if self._stopping:
-            raise BulkStopped(f"stopped at checkpoint {job._seq}")
+        reader_of = assign(self._plan.stretches, jobs)
+        specs = [
+            JobSpec(
+                self._settings, self._plan.generation, self._plan.stretches,
+                control.get("positions", {}), int(control.get("committed", 0)),
+                control.get("chunks", {}), index, reader_of, self._clock_ms, self._checkpoint_s,
+            )
+            for index in range(jobs)
+        ]  # fmt: skip
+        if jobs > 1:
+            finished = await run_in_processes(specs, self)
+        else:
+            job, reader = await open_job(specs[0], self._parts, None)
+            await reader.start()
+            try:
+                await job.run(_InlineLink(self))
+            finally:
+                await reader.stop()
+            finished = not self._stopping
+        if not finished:
+            raise BulkStopped("stopped at its last checkpoint")
 
-    def _lanes(self, control: dict[str, Any]) -> tuple[dict[TP, Lane], dict[TP, tuple[int, int]]]:
-        at: dict[str, list[Any]] = control.get("positions", {})
-        lanes: dict[TP, Lane] = {}
-        positions: dict[TP, tuple[int, int]] = {}
-        for index, (tp, (first, stop)) in enumerate(sorted(self._plan.stretches.items())):
-            route = route_of_topic(tp[0], self._settings.topic_prefix)
-            if route is None:
-                continue
-            lane = Lane(tp[0], tp[1], index, route[0], route[1])
-            start = first
-            row = at.get(f"{tp[0]}:{tp[1]}")
-            if row is not None:
-                start, clock, fingerprint = row
-                lane.resume(clock)
-                lane.fingerprint = None if fingerprint is None else (fingerprint[0], fingerprint[1])
-            lanes[tp] = lane
-            positions[tp] = (start, stop)
-        return lanes, positions
+    # -- what the jobs report ------------------------------------------------------------------
 
-    def _applier(self) -> BatchApplier:
-        p = self._parts
-        return BatchApplier(
-            p.state, p.live, p.planner, p.ref, self._clock_ms, record_dead_letters=False
-        )
-
-    def _decoder(self) -> Any:
-        signer = EnvelopeSigner.from_setting(self._settings.envelope_key)
-        return functools.partial(decode_message, signer=signer)
-
-    def _aggregator(self) -> BulkAggregator:
-        params = Params(self._settings.hours_lost_baseline_minutes)
-        return BulkAggregator(self._parts.ref, params, self._clock_ms())
-
-    # -- the Link a job talks to ---------------------------------------------------------------
-
-    def flags(self) -> Flags:
-        now = time.monotonic()
-        if self._deadline is not None and now >= self._deadline:
+    def past_deadline(self) -> bool:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
             self._stopping = True
-            return Flags(checkpoint=True, stop=True)
-        return Flags(checkpoint=now - self._last_checkpoint >= self._checkpoint_s)
+        return self._stopping
 
     async def progress(self, position_sum: int) -> None:
-        done = position_sum - sum(a for a, _ in self._plan.stretches.values())
+        done = position_sum - self._first
         self._progress(done, self._total)
         now = time.monotonic()
         if now - self._reported >= REPORT_S:
             self._reported = now
             await self._parts.generations.report(done, self._total)
 
-    async def checkpoint(self, seq: int, names: list[str], chunks: int, at: Positions) -> None:
+    async def commit(
+        self, seq: int, names: list[str], chunks: dict[str, int], at: Positions, final: bool
+    ) -> None:
+        """Prepare, apply and commit a checkpoint (or the end) of every job."""
+        if final:
+            seq = int((await self._store.control()).get("committed", 0)) + 1
         await self._store.record(
-            prepared=seq, payloads=names, positions=at.lanes, chunks={"j0": chunks}, final=False
+            prepared=seq, payloads=names, positions=at.lanes, chunks=chunks, final=final
         )
-        await self._commit(seq, names)
-        self._last_checkpoint = time.monotonic()
-
-    async def finished(self, names: list[str], at: Positions) -> None:
-        seq = int((await self._store.control()).get("committed", 0)) + 1
-        await self._store.record(prepared=seq, payloads=names, positions=at.lanes, final=True)
-        await self._commit(seq, names)
-        await hand_over(self._store, at.lanes, self._parts.planner.config_fingerprint)
-        await self._parts.generations.report(self._total, self._total)
-
-    async def _commit(self, seq: int, names: list[str]) -> None:
         await self._store.apply(names, self._clock_ms())
         await self._store.record(committed=seq)
         await self._store.forget_before(seq)
+        self._last_checkpoint = time.monotonic()
+        if final:
+            await hand_over(self._store, at.lanes, self._parts.planner.config_fingerprint)
+            await self._parts.generations.report(self._total, self._total)
+
+
+class _InlineLink:
+    """The Link of a run's only job, in the same process."""
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+
+    def flags(self) -> Flags:
+        if self._run.past_deadline():
+            return Flags(checkpoint=True, stop=True)
+        due = time.monotonic() - self._run._last_checkpoint >= self._run._checkpoint_s
+        return Flags(checkpoint=due)
+
+    async def progress(self, done: int) -> None:
+        await self._run.progress(done)
+
+    async def checkpoint(self, seq: int, names: list[str], chunks: int, at: Positions) -> None:
+        await self._run.commit(seq, names, {"j0": chunks}, at, final=False)
+
+    async def finished(self, names: list[str], at: Positions) -> None:
+        await self._run.commit(0, names, {}, at, final=True)
 
 
 async def hand_over(store: RedisBulkStore, lanes: dict[str, list[Any]], config: str) -> None:

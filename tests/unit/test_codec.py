@@ -278,3 +278,18 @@ def test_an_ordinary_rejected_record_is_kept_whole_in_its_dead_letter() -> None:
         record,
     )
     assert loads(encode_dead_letter(letter))["original"] == record
+
+
+def test_signatures_are_hmac_sha256_for_keys_of_every_length() -> None:
+    # The signer starts from precomputed key states; any key must still sign as RFC 2104 says.
+    import hashlib
+    import hmac
+
+    for length in (16, 31, 63, 64, 65, 100, 128, 200):
+        secret = "k" * length
+        signer = EnvelopeSigner.from_setting(f"kid:{secret}")
+        assert signer is not None
+        for value in (b"", b"{}", b"x" * 1000):
+            expected = hmac.new(secret.encode(), value, hashlib.sha256).hexdigest()
+            assert signer.header(value) == (HEADER, f"kid:{expected}".encode())
+            assert signer.verifies(value, [signer.header(value)])

@@ -167,7 +167,7 @@ class Contribution:
 
 def changes(*pairs: tuple[str, int]) -> Changes:
     """Return the (counter, amount) pairs that change something."""
-    return tuple(pair for pair in pairs if pair[1])
+    return tuple([pair for pair in pairs if pair[1]])
 
 
 @dataclass(frozen=True, slots=True)
