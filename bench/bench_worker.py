@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from hub.adapters.codec import encode_envelope
-from hub.adapters.embedded import start_tansu, start_valkey
+from hub.adapters.embedded import ManagedProcess, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
@@ -169,20 +169,27 @@ async def scenario(base: Settings, name: str, days: float, logs: Path) -> dict[s
 @contextmanager
 def embedded_stack(name: str) -> Iterator[tuple[Settings, Path]]:
     """Run a fresh embedded Tansu and Valkey for one benchmark; stop both afterwards."""
+    with embedded_servers(name) as (settings, work, _, _):
+        yield settings, work
+
+
+@contextmanager
+def embedded_servers(
+    name: str,
+) -> Iterator[tuple[Settings, Path, ManagedProcess, ManagedProcess]]:
+    """As `embedded_stack`, and the Tansu and Valkey processes (to measure them)."""
     work = Path(tempfile.mkdtemp(prefix=f"uec-{name}-"))
     tansu, valkey = start_tansu(work), start_valkey(work)
     try:
-        yield (
-            Settings(
-                kafka_bootstrap=tansu.address,
-                redis_url=valkey.address,
-                partitions=6,
-                session_timeout_ms=6_000,
-                envelope_key=ENVELOPE_KEY,
-                config_dir=ROOT / "config",
-            ),
-            work,
+        settings = Settings(
+            kafka_bootstrap=tansu.address,
+            redis_url=valkey.address,
+            partitions=6,
+            session_timeout_ms=6_000,
+            envelope_key=ENVELOPE_KEY,
+            config_dir=ROOT / "config",
         )
+        yield settings, work, tansu, valkey
     finally:
         tansu.stop()
         valkey.stop()

@@ -27,7 +27,7 @@ from hub.domain.plan import Version
 from hub.domain.validation import from_canonical
 from hub.ports import Fetched, MessageDecoder
 from streams.apply import Batch, BatchApplier, Message
-from streams.bulk.merge import BOTTOM, TOP, Item, Key, Lane, bound, take_foreign
+from streams.bulk.merge import BOTTOM, TOP, Item, Key, Lane, bound, by_key, take_foreign
 from streams.loop import message_content
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class BulkJob:
         if self._foreign:
             ready, self._foreign = take_foreign(self._foreign, low)
             items.extend((a, i, o, _version(rest)) for a, i, o, *rest in ready)
-        items.sort(key=lambda item: item[:3])
+        items.sort(key=by_key)
         offer = self.aggregator.offer
         for clock, _, _, v in items:
             offer(v, clock)

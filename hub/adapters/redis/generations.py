@@ -33,6 +33,8 @@ class RedisGenerations:
     async def state(self) -> GenerationState:
         gen, serving, progress = await self._read()
         writing = int(gen or 0)
+        if "bulk" in progress:  # a bulk rebuild writes the next generation before workers do
+            writing = max(writing, int(progress["bulk"]))
         done, total, at = (progress.get(k) for k in ("done", "total", "at"))
         return GenerationState(
             writing,
