@@ -67,10 +67,10 @@ def few_organisations(full: ReferenceData) -> ReferenceData:
     return ReferenceData.build(full.regions.values(), orgs, sites)
 
 
-def simulate(now_ms: int, days: float = 10.0, scale: float = 0.006) -> list[Push]:
+def simulate(now_ms: int, days: float = 10.0, scale: float = 0.006, seed: int = 26) -> list[Push]:
     """Return the pushes of `days` before `now_ms`, in the order they were pushed."""
     ref = few_organisations(load_reference_data(ROOT / "config"))
-    rng = random.Random(26)
+    rng = random.Random(seed)
     sims = [
         s(
             ref,

@@ -134,7 +134,7 @@ class BulkJob:
             log.debug(
                 "job %d round %d: bound %s, backlog %d, held %d, pending sums %d",
                 self.index, round_, low, sum(lane.backlog() for lane in self._ordered),
-                len(self.aggregator.held), self.aggregator.pending,
+                len(self.aggregator.entities), self.aggregator.pending,
             )  # fmt: skip
             if self.aggregator.pending > DRAIN_AT:
                 await self._drain()
@@ -226,7 +226,7 @@ class BulkJob:
         await link.checkpoint(self._seq, names, chunks, self._positions())
         log.info(
             "job %d: checkpoint %d stored (%d entities held) in %.1fs",
-            self.index, self._seq, len(self.aggregator.held), time.monotonic() - started,
+            self.index, self._seq, len(self.aggregator.entities), time.monotonic() - started,
         )  # fmt: skip
 
     async def _finish(self, link: Link) -> None:

@@ -11,6 +11,7 @@ retract exactly what the bulk stored, so both are compared again after them.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from tests.bulk_log import (
 )
 from tests.conftest import CONFIG, unique
 from tests.generations import generation, same_but_entities_past_their_horizon
+from tests.harness import caught_up, running_worker
 from tests.logs import run_until_caught_up
 
 pytestmark = [pytest.mark.timeout(600), pytest.mark.slow]
@@ -254,3 +256,43 @@ def corrections(bulk: dict[str, Any], received_ms: int) -> list[Push]:
 
 def _iso(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_records_accepted_during_a_bulk_rebuild_are_applied_once_by_the_live_path(
+    broker: ManagedProcess, valkey: ManagedProcess, merged: Path, redis_client: aioredis.Redis
+) -> None:
+    # Workers run throughout: on the old generation while the bulk reads, then on the new one
+    # from the exact offsets the read stopped at. Records keep arriving meanwhile.
+    log = await simulated_log(broker, valkey, merged, days=2.0)
+    clock = FixedClock(log.now_ms)
+    settings = log.hub()
+    more = simulate(log.now_ms, days=0.3, seed=99)  # accepted while the rebuild reads
+    async with running_worker(settings, clock_ms=clock):
+        await caught_up(settings)  # generation 0, as the live path had it before the merger
+
+        produced = False
+
+        async def watch(done: int, total: int) -> None:
+            nonlocal produced
+            if done and not produced:
+                produced = True
+                await produce(log.base, more, PARTITIONS)
+
+        pending: list[asyncio.Task[None]] = []
+        result = await rebuild(
+            settings,
+            lambda done, total: pending.append(asyncio.ensure_future(watch(done, total))),
+            clock_ms=clock,
+            checkpoint_s=0.0,
+        )
+        await asyncio.gather(*pending)
+        assert produced and result.generation == 1
+        await caught_up(settings)
+    _, reference = await replay_of(log, valkey)
+    assert await redis_client.get(f"{settings.key_prefix}:serving") is None  # promoted
+    same_but_entities_past_their_horizon(
+        reference,
+        await generation(redis_client, settings.key_prefix, 1),
+        log.now_ms,
+        some_gone=False,
+    )
