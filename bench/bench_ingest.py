@@ -102,7 +102,7 @@ async def drive(
 
 
 def serve(settings: Settings, workdir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     with (workdir / "serve.log").open("wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "hub", "serve"],

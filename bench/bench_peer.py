@@ -6,7 +6,8 @@ once by one real `hub worker` process and once by a Quix Streams application
 summed duration, into Redis through Quix's batching Redis sink). Each checks its Redis output
 against a reference computed from the messages, so neither is fast by being wrong. The hub
 does more per message (every catalogue metric, upserts, four scope levels, gauges, exactly-
-once offsets); Quix does only this job.
+once offsets); Quix does only this job. Both run on the embedded Tansu, then again on a local
+Apache Kafka (`apache_kafka`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bench.bench_worker import drain, embedded_stack, generate, produce
+from bench.bench_worker import drain, embedded_stack, generate, on_apache_kafka, produce
 from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.feeds import FEEDS, topic_for
 from hub.settings import Settings
@@ -116,7 +117,11 @@ async def check_hub(settings: Settings, expected: Counter[tuple[str, int]]) -> b
 
 
 def main(argv: list[str]) -> dict[str, Any]:
-    with embedded_stack("peer") as (base, work):
+    return {**measure("tansu"), "apache_kafka": on_apache_kafka(measure)}
+
+
+def measure(broker: str) -> dict[str, Any]:
+    with embedded_stack("peer", broker) as (base, work):
         settings = base.with_(topic_prefix="peer.", key_prefix="peer-hub", consumer_group="peer")
         asyncio.run(ensure_topics(settings))
         pushes = generate("handover", DAYS)

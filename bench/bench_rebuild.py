@@ -60,7 +60,7 @@ def rebuild(
     valkey: ManagedProcess,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `python -m streams rebuild ARGS` to the end; return its rate, memory and CPU."""
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     before = {"tansu": _cpu_s(tansu.pid), "valkey": _cpu_s(valkey.pid)}
     load = _load()
     started = time.monotonic()
@@ -108,7 +108,7 @@ async def _compare(settings: Settings, reference: str, bulk: str, slack_ms: int)
 
 def main(argv: list[str]) -> dict[str, Any]:
     with embedded_servers("rebuild") as (base, work, tansu, valkey):
-        settings = base.with_(topic_prefix="bench-month.")
+        settings = base.with_(topic_prefix=national_log.TOPIC_PREFIX)
         asyncio.run(ensure_topics(settings))
         path, was_cached, generate_s = national_log.cached(DAYS)
         started = time.monotonic()

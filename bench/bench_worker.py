@@ -3,7 +3,8 @@
 
 Producing straight into the topics (as the API would, with the same envelopes) isolates the
 workers: the clock runs from the first applied batch to the last, so process start-up and the
-consumer group's first join are not counted.
+consumer group's first join are not counted. It runs on the embedded Tansu and again on a
+local Apache Kafka (`apache_kafka`, when Java 17+ is there).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from aiokafka import AIOKafkaProducer
 from hub.adapters.codec import encode_envelope
 from hub.adapters.embedded import ManagedProcess, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.kafka_jars import missing_tools
+from hub.adapters.local_kafka import start_kafka
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
 from hub.adapters.signing import EnvelopeSigner
@@ -93,12 +96,13 @@ async def produce(settings: Settings, pushes: list[Push]) -> int:
             value = encode_envelope(
                 feed, to_canonical(feed, record), received, push.org, "bench", i
             )
+            topic, key = topic_for(feed, settings.topic_prefix), entity_key(feed, record).encode()
             futures.append(
                 await producer.send(
-                    topic_for(feed, settings.topic_prefix),
+                    topic,
                     value,
-                    key=entity_key(feed, record).encode(),
-                    headers=[SIGNER.header(value)],  # signed as the API signs
+                    key=key,
+                    headers=[SIGNER.header(topic, key, value)],  # signed as the API signs
                 )
             )
             sent += 1
@@ -113,7 +117,7 @@ async def drain(settings: Settings, workers: int, total: int, logs: Path) -> dic
     client = aioredis.from_url(settings.redis_url, decode_responses=True)
     state = RedisStateStore(client, settings.key_prefix)
     before = int((await client.info("memory"))["used_memory"])
-    env = {**os.environ, **settings.env(), "HUB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, **settings.to_env(), "HUB_LOG_LEVEL": "WARNING"}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "streams"],
@@ -167,17 +171,73 @@ async def scenario(base: Settings, name: str, days: float, logs: Path) -> dict[s
 
 
 @contextmanager
-def embedded_stack(name: str) -> Iterator[tuple[Settings, Path]]:
-    """Run a fresh embedded Tansu and Valkey for one benchmark; stop both afterwards."""
-    with embedded_servers(name) as (settings, work, _, _):
+def embedded_stack(name: str, broker: str = "tansu") -> Iterator[tuple[Settings, Path]]:
+    """Run a fresh broker (embedded Tansu, or a local Apache Kafka) and Valkey for one
+    benchmark; stop both afterwards."""
+    with broker_stack(name, broker) as (settings, work, _):
         yield settings, work
+
+
+@contextmanager
+def broker_stack(name: str, broker: str) -> Iterator[tuple[Settings, Path, list[int]]]:
+    """Like `embedded_stack`, also yielding the broker processes' PIDs (to measure them)."""
+    work = Path(tempfile.mkdtemp(prefix=f"uec-{name}-"))
+    valkey = start_valkey(work)
+    try:
+        if broker == "kafka":  # full JIT and a roomier heap: measured, not just started
+            kafka = start_kafka(work / "kafka", heap_mb=1024, quick_start=False)
+            address, stop, pids = kafka.bootstrap, kafka.stop, [p.pid for p in kafka.processes]
+        else:
+            tansu = start_tansu(work)
+            address, stop, pids = tansu.address, tansu.stop, [tansu.pid]
+    except BaseException:
+        valkey.stop()
+        raise
+    try:
+        yield (
+            Settings(
+                kafka_bootstrap=address,
+                redis_url=valkey.address,
+                partitions=6,
+                topic_replication=1,
+                session_timeout_ms=6_000,
+                envelope_key=ENVELOPE_KEY,
+                config_dir=ROOT / "config",
+            ),
+            work,
+            pids,
+        )
+    finally:
+        stop()
+        valkey.stop()
+
+
+def on_apache_kafka(measure: Any) -> dict[str, Any]:
+    """Run `measure(broker)` on a local Apache Kafka, or say why it could not run."""
+    missing = missing_tools()
+    if missing:
+        return {"skipped": f"{' and '.join(missing)} missing"}
+    result: dict[str, Any] = measure("kafka")
+    return result
+
+
+def measure_workers(broker: str) -> dict[str, Any]:
+    with embedded_stack("bench", broker) as (base, work):
+        return {
+            "handover_7_days": asyncio.run(scenario(base, "handover", 6.9, work)),
+            "mixed_national_day": asyncio.run(scenario(base, "mixed", 1.0, work)),
+        }
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    return {**measure_workers("tansu"), "apache_kafka": on_apache_kafka(measure_workers)}
 
 
 @contextmanager
 def embedded_servers(
     name: str,
 ) -> Iterator[tuple[Settings, Path, ManagedProcess, ManagedProcess]]:
-    """As `embedded_stack`, and the Tansu and Valkey processes (to measure them)."""
+    """As `embedded_stack` on Tansu, with the Tansu and Valkey processes (to measure them)."""
     work = Path(tempfile.mkdtemp(prefix=f"uec-{name}-"))
     tansu, valkey = start_tansu(work), start_valkey(work)
     try:
@@ -185,6 +245,7 @@ def embedded_servers(
             kafka_bootstrap=tansu.address,
             redis_url=valkey.address,
             partitions=6,
+            topic_replication=1,
             session_timeout_ms=6_000,
             envelope_key=ENVELOPE_KEY,
             config_dir=ROOT / "config",
@@ -193,11 +254,3 @@ def embedded_servers(
     finally:
         tansu.stop()
         valkey.stop()
-
-
-def main(argv: list[str]) -> dict[str, Any]:
-    with embedded_stack("bench") as (base, work):
-        return {
-            "handover_7_days": asyncio.run(scenario(base, "handover", 6.9, work)),
-            "mixed_national_day": asyncio.run(scenario(base, "mixed", 1.0, work)),
-        }

@@ -32,6 +32,7 @@ from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.settings import Settings
 
 DAY_MS = 86_400_000
+TOPIC_PREFIX = "bench-month."  # signatures bind the topic: the cache is for these topics
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uec-hub" / "bench"
 Message = tuple[str, bytes, bytes, bytes, int]  # feed, key, value, signature header, timestamp
 
@@ -70,13 +71,15 @@ def _message(ref: Any, push: Any, i: int) -> Message | None:
     if isinstance(record, Invalid):
         return None
     value = encode_envelope(feed, to_canonical(feed, record), received, push.org, "bench", i)
-    return push.feed, entity_key(feed, record).encode(), value, SIGNER.header(value)[1], push.due_ms
+    key = entity_key(feed, record).encode()
+    signature = SIGNER.header(topic_for(feed, TOPIC_PREFIX), key, value)[1]
+    return push.feed, key, value, signature, push.due_ms
 
 
 def cached(days: float, max_age_days: float = 3.0) -> tuple[Path, bool, float]:
     """Return the cache file for `days` (generating it if missing or old), whether it was
     there, and how long generating took (0 if cached)."""
-    path = CACHE / f"national-{days:g}d.bin"
+    path = CACHE / f"national-{days:g}d-sig2.bin"  # signed as 27c signs (topic, key)
     if path.exists() and time.time() - path.stat().st_mtime < max_age_days * 86_400:
         return path, True, 0.0
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from hub.adapters.codec import encode_envelope
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.reference_files import load_reference_data
+from hub.adapters.signing import EnvelopeSigner
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.settings import Settings
@@ -91,7 +92,15 @@ def worker_argvs(n: int) -> list[list[str]]:
 
 
 def serve_env(settings: Settings, port: int, **extra: str) -> dict[str, str]:
-    return {**settings.env(), "HUB_HTTP_PORT": str(port), "HUB_LOG_LEVEL": "WARNING", **extra}
+    # A load generator is one client from one address: no per-client read limit, or the
+    # benchmark would measure 429s.
+    return {
+        **settings.to_env(),
+        "HUB_HTTP_PORT": str(port),
+        "HUB_LOG_LEVEL": "WARNING",
+        "HUB_READ_REQUESTS_PER_MINUTE": "0",
+        **extra,
+    }
 
 
 async def wait_applied(settings: Settings, total: int, timeout_s: float = 900) -> None:
@@ -134,7 +143,7 @@ async def background(
     of its own (so its work never delays what the benchmark times); yield where it counts them."""
     counter = logs / f"background-{time.monotonic_ns()}.count"
     argv = [sys.executable, "-m", "bench.stack", str(counter), without_region or ""]
-    with processes([argv], settings.env(), logs):
+    with processes([argv], settings.to_env(), logs):
         yield counter
 
 
@@ -147,6 +156,7 @@ def produced(counter: Path) -> int:
 
 async def _steady(settings: Settings, pushes: list[Push], rate: int, counter: Path) -> None:
     ref = load_reference_data(settings.config_dir)
+    signer = EnvelopeSigner.from_setting(settings.envelope_key)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
     await producer.start()
     per_tick = max(1, int(rate * TICK_S))
@@ -163,11 +173,10 @@ async def _steady(settings: Settings, pushes: list[Push], rate: int, counter: Pa
                 if isinstance(record, Invalid):
                     continue
                 value = encode_envelope(feed, to_canonical(feed, record), now, push.org, "bg", i)
-                await producer.send(
-                    topic_for(feed, settings.topic_prefix),
-                    value,
-                    key=entity_key(feed, record).encode(),
-                )
+                topic = topic_for(feed, settings.topic_prefix)
+                key = entity_key(feed, record).encode()
+                headers = [] if signer is None else [signer.header(topic, key, value)]
+                await producer.send(topic, value, key=key, headers=headers)  # as the API signs
                 sent += 1
             i += per_tick
             counter.write_text(str(sent))

@@ -6,21 +6,22 @@ what a stream worker needs. Nothing is built at import time.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.body_parsers import parse_body
-from hub.adapters.codec import encode_body
 from hub.adapters.kafka.producer import DeadLetterProducer, KafkaProducerSink
+from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.opel_file import load_opel
 from hub.adapters.opel_metrics import OpelCollector
 from hub.adapters.ops_metrics import OpsCollector
+from hub.adapters.redis.acceptance import RedisAcceptedOffsets
 from hub.adapters.redis.accepted import RedisAcceptedLog
 from hub.adapters.redis.alert_log import RedisAlertLog
 from hub.adapters.redis.annotations import RedisAnnotationStore
@@ -41,20 +42,22 @@ from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.redis.tokens import RedisTokenStore
 from hub.adapters.reference_files import (
     load_reference_data,
+    load_response_standards,
     load_scoped_thresholds,
     load_thresholds,
 )
-from hub.adapters.telemetry import IngestMetrics, StreamMetrics
+from hub.adapters.telemetry import IngestMetrics
 from hub.domain.headlines import scope_labels
 from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
-from hub.domain.scopes import ScopeRef
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
+from hub.read_path import read_limits, snapshot_caches, stream_feeds
 from hub.services.acks import AckService
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
+from hub.services.apply_delay import ApplyDelay
 from hub.services.container import Services
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
@@ -62,15 +65,10 @@ from hub.services.ingest import IngestService
 from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
 from hub.services.limits import IngestLimits
-from hub.services.live import LiveFeed
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
-from hub.services.query import QueryService
 from hub.services.series import SeriesService
-from hub.services.series_params import SeriesRequest
-from hub.services.snapshots import SnapshotCache
-from hub.services.stream_limits import StreamLimits
 from hub.services.tokens import TokenService
 from hub.settings import Settings
 
@@ -83,7 +81,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-WINDOW_METRICS = {m.id for m in CATALOGUE.values() if m.kind is Kind.WINDOW}
+# What a level's line may judge a metric as a share of (`of`): a window metric in the same
+# window, or a gauge now (e.g. those waiting past the standard, of those waiting).
+SHARE_BASES = {m.id for m in CATALOGUE.values() if m.kind in (Kind.WINDOW, Kind.GAUGE)}
 
 
 def load_config(settings: Settings) -> tuple[ReferenceData, dict[str, Threshold]]:
@@ -104,30 +104,40 @@ def build(
     sink = KafkaProducerSink(settings)
     rejections = RedisRejectionLog(client, settings.key_prefix)
     accepted = RedisAcceptedLog(client, settings.key_prefix)
+    parse = functools.partial(parse_body, max_records=settings.max_body_records)
+    written = RedisAcceptedOffsets(client, settings.key_prefix)
     ingest = IngestService(
-        ref, parse_body, sink, DeadLetterProducer(sink), rejections, accepted, clock
+        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, written
     )
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
     )
 
-    freshness = FreshnessService(ref, state, clock)
-    scoped = load_scoped_thresholds(settings.config_dir, WINDOW_METRICS)
-    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness)
+    delays = ApplyDelay(
+        written,
+        state,
+        feed_topics(settings),
+        settings.topic_prefix,
+        lambda: int(clock().timestamp() * 1000),  # the clock accepts are stamped by
+        settings.figures_delayed_after_s,
+    )
+    freshness = FreshnessService(ref, state, clock, delays)
+    scoped = load_scoped_thresholds(settings.config_dir, SHARE_BASES)
+    standards = load_response_standards(settings.config_dir)
+    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness, over_lines=standards)
     series = SeriesService(ref, state, thresholds, clock_ms)
-    opel_config, capacity = load_opel(settings.config_dir)
+    opel_config = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
     live = RedisLivePublisher(client, settings.key_prefix)
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
     annotations = RedisAnnotationStore(client, settings.key_prefix)
     snapshots, series_snapshots = snapshot_caches(settings, query, series, clock_ms)
-    live_feed = LiveFeed(
-        snapshots,
-        lambda: changed_scopes(client, settings.key_prefix),
-        StreamLimits(settings.sse_max_connections, settings.sse_max_per_token),
-        StreamMetrics(registry),
-        settings.sse_queue_events,
-    )
+    alerts = AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks)
+
+    def notices() -> AsyncIterator[list[str]]:
+        return changed_scopes(client, settings.key_prefix)
+
+    live_feed, alert_feed = stream_feeds(settings, snapshots, notices, alerts, registry)
 
     async def close() -> None:
         await snapshots.close()
@@ -149,10 +159,11 @@ def build(
         snapshots=snapshots,
         series_snapshots=series_snapshots,
         live=live_feed,
-        alerts=AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks),
+        alerts=alerts,
+        alert_feed=alert_feed,
         acks=acks,
         annotations=AnnotationService(ref, annotations, live, clock_ms),
-        opel=OpelService.build(ref, state, freshness, opel_config, capacity, clock_ms),
+        opel=OpelService.build(ref, state, freshness, opel_config, clock_ms),
         league=LeagueService(ref, state, clock_ms),
         forecasts=ForecastService(ref, state, forecasts, clock_ms),
         rejections=rejections,
@@ -169,33 +180,10 @@ def build(
         settings.ingest_concurrency_per_token,
         time.time,
     )
+    services.read_limits = read_limits(settings, services.ingest_metrics)
     services.opel_levels = wire_opel_metrics(services, registry, clock)
     services.replication = wire_replication(client, settings, registry, clock)
     return services
-
-
-def snapshot_caches(
-    settings: Settings, query: QueryService, series: SeriesService, clock_ms: Callable[[], int]
-) -> tuple[SnapshotCache[ScopeRef], SnapshotCache[SeriesRequest]]:
-    """Return the shared caches of metrics bodies (per scope) and series bodies (per request)."""
-    max_age = settings.snapshot_max_age_s
-
-    async def metrics(scopes: list[ScopeRef]) -> list[dict[str, Any]]:
-        bodies: list[dict[str, Any]] = await query.many(scopes)
-        return bodies
-
-    return (
-        SnapshotCache(metrics, _scope_key, encode_body, clock_ms, max_age, max_entries=4096),
-        SnapshotCache(series.bodies, _series_scope, encode_body, clock_ms, max_age),
-    )
-
-
-def _scope_key(scope: ScopeRef) -> str:
-    return scope.key
-
-
-def _series_scope(req: SeriesRequest) -> str:
-    return req.scope.key
 
 
 def wire_replication(
@@ -274,6 +262,7 @@ class WorkerParts:
     rejections: RejectionLog
     live: LivePublisher
     planner: Planner
+    written: RedisAcceptedOffsets  # how far the API wrote each partition (forgotten on a reset)
 
     async def close(self) -> None:
         await self.sink.close()
@@ -301,4 +290,5 @@ def build_worker_parts(
         rejections=RedisRejectionLog(client, settings.key_prefix),
         live=RedisLivePublisher(client, settings.key_prefix),
         planner=Planner(ref, Params(settings.hours_lost_baseline_minutes)),
+        written=RedisAcceptedOffsets(client, settings.key_prefix),
     )

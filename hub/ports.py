@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from hub.domain.delays import Behind
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import FieldError
 from hub.domain.feeds import Feed
@@ -35,8 +36,11 @@ class AcceptedRecord:
 class RecordSink(Protocol):
     """Writes accepted records durably (Kafka, acks=all)."""
 
-    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
-        """Return once every record is durably written; raise BrokerUnavailable otherwise."""
+    async def publish(self, records: Sequence[AcceptedRecord]) -> Mapping[tuple[str, int], int]:
+        """Return once every record is durably written; raise BrokerUnavailable otherwise.
+
+        Return, for each partition written, the offset just past the last record written.
+        """
         ...
 
     async def ping(self) -> bool: ...
@@ -57,17 +61,47 @@ class DeadLetter:
     index: int | None = None
     line: int | None = None
     key: str | None = None
+    truncated: bool = False  # cut to size: `original`, `errors` or a text (hub.adapters.codec)
+    errors_more: int = 0  # errors left out of `errors`
+
+
+class AcceptedOffsets(Protocol):
+    """How far the API has written each feed partition, and when: how far application lags.
+
+    Shared by every API process (Redis); workers forget a partition whose log
+    was re-created, as its old offsets say nothing about the new log.
+    """
+
+    async def note(self, ends: Mapping[tuple[str, int], int], at_ms: int) -> None:
+        """Remember that each partition holds records written up to `ends` (exclusive) at `at_ms`."""
+        ...
+
+    async def behind(self, applied: Mapping[tuple[str, int], int]) -> list[Behind]:
+        """Return each partition with records written beyond `applied`; forget those applied."""
+        ...
+
+    async def forget(self, topic: str, partition: int) -> None:
+        """Forget what was written to a partition (its log was deleted and re-created)."""
+        ...
 
 
 class DeadLetterSink(Protocol):
     async def publish(self, letters: Sequence[DeadLetter]) -> None: ...
 
 
+@dataclass(slots=True)
+class Claimed:
+    """Outbox entries claimed for publishing: the letters, and entries that are not letters."""
+
+    letters: list[tuple[str, DeadLetter]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (entry id, why)
+
+
 class DeadLetterOutbox(Protocol):
     """Dead letters decided by committed transactions, waiting to be published (Redis)."""
 
-    async def claim(self, consumer: str, limit: int) -> list[tuple[str, DeadLetter]]:
-        """Return up to `limit` letters (with their entry ids) for `consumer` to publish.
+    async def claim(self, consumer: str, limit: int) -> Claimed:
+        """Return up to `limit` entries (with their ids) for `consumer` to publish.
 
         Letters another consumer claimed and left unfinished for long enough
         (it died) are handed on too, so every letter is published at least once.
@@ -76,6 +110,14 @@ class DeadLetterOutbox(Protocol):
 
     async def done(self, ids: Sequence[str]) -> None:
         """Forget letters that were published."""
+        ...
+
+    async def park(self, entry_id: str, reason: str) -> None:
+        """Move an entry that cannot be published aside (a capped store), out of the way."""
+        ...
+
+    async def trim(self, keep: int) -> int:
+        """Drop the oldest letters beyond `keep`; return how many were dropped."""
         ...
 
     async def backlog(self) -> int:
@@ -90,10 +132,14 @@ class Progress:
     `next_offset` is where the next unapplied record may start. `fingerprint`
     is (offset, timestamp ms) of the last record applied, so a worker can tell
     the same log from a deleted and re-created one with the same offsets.
+    `history_end`, while the partition is being read from its beginning (a
+    rebuild, or Redis lost its state), is where the log ended when that began:
+    records before it are history, applied without judging them as replays.
     """
 
     next_offset: int
     fingerprint: tuple[int, int] | None = None
+    history_end: int | None = None
 
 
 class StateTransaction(Protocol):
@@ -197,7 +243,11 @@ class RejectionLog(Protocol):
 
     async def record(self, letters: Sequence[DeadLetter]) -> None: ...
 
-    async def recent(self, org: str, feed: str | None, limit: int) -> list[Mapping[str, Any]]: ...
+    async def recent(
+        self, org: str, feed: str | None, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """Return up to `limit` rejections, newest first, and whether a size bound cut them."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +343,9 @@ class Fetched:
     offset: int
     value: bytes | None
     timestamp_ms: int
-    headers: Sequence[tuple[str, bytes]] = ()
+    headers: Sequence[tuple[str, bytes | None]] = ()
+    key: bytes | None = None
+    problem: str | None = None  # the Kafka client could not read the message at all: why
 
 
 TopicPartition = tuple[str, int]
@@ -313,6 +365,7 @@ class PartitionRead:
     end: int
     records: Sequence[Fetched]
     from_start: bool = False  # `start` is the log's beginning, read because nothing is stored
+    log_end: int | None = None  # where the log ended at the fetch (known when `from_start`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,16 +411,20 @@ class FeedSource(Protocol):
         """Return records not yet applied in each partition held."""
         ...
 
+    def held(self) -> tuple[set[TopicPartition], set[TopicPartition]]:
+        """Return the partitions held, and those of them not yet placed (assigned, unread)."""
+        ...
+
 
 class MessageDecoder(Protocol):
     def __call__(
-        self,
-        feed: Feed,
-        value: bytes | None,
-        timestamp_ms: int,
-        headers: Sequence[tuple[str, bytes]] = (),
+        self, topic: str, feed: Feed, message: Fetched, main: bool
     ) -> Envelope | Undecodable:
-        """Read a feed-topic message: a hub envelope, a bare record, or why it is unreadable."""
+        """Read a feed-topic message: a hub envelope, a bare record, or why it is not one to apply.
+
+        `main`: a main feed topic, where only envelopes the API signed count; otherwise an
+        organisation's direct topic, where every record is the owner's. Never raises.
+        """
         ...
 
 
@@ -405,6 +462,18 @@ class WorkerTelemetry(Protocol):
 
     def outbox_backlog(self, letters: int) -> None:
         """Show how many dead letters wait to be published."""
+        ...
+
+    def letters_parked(self, reason: str) -> None:
+        """Count a dead letter moved aside because it could not be published."""
+        ...
+
+    def letters_dropped(self, count: int) -> None:
+        """Count dead letters dropped unpublished because the outbox was full."""
+        ...
+
+    def stalled(self, partitions: int) -> None:
+        """Show how many held partitions have records waiting and make no progress."""
         ...
 
 

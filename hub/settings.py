@@ -5,12 +5,14 @@ Secrets are redacted from `repr`, so settings can be logged safely.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hub.domain.bounds import MAX_BODY_RECORDS
 from hub.domain.errors import ConfigError
 
 SECRET = {
@@ -69,8 +71,12 @@ class Settings:
     key_prefix: str = "hub"
     admin_token: str = ""
     envelope_key: str = ""  # id:secret[,id:secret…]: the API signs envelopes, workers trust them
+    accept_unsigned: bool = False  # development only: apply unsigned records on main feed topics
     require_viewer_token: bool = False
+    read_requests_per_minute: int = 1_200  # per client (token, or address), per process; 0: none
+    trusted_proxies: str = "127.0.0.1"  # whose X-Forwarded-For names the client (uvicorn's)
     max_body_bytes: int = 10 * 1024 * 1024
+    max_body_records: int = MAX_BODY_RECORDS  # records (rows, lines) one ingest body may hold
     ingest_requests_per_minute: int = 600  # per token, across API processes; 0: no limit
     ingest_concurrency_per_token: int = 4  # submissions of one token at once, per process
     request_deadline_s: float = 60.0  # any request not answered by then gets a 503
@@ -78,13 +84,17 @@ class Settings:
     metrics_token: str = ""  # when set, /metrics needs `Authorization: Bearer <it>`
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    metrics_port: int = 0  # worker /metrics port; 0 picks none
+    metrics_port: int = 0  # worker /metrics and /healthz port; 0 picks none
+    worker_stalled_after_s: float = 120.0  # no progress with records waiting: worker unhealthy
+    figures_delayed_after_s: float = 60.0  # oldest accepted record not applied: figures delayed
     ops_refresh_s: float = 15.0  # how often the API re-reads the values it exports to Prometheus
     snapshot_max_age_s: float = 1.0  # oldest shared metrics or series body a reader may be given
+    series_cache_mb: int = 64  # memory the shared series bodies may hold, per API process
     sse_max_connections: int = 2_000  # live streams one API process holds (more: 503)
     sse_max_per_token: int = 200  # live streams one token holds in one process (more: 429)
     sse_queue_events: int = 256  # frames waiting for one slow viewer before it is dropped
     log_level: str = "INFO"
+    env: str = "development"  # "production": refuse unsafe settings at start (as a public bind)
     hours_lost_baseline_minutes: int = 15
     data_dir: str = ".hub-data"  # `hub up`: where the embedded Valkey keeps its append-only file
     config_dir: Path = field(default_factory=default_config_dir)
@@ -100,12 +110,19 @@ class Settings:
             raw = env.get(f"HUB_{f.name.upper()}")
             if raw is not None and f.name != "config_dir":
                 values[f.name] = raw
-        return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+        settings = cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+        if settings.env not in ENVIRONMENTS:
+            raise ConfigError(f"HUB_ENV must be development or production, not {settings.env!r}")
+        return settings
+
+    @property
+    def production(self) -> bool:
+        """Say whether the production checks apply: HUB_ENV=production, or a non-loopback bind."""
+        return self.env == "production" or not is_loopback(self.http_host)
 
     def exposure_problem(self) -> str | None:
         """Say why serving would expose the figures to anyone on the network, or None."""
-        local = self.http_host in {"127.0.0.1", "::1", "localhost"}
-        if local or self.require_viewer_token or self.allow_anonymous_viewers:
+        if is_loopback(self.http_host) or self.require_viewer_token or self.allow_anonymous_viewers:
             return None
         return (
             f"HUB_HTTP_HOST={self.http_host} would let anyone who can reach it read the figures "
@@ -129,9 +146,22 @@ class Settings:
         """Say whether a Redis is named, by URL or through Sentinel."""
         return bool(self.redis_url or self.redis_sentinels)
 
-    def env(self) -> dict[str, str]:
+    def to_env(self) -> dict[str, str]:
         """Return these settings as `HUB_*` variables, to hand to child processes."""
         return {f"HUB_{f.name.upper()}": _render(getattr(self, f.name)) for f in fields(self)}
+
+
+ENVIRONMENTS = ("development", "production")
+
+
+def is_loopback(host: str) -> bool:
+    """Say whether a bind address is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: assume it is reachable
 
 
 def _file_values(path: Path) -> dict[str, Any]:

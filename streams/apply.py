@@ -17,6 +17,15 @@ or a rebalance) changes nothing the second time, and a worker that lost its
 partition cannot write: its transaction fails because the offset moved.
 Dead letters go to an outbox in the same transaction and are published
 from there, so a retried transaction never publishes them twice.
+
+Every message is applied or dead-lettered (`streams.letters`), never left
+to stall its partition: one that cannot be read, is not signed on a main
+feed topic, or cannot be made a version becomes a letter with the reason.
+A signed envelope accepted at least as long ago as its entity's version is
+kept is refused as a replay, unless it is history: a partition read from
+its beginning (a rebuild, or Redis lost its state) stores where the log
+ended then (`Progress.history_end`), and records before that are applied
+as they were the first time.
 """
 
 from __future__ import annotations
@@ -25,13 +34,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from hub.domain.envelope import Envelope, Undecodable
 from hub.domain.errors import StateConflict
 from hub.domain.metrics import ms
 from hub.domain.orgs import ReferenceData
-from hub.domain.plan import Planner, StatePlan, Version
+from hub.domain.plan import Planner, StatePlan, Version, replayed
 from hub.domain.records import Record
 from hub.domain.validation import (
     Invalid,
@@ -43,6 +52,7 @@ from hub.domain.validation import (
 )
 from hub.domain.windows import LONDON
 from hub.ports import DeadLetter, LivePublisher, Progress, StateStore
+from streams import letters as letter_for
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +78,7 @@ class Batch:
     end: int
     messages: Sequence[Message]
     from_start: bool = False  # `start` is the log's beginning, read because nothing is stored
+    log_end: int | None = None  # where the log ended when read (known when `from_start`)
 
     @classmethod
     def of(
@@ -77,6 +88,15 @@ class Batch:
         return cls(
             topic, partition, messages[0].offset, messages[-1].offset + 1, messages, from_start
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A version read from the message at `offset`; `signed`: an envelope the API signed."""
+
+    offset: int
+    version: Version
+    signed: bool
 
 
 @dataclass
@@ -136,10 +156,10 @@ class BatchApplier:
     async def _try(
         self,
         batch: Batch,
-        versions: list[tuple[int, Version]],
+        versions: list[Pending],
         letters: list[tuple[int, DeadLetter]],
     ) -> Outcome:
-        keys = sorted({(v.feed.name, v.key) for _, v in versions})
+        keys = sorted({(p.version.feed.name, p.version.key) for p in versions})
         async with self._store.transaction(batch.topic, batch.partition, keys) as tx:
             stored = await tx.progress()
             if stored is None and not batch.from_start:
@@ -149,12 +169,17 @@ class BatchApplier:
                 return Outcome(seek_to=done)
             if done >= batch.end:
                 return Outcome()  # applied already (a batch read again)
-            todo = [v for offset, v in versions if offset >= done]
-            plan = self._planner.plan(todo, await tx.entities(), self._clock_ms())
-            due = [letter for offset, letter in letters if offset >= done]
+            history = _history_end(batch, stored)
+            now_ms = self._clock_ms()
+            todo, refused = _screen_replays(batch, versions, done, history, now_ms)
+            plan = self._planner.plan(todo, await tx.entities(), now_ms)
+            due = [letter for offset, letter in letters if offset >= done] + refused
             due += [self._failed_letter(batch, f.version, f.reason) for f in plan.failed]
-            last = batch.messages[-1]
-            progress = Progress(batch.end, (last.offset, last.timestamp_ms))
+            progress = Progress(
+                batch.end,
+                _fingerprint(batch, stored),
+                history if history > batch.end else None,
+            )
             tx.write(plan, progress, due if self._record_dead_letters else ())
         if plan.scopes:
             await self._live.publish(sorted(plan.scopes))
@@ -165,23 +190,25 @@ class BatchApplier:
             poisoned=[f.version.feed.name for f in plan.failed],
         )
 
-    async def skip_to(self, topic: str, partition: int, expected: int, to: int) -> int | None:
+    async def skip_to(self, topic: str, partition: int, expected: int, to: int) -> tuple[int, bool]:
         """Move a partition's progress from `expected` to `to` without applying anything.
 
         For offsets that hold nothing to apply any more: deleted before they were
-        applied, or a log that was deleted and re-created. Return the progress
-        now stored: `to`, or whatever another worker stored first (None: nothing).
+        applied, or a log that was deleted and re-created. The fingerprint of the
+        last record applied goes too: it was of the old log. Return the progress
+        now stored (`to`, or whatever another worker stored first) and whether
+        this call moved it.
         """
         async with self._store.transaction(topic, partition, []) as tx:
             stored = await tx.progress()
             if stored is not None and stored.next_offset != expected:
-                return stored.next_offset
-            tx.write(StatePlan(), Progress(to))
-        return to
+                return stored.next_offset, False
+            # Still reading from the beginning: what is left of the history stays history.
+            history = None if stored is None else stored.history_end
+            tx.write(StatePlan(), Progress(to, None, history if (history or 0) > to else None))
+        return to, True
 
-    def classify(
-        self, batch: Batch
-    ) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
+    def classify(self, batch: Batch) -> tuple[list[Pending], list[tuple[int, DeadLetter]]]:
         """Return what a batch's messages are: versions to apply and dead letters, by offset.
 
         The bulk rebuild reads the log through this, so it takes exactly the versions
@@ -189,46 +216,52 @@ class BatchApplier:
         """
         return self._sort(batch)
 
-    def _sort(self, batch: Batch) -> tuple[list[tuple[int, Version]], list[tuple[int, DeadLetter]]]:
-        versions: list[tuple[int, Version]] = []
+    def _sort(self, batch: Batch) -> tuple[list[Pending], list[tuple[int, DeadLetter]]]:
+        versions: list[Pending] = []
         letters: list[tuple[int, DeadLetter]] = []
         for m in batch.messages:
             where = f"{batch.topic}:{batch.partition}:{m.offset}"
-            content = m.content
-            if isinstance(content, Undecodable):
-                letters.append((m.offset, _letter_for_undecodable(where, content)))
-                continue
-            result: Record
-            if content.trusted:  # the API validated it; its record is canonical already
-                canonical = dict(content.record)
-                result = from_canonical(content.feed, canonical)
-                key = canonical_key(content.feed, canonical)
+            try:
+                item = self._version_or_letter(m, where)
+            except Exception as exc:  # a record the hub cannot read must not stall the partition
+                log.error("unreadable record at %s: %r", where, exc)
+                item = letter_for.unreadable(where, m.content, exc)
+            if isinstance(item, DeadLetter):
+                letters.append((m.offset, item))
             else:
-                checked = self._validate(content)
-                if isinstance(checked, Invalid):
-                    letter = _letter_for_invalid(where, content, checked)
-                    letters.append((m.offset, replace(letter, org=self._known(letter.org))))
-                    continue
-                result = checked
-                canonical = to_canonical(content.feed, result)
-                key = entity_key(content.feed, result)
-            feed = content.feed
-            versions.append(
-                (
-                    m.offset,
-                    Version(
-                        feed=feed,
-                        key=key,
-                        record=result,
-                        canonical=canonical,
-                        received_at_ms=ms(content.received_at),
-                        org=getattr(result, feed.org_field),
-                        event_ms=_event_ms(getattr(result, feed.event_time_field)),
-                        order=_order(content, where, m.offset),
-                    ),
-                )
-            )
+                versions.append(item)
         return versions, letters
+
+    def _version_or_letter(self, m: Message, where: str) -> Pending | DeadLetter:
+        """Return a message's version to apply, or the dead letter that says why not."""
+        content = m.content
+        if isinstance(content, Undecodable):
+            return letter_for.undecodable(where, content)
+        result: Record
+        if content.trusted:  # the API validated it; its record is canonical already
+            canonical = dict(content.record)
+            result = from_canonical(content.feed, canonical)
+            key = canonical_key(content.feed, canonical)
+        else:
+            checked = self._validate(content)
+            if isinstance(checked, Invalid):
+                letter = letter_for.invalid(where, content, checked)
+                return replace(letter, org=self._known(letter.org))
+            result = checked
+            canonical = to_canonical(content.feed, result)
+            key = entity_key(content.feed, result)
+        feed = content.feed
+        version = Version(
+            feed=feed,
+            key=key,
+            record=result,
+            canonical=canonical,
+            received_at_ms=ms(content.received_at),
+            org=getattr(result, feed.org_field),
+            event_ms=_event_ms(getattr(result, feed.event_time_field)),
+            order=_order(content, where, m.offset),
+        )
+        return Pending(m.offset, version, content.trusted)
 
     def _validate(self, content: Envelope) -> Record | Invalid:
         """Validate a record that reached the topic without the API's signature."""
@@ -243,17 +276,7 @@ class BatchApplier:
     def _failed_letter(self, batch: Batch, v: Version, reason: str) -> DeadLetter:
         log.error("poison record %s|%s in %s[%d]: %s", v.feed.name, v.key, batch.topic,
                   batch.partition, reason)  # fmt: skip
-        return DeadLetter(
-            id=f"{batch.topic}:{batch.partition}:{v.order}",
-            feed=v.feed.name,
-            org=self._known(v.org),
-            source=f"kafka:{batch.topic}:{batch.partition}",
-            received_at=datetime.fromtimestamp(v.received_at_ms / 1000, tz=UTC).isoformat(),
-            reason="internal error",
-            errors=(("", f"the hub could not apply this record: {reason}"),),
-            original=dict(v.canonical),
-            key=v.key,
-        )
+        return letter_for.failed(batch.topic, batch.partition, v, reason, self._known(v.org))
 
     def _known(self, org: str | None) -> str | None:
         """Keep an organisation code only if it is one: rejection lists are kept per organisation."""
@@ -274,29 +297,39 @@ def _event_ms(value: datetime | date) -> int:
     return ms(datetime(value.year, value.month, value.day, tzinfo=LONDON))
 
 
-def _letter_for_invalid(where: str, e: Envelope, result: Invalid) -> DeadLetter:
-    org = e.record.get(e.feed.org_field)
-    return DeadLetter(
-        id=f"{e.submission_id}:{e.index}" if e.submission_id else where,
-        feed=e.feed.name,
-        org=e.submitter_org or (org if isinstance(org, str) else None),
-        source=e.source if e.source != "kafka" else f"kafka:{where}",
-        received_at=e.received_at.isoformat(),
-        reason="invalid record",
-        errors=tuple((err.field, err.message) for err in result.errors),
-        original=dict(e.record),
-        index=e.index,
-    )
+def _screen_replays(
+    batch: Batch, versions: list[Pending], done: int, history: int, now_ms: int
+) -> tuple[list[Version], list[DeadLetter]]:
+    """Return the versions to apply from `done` on, and letters for envelopes refused as replays.
+
+    Only signed envelopes appended after the partition's history are judged: a rebuild (or
+    a replay after Redis lost its state) applies old envelopes legitimately, and a copy in
+    that history finds the version its original stored just before it, so counts nothing.
+    """
+    todo: list[Version] = []
+    refused: list[DeadLetter] = []
+    for p in versions:
+        if p.offset < done:
+            continue
+        v = p.version
+        if p.signed and p.offset >= history and replayed(v.feed, v.received_at_ms, now_ms):
+            refused.append(letter_for.replay(batch.topic, batch.partition, p.offset, v, now_ms))
+        else:
+            todo.append(v)
+    return todo, refused
 
 
-def _letter_for_undecodable(where: str, u: Undecodable) -> DeadLetter:
-    return DeadLetter(
-        id=where,
-        feed=u.feed.name,
-        org=None,
-        source=f"kafka:{where}",
-        received_at=u.received_at.isoformat(),
-        reason="undecodable message",
-        errors=(("", u.reason),),
-        original=u.original,
-    )
+def _history_end(batch: Batch, stored: Progress | None) -> int:
+    """Return the offset before which this partition's records are history (see `Progress`)."""
+    if stored is None:  # read from the log's beginning: whatever the log held then is history
+        return batch.end if batch.log_end is None else max(batch.log_end, batch.end)
+    return stored.history_end or 0
+
+
+def _fingerprint(batch: Batch, stored: Progress | None) -> tuple[int, int] | None:
+    """Return the offset and stamp of the last record applied: this batch's last, or, for
+    offsets read past with no record (a gap at the log's end), the one stored before."""
+    if batch.messages:
+        last = batch.messages[-1]
+        return (last.offset, last.timestamp_ms)
+    return None if stored is None else stored.fingerprint

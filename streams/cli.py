@@ -17,6 +17,7 @@ import sys
 
 import click
 
+from hub.domain.errors import HubError
 from hub.settings import Settings
 
 
@@ -49,12 +50,30 @@ def main(ctx: click.Context) -> None:
         ctx.invoke(worker)
 
 
+def _refuse_unsafe_production(settings: Settings, role: str) -> None:
+    """In production mode, check the topics and settings before starting; refuse unsafe ones."""
+    if not settings.production:
+        return
+    from hub.adapters.kafka.topics import ensure_topics
+    from hub.adapters.production_checks import check_production
+
+    async def check() -> None:
+        await check_production(settings, role, await ensure_topics(settings))
+
+    try:
+        asyncio.run(check())
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.command()
 def worker() -> None:
     """Run one stream worker until SIGINT or SIGTERM."""
     from streams.host import run_worker
 
-    run_worker(_settings())
+    settings = _settings()
+    _refuse_unsafe_production(settings, "worker")
+    run_worker(settings)
 
 
 @main.command()
@@ -92,6 +111,7 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, replay: bool) -> Non
     from streams.rebuild import rebuild as run_rebuild
 
     settings = _settings("WARNING")
+    _refuse_unsafe_production(settings, "rebuild")
     if abort_:
         abandoned = asyncio.run(abort(settings))
         click.echo(

@@ -8,7 +8,12 @@ It depends on ports only (`FeedSource`, `MessageDecoder`, `WorkerTelemetry`);
 `streams.wiring` plugs in Kafka, orjson and Prometheus.
 
 A partition whose batch fails (Redis down, a script error) is read again
-from the same place after a backoff of its own; the others keep flowing.
+from the same place after a backoff of its own; the others keep flowing. A
+lost position whose skip fails stays pending in the consumer and is retried
+after the backoff, so a loss is never forgotten. A fetch that fails (Kafka
+down, or partitions just assigned that cannot be placed because Kafka or
+Redis is down) pauses the whole loop with a growing backoff, and is retried:
+the loop never ends while the worker runs.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from hub.domain.envelope import Envelope, Undecodable
@@ -50,8 +55,11 @@ class FeedWorker:
         decode: MessageDecoder,
         topic_prefix: str,
         clock: Callable[[], float] = time.time,
+        forget_accepted: Callable[[str, int], Awaitable[None]] | None = None,
     ) -> None:
         self._consumer = consumer
+        # After a log reset: forget the offsets the API accepted into the old log.
+        self._forget_accepted = forget_accepted
         self._applier = applier
         self._metrics = metrics
         self._decode = decode
@@ -105,16 +113,21 @@ class FeedWorker:
             return
         feed, owner = route
         messages = [
-            Message(f.offset, self._content(feed, owner, f), f.timestamp_ms) for f in read.records
+            Message(f.offset, self._content(topic, feed, owner, f), f.timestamp_ms)
+            for f in read.records
         ]
-        batch = Batch(topic, partition, read.start, read.end, messages, read.from_start)
+        batch = Batch(
+            topic, partition, read.start, read.end, messages, read.from_start, read.log_end
+        )
         started = time.perf_counter()
         outcome = await self._applier.apply(batch)
         await self._follow(tp, outcome, read.end)
         self._count(outcome, time.perf_counter() - started)
 
-    def _content(self, feed: Feed, owner: str | None, f: Fetched) -> Envelope | Undecodable:
-        return message_content(self._decode, feed, owner, f)
+    def _content(
+        self, topic: str, feed: Feed, owner: str | None, f: Fetched
+    ) -> Envelope | Undecodable:
+        return message_content(self._decode, topic, feed, owner, f)
 
     async def _follow(self, tp: TopicPartition, outcome: Outcome, end: int) -> None:
         topic, partition = tp
@@ -130,6 +143,17 @@ class FeedWorker:
 
     async def _position_lost(self, tp: TopicPartition, lost: PositionLost) -> None:
         topic, partition = tp
+        # Another worker may have moved this partition's progress first: follow the store.
+        stored, moved = await self._applier.skip_to(topic, partition, lost.position, lost.log_start)
+        if moved:  # counted by whoever moved it, once
+            self._report_loss(tp, lost)
+        if lost.reset and self._forget_accepted is not None:
+            await self._forget_accepted(topic, partition)
+        await self._consumer.seek(topic, partition, stored)  # settles the loss
+        self.applied[tp] = stored
+
+    def _report_loss(self, tp: TopicPartition, lost: PositionLost) -> None:
+        topic, partition = tp
         if lost.reset:
             log.warning(
                 "%s[%d] was re-created (applied up to %d; the log now holds %d to %d): reading "
@@ -143,16 +167,15 @@ class FeedWorker:
                 topic, partition, lost.position, lost.log_start - 1,
             )  # fmt: skip
             self._metrics.offsets_lost(topic, partition, max(0, lost.log_start - lost.position))
-        # Another worker may have moved this partition's progress first: follow the store.
-        stored = await self._applier.skip_to(topic, partition, lost.position, lost.log_start)
-        await self._consumer.seek(topic, partition, stored)
-        if stored is not None:
-            self.applied[tp] = stored
 
     async def _back_off(
         self, tp: TopicPartition, found: PartitionRead | PositionLost, exc: Exception
     ) -> None:
-        """Read this partition again from where the failed batch began, after a backoff."""
+        """Read this partition again from where the failed batch began, after a backoff.
+
+        A lost position is not sought past: the consumer reports it again after the
+        pause, until a skip settles it.
+        """
         topic, partition = tp
         failures = self._failures[tp] = self._failures.get(tp, 0) + 1
         delay = PAUSE_S[min(failures, len(PAUSE_S)) - 1]
@@ -162,8 +185,8 @@ class FeedWorker:
             log.warning("%s[%d] paused %.1fs: %s", topic, partition, delay, exc)
         else:
             log.exception("%s[%d] paused %.1fs after an unexpected error", topic, partition, delay)
-        start = found.start if isinstance(found, PartitionRead) else found.position
-        await self._consumer.seek(topic, partition, start)
+        if isinstance(found, PartitionRead):
+            await self._consumer.seek(topic, partition, found.start)
         self._consumer.pause(topic, partition)
         self._resume_at[tp] = time.monotonic() + delay
 
@@ -192,22 +215,24 @@ class FeedWorker:
         visible = [(f, max(0.0, now - ms / 1000)) for f, ms in outcome.received_at_ms]
         self._metrics.batch_applied(seconds, processed, visible)
 
-    def update_lag(self) -> None:
+    def update_lag(self) -> dict[TopicPartition, int]:
         """Refresh the lag gauge of every partition this process holds (and drop the rest)."""
-        self._metrics.set_lag(self._consumer.lag(self.applied))
+        lags = self._consumer.lag(self.applied)
+        self._metrics.set_lag(lags)
+        return lags
 
 
 def message_content(
-    decode: MessageDecoder, feed: Feed, owner: str | None, f: Fetched
+    decode: MessageDecoder, topic: str, feed: Feed, owner: str | None, f: Fetched
 ) -> Envelope | Undecodable:
     """Decode a message; on an organisation's direct topic, it is that organisation's.
 
     The bulk rebuild reads messages through this too, so both paths see the same records.
     """
     if owner is None:
-        return decode(feed, f.value, f.timestamp_ms, f.headers)
+        return decode(topic, feed, f, main=True)
     # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
-    content = decode(feed, f.value, f.timestamp_ms)
+    content = decode(topic, feed, f, main=False)
     if isinstance(content, Envelope):
         content = replace(content, submitter_org=owner, trusted=False, source="kafka")
     return content

@@ -13,7 +13,10 @@ generation by themselves and may apply some of the replay too: the stored
 offsets make sure each record is applied once, whoever applies it. Queries
 keep reading the last complete generation meanwhile (its figures pause rather
 than empty); when the new generation has caught up with the log's end as it
-was at the start, queries switch to it and the old generation is deleted.
+was at the start, queries switch to it and, after a grace period longer than
+any process caches the generation for, the old generation is deleted. A query
+that was still reading it notices the switch and reads again
+(`hub/adapters/redis/serving.py`), so no answer is ever made of half-deleted keys.
 
 A rebuild that stops (a crash, Ctrl-C, `--timeout`) leaves its generation and
 stored offsets: running `hub rebuild` again continues it where it stopped.
@@ -31,6 +34,7 @@ from prometheus_client import CollectorRegistry
 
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.generations import RedisGenerations
+from hub.adapters.redis.serving import CACHE_S
 from hub.adapters.redis.state import RedisStateStore
 from hub.bootstrap import build_worker_parts, now_ms
 from hub.settings import Settings
@@ -38,6 +42,7 @@ from streams.bulk import run as bulk
 from streams.wiring import build_worker
 
 POLL_S = 0.5
+DROP_GRACE_S = 2 * CACHE_S
 
 Progress = Callable[[int, int], None]
 TP = tuple[str, int]
@@ -106,6 +111,9 @@ async def rebuild(
             stop.set()
             await task
         await generations.promote()
+        # Queries in other processes may hold the old generation's pointer for CACHE_S: let
+        # them move on before it goes (a read that is still on it sees the move and re-reads).
+        await asyncio.sleep(DROP_GRACE_S)
         # Drop the generation queries read until now, and any an aborted rebuild left.
         dropped = sum([await generations.drop(g) for g in range(old, new)])
         return RebuildResult(total, new, dropped, resumed if staged is None else staged.resumed)

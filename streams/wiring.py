@@ -17,7 +17,8 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.codec import decode_message
-from hub.adapters.kafka.consumer import BatchConsumer, LogGaps
+from hub.adapters.kafka.consumer import BatchConsumer
+from hub.adapters.kafka.placement import LogGaps
 from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.redis.state import RedisStateStore
 from hub.adapters.signing import EnvelopeSigner
@@ -28,6 +29,7 @@ from hub.domain.plan import Planner
 from hub.ports import DeadLetterSink, Progress
 from hub.settings import Settings
 from streams.apply import BatchApplier
+from streams.health import ProgressWatch
 from streams.loop import FeedWorker
 from streams.outbox import OutboxPublisher
 
@@ -44,6 +46,7 @@ class Worker:
     loop: FeedWorker
     metrics: WorkerMetrics
     registry: CollectorRegistry
+    watch: ProgressWatch  # when each held partition last made progress (/healthz)
     publisher: OutboxPublisher | None = None  # None for replays: they record no dead letters
 
     @property
@@ -85,8 +88,18 @@ class Worker:
         await asyncio.gather(self.loop.run(stop), self.publisher.run(stop))
 
     async def housekeeping(self) -> None:
-        """Refresh the lag gauges and copy applied offsets to Kafka for lag tools."""
-        self.loop.update_lag()
+        """Refresh the lag gauges and the progress verdict; copy applied offsets to Kafka."""
+        lags = self.loop.update_lag()
+        held, unplaced = self.consumer.held()
+        before = self.watch.latest
+        verdict = self.watch.observe(held, unplaced, self.loop.applied, lags)
+        self.metrics.stalled(len(verdict.stalled))
+        if verdict.stalled and (before is None or before.stalled != verdict.stalled):
+            log.warning(
+                "no progress for %.0fs with records waiting: %s",
+                self.watch.stall_after_s,
+                ", ".join(f"{s.topic}[{s.partition}] (lag {s.lag})" for s in verdict.stalled),
+            )
         await self.consumer.commit(dict(self.loop.applied))
 
     async def close(self) -> None:
@@ -104,6 +117,7 @@ def build_worker(
     planner: Planner | None = None,
     gaps: LogGaps | None = None,
     clock_ms: Callable[[], int] = now_ms,
+    watch: ProgressWatch | None = None,
 ) -> Worker:
     """Wire a worker.
 
@@ -134,10 +148,33 @@ def build_worker(
 
     consumer = BatchConsumer(settings, feed_topics(settings), stored, group=group, gaps=gaps)
     signer = EnvelopeSigner.from_setting(settings.envelope_key)
-    decode = functools.partial(decode_message, signer=signer)
-    loop = FeedWorker(consumer, applier, metrics, decode, settings.topic_prefix)
+    _say_what_counts(settings, signer)
+    decode = functools.partial(
+        decode_message, signer=signer, accept_unsigned=settings.accept_unsigned
+    )
+    loop = FeedWorker(
+        consumer, applier, metrics, decode, settings.topic_prefix,
+        forget_accepted=parts.written.forget,
+    )  # fmt: skip
     holder.append(loop)
     publisher = OutboxPublisher(
         parts.outbox, parts.deadletters, parts.rejections, metrics, f"worker-{uuid.uuid4().hex[:8]}"
     )
-    return Worker(parts, applier, consumer, loop, metrics, registry, None if replay else publisher)
+    watch = watch or ProgressWatch(settings.worker_stalled_after_s)
+    return Worker(
+        parts, applier, consumer, loop, metrics, registry, watch, None if replay else publisher
+    )
+
+
+def _say_what_counts(settings: Settings, signer: EnvelopeSigner | None) -> None:
+    """Warn when records on the main feed topics will not be judged as in production."""
+    if settings.accept_unsigned:
+        log.warning(
+            "HUB_ACCEPT_UNSIGNED=true (development only): records on the main feed topics "
+            "without the API's signature are applied as bare records claiming no organisation"
+        )
+    elif signer is None:
+        log.warning(
+            "HUB_ENVELOPE_KEY is not set: this worker cannot verify the API's signatures, so "
+            "every record on the main feed topics will be dead-lettered as unsigned"
+        )

@@ -94,8 +94,10 @@ async def produce(settings: Settings, pushes: list[Push], partitions: int) -> in
     sent = 0
     try:
         for i, push in enumerate(pushes):
-            for value, key, partition, headers in _messages(ref, signer, push, i, partitions):
-                topic = topic_for(FEEDS[push.feed], settings.topic_prefix)
+            topic = topic_for(FEEDS[push.feed], settings.topic_prefix)
+            for value, key, partition, headers in _messages(
+                ref, signer, topic, push, i, partitions
+            ):
                 await producer.send(
                     topic, value, key=key, partition=partition, headers=headers,
                     timestamp_ms=push.due_ms,
@@ -108,7 +110,7 @@ async def produce(settings: Settings, pushes: list[Push], partitions: int) -> in
 
 
 def _messages(
-    ref: ReferenceData, signer: EnvelopeSigner, push: Push, i: int, partitions: int
+    ref: ReferenceData, signer: EnvelopeSigner, topic: str, push: Push, i: int, partitions: int
 ) -> list[tuple[bytes, bytes | None, int | None, list[tuple[str, bytes]]]]:
     feed = FEEDS[push.feed]
     received = datetime.fromtimestamp(push.due_ms / 1000, tz=UTC)
@@ -116,7 +118,7 @@ def _messages(
     assert not isinstance(record, Invalid), record
     key = entity_key(feed, record)
     spin = zlib.crc32(f"{key}:{i}".encode()) % 200
-    if spin == 0:  # a trust's own producer: a bare record, validated by the workers
+    if spin == 0:  # a trust's own producer on a main topic: unsigned, so a dead letter
         return [(orjson.dumps(push.record), key.encode(), None, [])]
     if spin == 1:  # refused by the workers: a dead letter, never a version
         return [(orjson.dumps({**push.record, "site": "NOPE1"}), key.encode(), None, [])]
@@ -125,7 +127,7 @@ def _messages(
     value = encode_envelope(feed, to_canonical(feed, record), received, push.org, "rb", i)
     # A producer not keying by entity: this version lands on a partition of its own choosing.
     partition = zlib.crc32(key.encode()) % partitions if spin in (3, 4, 5) else None
-    return [(value, key.encode(), partition, [signer.header(value)])]
+    return [(value, key.encode(), partition, [signer.header(topic, key.encode(), value)])]
 
 
 def merged_config(into: Path) -> Path:

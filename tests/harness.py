@@ -14,6 +14,8 @@ import httpx
 import uvicorn
 from prometheus_client import CollectorRegistry
 
+from hub.adapters.kafka.consumer import partitions_of
+from hub.adapters.kafka.options import client_options
 from hub.adapters.kafka.topics import feed_topics
 from hub.adapters.telemetry import WorkerMetrics
 from hub.api.app import create_app
@@ -126,13 +128,12 @@ async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
     from hub.adapters.redis.client import redis_client
     from hub.adapters.redis.state import RedisStateStore
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**client_options(settings))
     await consumer.start()
     try:
-        await consumer.topics()  # metadata (and a consumer stopped at once trips aiokafka)
-        tps = [
-            (t, p) for t in feed_topics(settings) for p in sorted(await _partitions(consumer, t))
-        ]
+        topics = feed_topics(settings)
+        partitions = await partitions_of(consumer, topics)
+        tps = [(t, p) for t in topics for p in sorted(partitions[t])]
     finally:
         await consumer.stop()
     ends = await log_ends(settings, tps)  # not ListOffsets: Tansu answers it short
@@ -149,11 +150,6 @@ async def caught_up(settings: Settings, timeout: float = 90.0) -> None:
         await client.aclose()
 
 
-async def _partitions(consumer: Any, topic: str) -> set[int]:
-    await consumer.topics()
-    return set(consumer.partitions_for_topic(topic) or ())
-
-
 async def read_to_end(settings: Settings, topic: str, timeout: float = 30.0) -> list[Any]:
     """Return every message now in `topic`, read up to its end as it is at the call.
 
@@ -164,10 +160,11 @@ async def read_to_end(settings: Settings, topic: str, timeout: float = 30.0) -> 
 
     from hub.adapters.kafka.ends import log_ends
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=None)
     await consumer.start()
     try:
-        tps = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
+        partitions = (await partitions_of(consumer, [topic]))[topic]
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         ends = await log_ends(settings, [(tp.topic, tp.partition) for tp in tps])
         consumer.assign(tps)
         for tp in tps:

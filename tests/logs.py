@@ -8,17 +8,23 @@ moves the log start as retention or DeleteRecords would.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from hub.adapters.codec import encode_envelope
+from hub.adapters.reference_files import load_reference_data
+from hub.adapters.signing import EnvelopeSigner
 from hub.domain.envelope import Envelope
-from hub.domain.feeds import AMBULANCE_HANDOVER, topic_for
+from hub.domain.feeds import AMBULANCE_HANDOVER, Feed, topic_for
+from hub.domain.orgs import ReferenceData
+from hub.domain.validation import Invalid, to_canonical, validate
 from hub.settings import Settings
 from streams.apply import Batch, Message
 from streams.wiring import Worker, build_worker
@@ -65,18 +71,54 @@ def handover_topic(settings: Settings) -> str:
     return topic_for(AMBULANCE_HANDOVER, settings.topic_prefix)
 
 
+@functools.cache
+def _reference() -> ReferenceData:
+    return load_reference_data(Path(__file__).resolve().parent.parent / "config")
+
+
+def as_accepted(feed: Feed, record: dict[str, Any], received_at: datetime) -> dict[str, Any]:
+    """Return a record as the API writes it once accepted: validated, in canonical form."""
+    valid = validate(feed, record, ref=_reference(), received_at=received_at)
+    assert not isinstance(valid, Invalid), valid
+    return to_canonical(feed, valid)
+
+
+def acceptable(feed: Feed, record: dict[str, Any], received_at: datetime) -> bool:
+    return not isinstance(
+        validate(feed, record, ref=_reference(), received_at=received_at), Invalid
+    )
+
+
+def signed(settings: Settings, topic: str, key: bytes, value: bytes) -> list[tuple[str, bytes]]:
+    """Return the headers the hub's API writes with a message: its signature (`hub-sig`)."""
+    signer = EnvelopeSigner.from_setting(settings.envelope_key)
+    assert signer is not None, "the test's settings hold no envelope key"
+    return [signer.header(topic, key, value)]
+
+
 async def produce(
     settings: Settings, records: Sequence[dict[str, Any]], partition: int = 0
 ) -> None:
-    """Write records to one partition as the hub's API does: enveloped, keyed by entity."""
+    """Write records to one partition as the hub's API does: enveloped, signed, keyed by entity.
+
+    A record the API would refuse is written unsigned, as only another producer could write
+    it (a worker dead-letters it as unsigned).
+    """
     now = datetime.now(tz=UTC)
+    topic = handover_topic(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
         for i, record in enumerate(records):
-            value = encode_envelope(AMBULANCE_HANDOVER, record, now, "RX9", "sub-gaps", i)
             key = f"RX9|{record['handover_id']}".encode()
-            await producer.send(handover_topic(settings), value, key=key, partition=partition)
+            if not acceptable(AMBULANCE_HANDOVER, record, now):
+                value = encode_envelope(AMBULANCE_HANDOVER, record, now, "RX9", "sub-gaps", i)
+                await producer.send(topic, value, key=key, partition=partition)
+                continue
+            canonical = as_accepted(AMBULANCE_HANDOVER, record, now)
+            value = encode_envelope(AMBULANCE_HANDOVER, canonical, now, "RX9", "sub-gaps", i)
+            headers = signed(settings, topic, key, value)
+            await producer.send(topic, value, key=key, partition=partition, headers=headers)
         await producer.flush()
     finally:
         await producer.stop()

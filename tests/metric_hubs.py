@@ -90,13 +90,23 @@ class MemoryHub:
         self._days: dict[tuple[str, str], dict[date, Counter[str]]] = defaultdict(dict)
         self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._sent = 0
         self.unchanged = 0
 
     async def send(self, feed_name: str, raw: dict[str, Any], received_at: datetime = NOW) -> None:
         """Validate one record (it must be valid) and apply it."""
-        version = make_version(self.ref, feed_name, raw, received_at, len(self._entities))
-        plan = self._planner.plan([version], self._entities, ms(received_at))
-        self._fold(plan)
+        await self.send_many(feed_name, [(raw, received_at)])
+
+    async def send_many(
+        self, feed_name: str, received: Sequence[tuple[dict[str, Any], datetime]]
+    ) -> None:
+        """Validate records (they must be valid) and apply them as one batch, in order."""
+        versions = []
+        for raw, at in received:
+            versions.append(make_version(self.ref, feed_name, raw, at, self._sent))
+            self._sent += 1
+        last = max(at for _, at in received)
+        self._fold(self._planner.plan(versions, self._entities, ms(last)))
 
     def _fold(self, plan: StatePlan) -> None:
         for bucket, counters in plan.counters.items():
@@ -146,9 +156,11 @@ class MemoryHub:
             for r, d in zip(requests, latest, strict=True)
         ]
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self, {}, lambda: ms(now))  # type: ignore[arg-type]  # reads only
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        query = QueryService(self.ref, self, {}, lambda: ms(now), over_lines)  # type: ignore[arg-type]  # reads only
         body = (await query.many([query.resolve(scope)], ms(now)))[0]
         return body["metrics"]  # type: ignore[no-any-return]
 
@@ -190,9 +202,11 @@ class RedisHub:
             tx.write(plan, Progress(1 if progress is None else progress.next_offset + 1))
         self.unchanged += plan.unchanged
 
-    async def served(self, scope: str, now: datetime = NOW) -> dict[str, Any]:
-        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`."""
-        query = QueryService(self.ref, self._store, {}, lambda: ms(now))
+    async def served(
+        self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
+    ) -> dict[str, Any]:
+        """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
+        query = QueryService(self.ref, self._store, {}, lambda: ms(now), over_lines)
         body = (await query.many([query.resolve(scope)], ms(now)))[0]
         return body["metrics"]  # type: ignore[no-any-return]
 

@@ -128,16 +128,44 @@ def _seconds(incident: Rec) -> float:
 
 
 def _incidents(incs: list[Rec]) -> Metrics:
+    """Incidents whose clock started in the window: counts by category and outcome."""
     out: Metrics = {"ambulance.incidents": len(incs)}
     for n in (1, 2, 3, 4):
-        cat = [i for i in incs if i["category"] == f"C{n}"]
-        seconds = [i_s for i_s in (_seconds(i) for i in cat) if not math.isnan(i_s)]
-        out[f"ambulance.c{n}.incidents"] = len(cat)
+        out[f"ambulance.c{n}.incidents"] = sum(i["category"] == f"C{n}" for i in incs)
+    for outcome in ("hear_and_treat", "see_and_treat", "see_and_convey", "cancelled"):
+        out[f"ambulance.{outcome}"] = sum(i.get("outcome") == outcome for i in incs)
+    return out
+
+
+def _responses(reached: list[Rec]) -> Metrics:
+    """Incidents whose response arrived in the window (responses in the window, as AQI)."""
+    out: Metrics = {}
+    for n in (1, 2, 3, 4):
+        seconds = [_seconds(i) for i in reached if i["category"] == f"C{n}"]
         if n <= 2:
             out[f"ambulance.c{n}.mean_seconds"] = _mean(seconds)
         out[f"ambulance.c{n}.p90_seconds"] = nearest_rank_p90(seconds)
-    for outcome in ("hear_and_treat", "see_and_treat", "see_and_convey"):
-        out[f"ambulance.{outcome}"] = sum(i.get("outcome") == outcome for i in incs)
+    return out
+
+
+STANDARD_MINUTES = {1: 15, 2: 40, 3: 120, 4: 180}  # ARP 90th centiles (DOMAIN §1)
+
+
+def _ambulance_waits(incs: list[Rec], now: int, standards: Mapping[int, int]) -> Metrics:
+    """Per category: waiting now (24 h, no response, no outcome), longest wait, over standard."""
+    out: Metrics = {}
+    for n in (1, 2, 3, 4):
+        starts = [
+            ms(i["clock_start_at"]) for i in incs
+            if i["category"] == f"C{n}" and not i.get("first_arrival_at") and not i.get("outcome")
+            and ms(i["clock_start_at"]) >= now - 24 * HOUR_MS
+        ]  # fmt: skip
+        out[f"ambulance.c{n}.waiting_now"] = len(starts)
+        out[f"ambulance.c{n}.longest_wait_seconds"] = (
+            max(0.0, (now - min(starts)) / 1000) if starts else None
+        )
+        line = standards[n] * 60_000
+        out[f"ambulance.c{n}.over_target_now"] = sum(now - s > line for s in starts)
     return out
 
 
@@ -163,13 +191,18 @@ def _ed_arrivals(eds: list[Rec]) -> Metrics:
 
 def _ed_departures(eds: list[Rec]) -> Metrics:
     stays = [_minutes(e, "arrived_at", "departed_at") for e in eds]
+    type1 = [e for e in eds if int(e["department_type"]) == 1]
+    admitted = [e for e in eds if e.get("decision_to_admit_at")]
+    dta_over = sum(1 for e in eds if _minutes(e, "decision_to_admit_at", "departed_at") > 720)
     return {
         "ed.departures": len(eds),
         "ed.four_hour_pct": _pct(sum(s <= 240 for s in stays), len(eds)),
         "ed.over_12h_from_arrival": sum(s > 720 for s in stays),
-        "ed.dta_over_12h": sum(
-            1 for e in eds if _minutes(e, "decision_to_admit_at", "departed_at") > 720
+        "ed.dta_over_12h": dta_over,
+        "ed.over_12h_from_arrival_pct": _pct(
+            sum(_minutes(e, "arrived_at", "departed_at") > 720 for e in type1), len(type1)
         ),
+        "ed.dta_over_12h_pct": _pct(dta_over, len(admitted)),
     }
 
 
@@ -264,14 +297,22 @@ def _sitreps(feed: str, rs: list[Rec], scope: str, ref: ReferenceData) -> Metric
 
 
 def _family(
-    feed: str, rs: list[Rec], scope: str, ref: ReferenceData, now: int, baseline: int
+    feed: str,
+    rs: list[Rec],
+    scope: str,
+    ref: ReferenceData,
+    now: int,
+    baseline: int,
+    standards: Mapping[int, int] = STANDARD_MINUTES,
 ) -> Metrics:
     if feed == "ambulance-handover":
         out = _windows(rs, now, "arrived_at", lambda hs: {"handover.arrivals": len(hs)})
         out |= _windows(rs, now, "handover_at", lambda hs: _handovers_done(hs, baseline))
         return out | _waiting(rs, now, 24, "arrived_at", "handover_at", "handover.waiting")
     if feed == "ambulance-incident":
-        return _windows(rs, now, "clock_start_at", _incidents)
+        out = _windows(rs, now, "clock_start_at", _incidents)
+        out |= _windows(rs, now, "first_arrival_at", _responses)
+        return out | _ambulance_waits(rs, now, standards)
     if feed == "nhs111-interval":
         return _windows(rs, now, "interval_start", _nhs111)
     if feed == "ed-attendance":
@@ -287,6 +328,7 @@ def expected_metrics(
     ref: ReferenceData,
     now_ms: int,
     baseline_minutes: int = 15,
+    standards: Mapping[int, int] = STANDARD_MINUTES,
 ) -> dict[str, Metrics]:
     """Return every metric of every scope, from the latest version of each record by feed."""
     grouped: dict[tuple[str, str], list[Rec]] = defaultdict(list)
@@ -299,7 +341,13 @@ def expected_metrics(
         out[scope] = {}
         for feed in feeds_of_scope(scope, ref):
             out[scope] |= _family(
-                feed, grouped.get((feed, scope), []), scope, ref, now_ms, baseline_minutes
+                feed,
+                grouped.get((feed, scope), []),
+                scope,
+                ref,
+                now_ms,
+                baseline_minutes,
+                standards,
             )
     return out
 

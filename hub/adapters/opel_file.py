@@ -1,4 +1,4 @@
-"""Read `config/opel.toml`: the computed-OPEL framework and the majors/resus capacity."""
+"""Read `config/opel.toml`: the computed-OPEL framework."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ import tomllib
 from pathlib import Path
 
 from hub.domain.errors import ConfigError
-from hub.domain.metrics import CATALOGUE
-from hub.domain.opel import OpelConfig, parse_config
-from hub.domain.opel_inputs import DERIVED, Capacity, parse_capacity
+from hub.domain.metrics import CATALOGUE, Kind
+from hub.domain.opel import OpelConfig
+from hub.domain.opel_config import parse_config
+from hub.domain.opel_inputs import DERIVED
 
 
-def load_opel(config_dir: Path) -> tuple[OpelConfig, Capacity]:
-    """Return the OPEL framework and capacity; raise ConfigError saying what is wrong."""
+def load_opel(config_dir: Path) -> OpelConfig:
+    """Return the OPEL framework; raise ConfigError saying what is wrong."""
     path = config_dir / "opel.toml"
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    try:
-        capacity = parse_capacity(doc)
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise ConfigError(f"{path}: [capacity] is malformed: {exc}") from exc
-    return parse_config(doc, set(CATALOGUE) | DERIVED), capacity
+    windows = {m.id for m in CATALOGUE.values() if m.kind is Kind.WINDOW}
+    return parse_config(doc, set(CATALOGUE) | DERIVED, windows)

@@ -25,6 +25,9 @@ from hub.domain.rag import Threshold
 class OpsCollector(Collector):
     """Export `hub_uec_value`, `hub_uec_threshold`, `hub_scope_info` and the `hub_feed_*` metrics.
 
+    `hub_feed_figures_delayed` and the `hub_feed_unapplied_*` pair say how far the figures
+    lag what the hub accepted (`hub.domain.delays`).
+
     Example:
         >>> registry = CollectorRegistry()
         >>> registry.register(OpsCollector(service.latest, thresholds, time.time, 60.0))
@@ -49,7 +52,8 @@ class OpsCollector(Collector):
         return _families()
 
     def collect(self) -> Iterable[Metric]:
-        value, threshold, received, stale, orgs, taken, generation, progress, info = _families()
+        families = _families()
+        value, threshold, received, stale, orgs, taken, generation, progress, info = families[:9]
         for labels in self._scopes:
             info.add_metric(list(labels), 1.0)
         for metric, t in sorted(self._thresholds.items()):
@@ -63,7 +67,8 @@ class OpsCollector(Collector):
                 _add_values(snapshot, value)
                 _add_freshness(snapshot, received, stale, orgs)
                 _add_generations(snapshot, generation, progress)
-        return [value, threshold, received, stale, orgs, taken, generation, progress, info]
+                _add_waiting(snapshot, *families[9:])
+        return families
 
 
 def _families() -> list[GaugeMetricFamily]:
@@ -111,6 +116,21 @@ def _families() -> list[GaugeMetricFamily]:
             "Always 1: the level, organisation and region of each exported scope, for routing",
             labels=["scope", "level", "org", "region"],
         ),
+        GaugeMetricFamily(
+            "hub_feed_unapplied_records",
+            "Records of a feed the API accepted that the workers have not applied yet",
+            labels=["feed"],
+        ),
+        GaugeMetricFamily(
+            "hub_feed_unapplied_oldest_seconds",
+            "How long the oldest record of a feed accepted but not applied has waited (0: none)",
+            labels=["feed"],
+        ),
+        GaugeMetricFamily(
+            "hub_feed_figures_delayed",
+            "1 if a feed's figures lag acceptance past HUB_FIGURES_DELAYED_AFTER_S, else 0",
+            labels=["feed"],
+        ),
     ]
 
 
@@ -146,3 +166,15 @@ def _add_generations(
     generation.add_metric(["serving"], snapshot.serving)
     if snapshot.rebuild_ratio is not None:
         progress.add_metric([], snapshot.rebuild_ratio)
+
+
+def _add_waiting(
+    snapshot: OpsSnapshot,
+    records: GaugeMetricFamily,
+    oldest: GaugeMetricFamily,
+    delayed: GaugeMetricFamily,
+) -> None:
+    for w in snapshot.waiting:
+        records.add_metric([w.feed], w.records)
+        oldest.add_metric([w.feed], w.oldest_s)
+        delayed.add_metric([w.feed], 1.0 if w.delayed else 0.0)

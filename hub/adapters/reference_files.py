@@ -40,7 +40,10 @@ def _parse(doc: dict[str, Any]) -> ReferenceData:
                 short_name=o.get("short_name", ""),
             )
         )
-        sites.extend(Site(s["code"], s["name"], o["code"]) for s in o.get("sites", ()))
+        sites.extend(
+            Site(s["code"], s["name"], o["code"], s.get("majors_resus_spaces"))
+            for s in o.get("sites", ())
+        )
     return ReferenceData.build(regions, orgs, sites)
 
 
@@ -63,7 +66,35 @@ def load_thresholds(config_dir: Path, metric_ids: set[str]) -> dict[str, Thresho
     return out
 
 
-def load_scoped_thresholds(config_dir: Path, window_metrics: set[str]) -> ScopedThresholds:
+CATEGORIES = ("C1", "C2", "C3", "C4")
+
+
+def load_response_standards(config_dir: Path) -> dict[str, int]:
+    """Return the line (ms) of each `ambulance.cN.over_target_now` gauge.
+
+    From `[response_standards_minutes]` in `config/thresholds.toml`: each category's
+    90th-centile response standard (DOMAIN §1), which all four must have.
+    """
+    path, doc = _read_thresholds_file(config_dir)
+    table = doc.get("response_standards_minutes")
+    if not isinstance(table, dict) or set(table) != set(CATEGORIES):
+        raise ConfigError(
+            f"{path}: [response_standards_minutes] must give each of {', '.join(CATEGORIES)}"
+        )
+    out = {}
+    for category, minutes in table.items():
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float):
+            raise ConfigError(f"{path}: response_standards_minutes.{category} is not a number")
+        if not 0 < minutes < 24 * 60:
+            raise ConfigError(
+                f"{path}: response_standards_minutes.{category} must be above 0 and under "
+                "24 hours (the gauges look back 24 hours)"
+            )
+        out[f"ambulance.{category.lower()}.over_target_now"] = round(minutes * 60_000)
+    return out
+
+
+def load_scoped_thresholds(config_dir: Path, share_bases: set[str]) -> ScopedThresholds:
     """Read the base lines and each scope level's own rule (`[metrics."m".levels.<level>]`)."""
     path, doc = _read_thresholds_file(config_dir)
     base: dict[str, Threshold] = {}
@@ -74,18 +105,18 @@ def load_scoped_thresholds(config_dir: Path, window_metrics: set[str]) -> Scoped
             where = f"{metric} (levels.{level})"
             if level not in LEVELS:
                 raise ConfigError(f"{path}: {where}: the level must be one of {list(LEVELS)}")
-            levels.setdefault(metric, {})[level] = _rule(path, where, own, entry, window_metrics)
+            levels.setdefault(metric, {})[level] = _rule(path, where, own, entry, share_bases)
     return ScopedThresholds(base, levels)
 
 
 def _rule(
-    path: Path, where: str, own: dict[str, Any], base: dict[str, Any], window_metrics: set[str]
+    path: Path, where: str, own: dict[str, Any], base: dict[str, Any], share_bases: set[str]
 ) -> LevelRule:
     of, per = own.get("of"), own.get("per")
     if of is not None and per is not None:
         raise ConfigError(f"{path}: {where}: give 'of' or 'per', not both")
-    if of is not None and of not in window_metrics:
-        raise ConfigError(f"{path}: {where}: 'of' must name a window metric, not {of!r}")
+    if of is not None and of not in share_bases:
+        raise ConfigError(f"{path}: {where}: 'of' must name a window metric or a gauge, not {of!r}")
     if per is not None and per not in PER_UNITS:
         raise ConfigError(f"{path}: {where}: 'per' must be one of {list(PER_UNITS)}")
     threshold = _threshold(path, where.split(" ")[0], own, base)

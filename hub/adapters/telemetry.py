@@ -84,6 +84,25 @@ class WorkerMetrics:
             "Dead letters decided but not yet published to the dead-letter topic",
             registry=registry,
         )
+        self._parked = Counter(
+            "hub_deadletter_parked",
+            "Dead letters moved aside (outbox:parked) because they could not be published",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in ("refused", "unreadable"):  # present from the start, so alerts see a rise
+            self._parked.labels(reason=reason)
+        self._dropped = Counter(
+            "hub_deadletter_dropped",
+            "Dead letters dropped unpublished because the outbox held its most",
+            registry=registry,
+        )
+        self._stalled = Gauge(
+            "hub_worker_stalled_partitions",
+            "Partitions this worker holds with records waiting and no progress for "
+            "HUB_WORKER_STALLED_AFTER_S",
+            registry=registry,
+        )
         self._lag_partitions: set[tuple[str, int]] = set()
 
     def paused(self, reason: str) -> None:
@@ -121,6 +140,15 @@ class WorkerMetrics:
     def outbox_backlog(self, letters: int) -> None:
         self._backlog.set(letters)
 
+    def letters_parked(self, reason: str) -> None:
+        self._parked.labels(reason=reason).inc()
+
+    def letters_dropped(self, count: int) -> None:
+        self._dropped.inc(count)
+
+    def stalled(self, partitions: int) -> None:
+        self._stalled.set(partitions)
+
     def set_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
         """Publish the lag of the partitions this worker holds now, and only those.
 
@@ -152,14 +180,19 @@ class IngestMetrics:
             registry=registry,
         )
         self.deadletters = _deadletter_counter(registry)
+        self.reads_refused = Counter(
+            "hub_read_refused",
+            "Reads refused with 429 because a client passed HUB_READ_REQUESTS_PER_MINUTE",
+            registry=registry,
+        )
 
 
 class StreamMetrics:
-    """What the live streams (`/v1/stream`) of an API process count: the StreamTelemetry port."""
+    """What the live and alert streams of an API process count: the StreamTelemetry port."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._open = Gauge(
-            "hub_sse_connections", "Live streams open in this process", registry=registry
+            "hub_sse_connections", "Live and alert streams open in this process", registry=registry
         )
         self._refused = Counter(
             "hub_sse_refused",

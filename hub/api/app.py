@@ -64,6 +64,7 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.live.start()
+        services.alert_feed.start()
         background = [
             s for s in (services.ops, services.opel_levels, services.replication) if s is not None
         ]
@@ -74,6 +75,7 @@ def create_app(services: Services, static: Path = STATIC) -> Starlette:
         finally:
             for task in background:
                 await task.stop()
+            await services.alert_feed.stop()
             await services.live.stop()
             await services.close()
 

@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import services
-from hub.domain.errors import Unauthenticated
+from hub.domain.errors import Unauthenticated, Unavailable
 from hub.ports import RedisReplication
+from hub.services.apply_delay import ApplyDelay
 
 
 async def healthz(request: Request) -> Response:
@@ -20,11 +21,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Say whether this process can serve (200) or not (503), and whether Redis is degraded.
+    """Say whether this process can serve (200) or not (503), and whether it is degraded.
 
     A degraded Redis (no replica to fail over to) still serves correct figures, so it
     answers 200 with status "degraded": a load balancer must not take every replica out
-    because Redis lost its replica, but an operator reading this should know.
+    because Redis lost its replica, but an operator reading this should know. Figures
+    delayed (records accepted but not applied past HUB_FIGURES_DELAYED_AFTER_S: workers
+    stalled or down) are "degraded" too, naming the feeds: this process serves, but what
+    it serves is behind.
     """
     svc = services(request)
     replication = svc.replication.read() if svc.replication else _none()
@@ -39,7 +43,21 @@ async def readyz(request: Request) -> Response:
         body["redis_degraded"] = state.degraded
         if ready and state.degraded:
             body["status"] = "degraded"
+    delayed = await _delayed(svc.freshness.delays) if redis else []
+    body["figures_delayed"] = delayed
+    if ready and delayed:
+        body["status"] = "degraded"
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _delayed(delays: ApplyDelay | None) -> list[dict[str, Any]]:
+    if delays is None:
+        return []
+    try:
+        found = await delays.by_feed()
+    except Unavailable:
+        return []  # Redis just failed: the redis field says so
+    return [{"feed": d.feed, **d.as_dict()} for d in found.values() if d.delayed]
 
 
 async def _none() -> RedisReplication | None:

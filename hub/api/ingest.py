@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.api.auth import principal, services
+from hub.api.auth import limit_reads, principal, services
 from hub.domain.errors import FieldError, Forbidden, PayloadTooLarge, ValidationFailed
 from hub.domain.feeds import FEEDS
 from hub.services.ingest import feed_named
@@ -40,20 +41,20 @@ async def submit(request: Request) -> Response:
         await svc.audit.record(who.token_id, "ingest.receipt", {
             "org": org, "feed": feed.name, "submission_id": receipt.submission_id,
             "received": receipt.received, "accepted": receipt.accepted,
-            "unchanged": receipt.unchanged, "rejected": len(receipt.rejected),
+            "unchanged": receipt.unchanged, "rejected": receipt.rejected_count,
         })  # fmt: skip
     metrics = svc.ingest_metrics
     unchanged = receipt.unchanged
     for outcome, n in (
         ("accepted", receipt.accepted - unchanged),
         ("unchanged", unchanged),
-        ("rejected", len(receipt.rejected)),
+        ("rejected", receipt.rejected_count),
     ):
         if n:
             metrics.records.labels(feed=feed.name, org=org, outcome=outcome).inc(n)
-    if receipt.rejected:
+    if receipt.rejected_count:
         metrics.deadletters.labels(feed=feed.name, reason="invalid record").inc(
-            len(receipt.rejected)
+            receipt.rejected_count
         )
     metrics.requests.labels(feed=feed.name, status=str(receipt.status)).inc()
     return JSONResponse(receipt.to_dict(), status_code=receipt.status)
@@ -62,6 +63,7 @@ async def submit(request: Request) -> Response:
 async def rejections(request: Request) -> Response:
     svc = services(request)
     who = await principal(request)
+    limit_reads(request)
     if who.org is None:
         raise Forbidden("rejections are listed per organisation; use that organisation's token")
     feed = request.query_params.get("feed") or None
@@ -72,5 +74,8 @@ async def rejections(request: Request) -> Response:
         raise ValidationFailed(
             "bad limit", (FieldError("limit", "limit must be a whole number from 1 to 1000"),)
         )
-    items = await svc.rejections.recent(who.org, feed, int(raw_limit))
-    return JSONResponse({"org": who.org, "rejections": items})
+    items, cut = await svc.rejections.recent(who.org, feed, int(raw_limit))
+    answer: dict[str, Any] = {"org": who.org, "rejections": items}
+    if cut:  # the answer's size bound was reached before `limit`
+        answer["more"] = True
+    return JSONResponse(answer)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.api.openapi_actions import action_paths, with_csv
+from hub.api.openapi_actions import action_paths, limited, with_csv
 from hub.api.openapi_intel import intel_paths
+from hub.api.openapi_metrics import metrics_body
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
@@ -65,15 +66,16 @@ def _cached(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _limited() -> dict[str, Any]:
-    retry = {"Retry-After": {"schema": {"type": "integer"}}}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}
+
+
+def _rate_limited() -> dict[str, Any]:
     return {
-        "429": _problem("This token holds HUB_SSE_MAX_PER_TOKEN streams already")
-        | {"headers": retry},
-        "503": _problem(
-            "Kafka or Redis is unavailable, or this process holds HUB_SSE_MAX_CONNECTIONS streams"
+        "429": _problem(
+            "This client (its token, or its address without one) made HUB_READ_REQUESTS_PER_MINUTE"
+            " reads this minute; see Retry-After"
         )
-        | {"headers": retry},
+        | {"headers": RETRY_AFTER}
     }
 
 
@@ -90,11 +92,23 @@ def _reader_auth() -> dict[str, Any]:
 
 def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     """Return a control-room GET operation: open unless HUB_REQUIRE_VIEWER_TOKEN is on."""
-    responses = {"200": _json("OK"), **_reader_auth(), "503": _unavailable(), **extra}
+    responses = {
+        "200": _json("OK"),
+        **_reader_auth(),
+        **_rate_limited(),
+        "503": _unavailable(),
+        **extra,
+    }
     op: dict[str, Any] = {"summary": summary, "tags": ["query"], "security": OPTIONAL_BEARER}
     if params:
         op["parameters"] = params
     return {"get": op | {"responses": responses}}
+
+
+def _metrics_body(op: dict[str, Any]) -> dict[str, Any]:
+    """Name the metrics body's schema (every catalogue metric, described) as the 200 answer."""
+    op["get"]["responses"]["200"] = _json("OK", _ref("MetricsBody"))
+    return op
 
 
 def _records_body(feed: Feed | None) -> dict[str, Any]:
@@ -125,9 +139,13 @@ def _submit(feed: Feed | None) -> dict[str, Any]:
         "400": _problem("The body could not be parsed (with line and column)"),
         "401": _problem("Missing, unknown or revoked token"),
         "403": _problem("The token may not submit this feed"),
-        "413": _problem("The body is over HUB_MAX_BODY_BYTES (default 10 MiB)"),
+        "413": _problem(
+            "The body is over HUB_MAX_BODY_BYTES (default 10 MiB), or holds more records than "
+            "HUB_MAX_BODY_RECORDS (default 250,000: CSV rows, NDJSON lines, array elements)"
+        ),
         "429": _problem("Over the per-token rate or concurrency limit; see Retry-After"),
         "415": _problem("Unsupported content type"),
+        "500": _problem("Kafka refused a message of the submission itself (not an outage)"),
         "503": _unavailable(),
     }
     if feed is None:
@@ -162,6 +180,7 @@ def _ingest_paths() -> dict[str, Any]:
                 "400": _problem("A bad feed or limit"),
                 "401": _problem("Missing, unknown or revoked token"),
                 "403": _problem("The admin token has no organisation"),
+                **_rate_limited(),
                 "503": _unavailable(),
             },
         }
@@ -241,13 +260,18 @@ def _query_paths() -> dict[str, Any]:
     kind = _param("kind", "path", {"type": "string", "enum": ["region", "org", "site"]})
     code = _param("code", "path", {"type": "string"})
     return {
-        "/v1/metrics/national": _cached(_read("National metrics")),
+        "/v1/metrics/national": _cached(_metrics_body(_read("National metrics"))),
         "/v1/metrics/{kind}/{code}": _cached(
-            _read("Metrics of a region, organisation or site", [kind, code], **unknown)
+            _metrics_body(
+                _read("Metrics of a region, organisation or site", [kind, code], **unknown)
+            )
         ),
         "/v1/organisations": _read("Reference data: regions, organisations and sites"),
         "/v1/catalogue": _read("The metric catalogue with units, scopes and RAG lines"),
-        "/v1/freshness": _read("Feed freshness per feed and organisation"),
+        "/v1/freshness": _read(
+            "Feed freshness per feed and organisation, and per feed the records accepted but "
+            "not yet applied (`application`: delayed past HUB_FIGURES_DELAYED_AFTER_S)"
+        ),
         "/v1/series": _cached(
             _read(
                 "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
@@ -269,7 +293,7 @@ def _stream(scope: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
         "Server-Sent Events: the scopes' metrics whenever they change "
         "(members=true adds the scopes below the first)"
     )
-    stream = _read(summary, params, **errors, **_limited())
+    stream = _read(summary, params, **errors, **limited(_problem))
     stream["get"]["responses"]["200"] = _text("A stream of `metrics` events", "text/event-stream")
     return stream
 
@@ -282,7 +306,13 @@ def _ops_paths() -> dict[str, Any]:
         "/healthz": op("The process is alive", {"200": _json("Alive")}),
         "/readyz": op(
             "Kafka and Redis are reachable",
-            {"200": _json("Ready"), "503": _json("Not ready: says which is unreachable")},
+            {
+                "200": _json(
+                    "Ready, or `degraded`: Redis has too few replicas, or figures are delayed "
+                    "(`figures_delayed`: feeds whose accepted records wait to be applied)"
+                ),
+                "503": _json("Not ready: says which is unreachable"),
+            },
         ),
         "/metrics": op(
             "Prometheus metrics", {"200": _text("Prometheus text format", "text/plain")}
@@ -313,7 +343,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas() | {"MetricsBody": metrics_body()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

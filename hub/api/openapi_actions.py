@@ -61,6 +61,23 @@ def _post(summary: str, schema: dict[str, Any], required: bool, responses: dict[
     return op
 
 
+def limited(problem: Op) -> dict[str, Any]:
+    """Return the answers of a stream past a cap (alert and live streams share them)."""
+    retry = {"Retry-After": {"schema": {"type": "integer"}}}
+    return {
+        "429": problem(
+            "This token holds HUB_SSE_MAX_PER_TOKEN live and alert streams already, or this "
+            "client made HUB_READ_REQUESTS_PER_MINUTE reads this minute"
+        )
+        | {"headers": retry},
+        "503": problem(
+            "Kafka or Redis is unavailable, or this process holds HUB_SSE_MAX_CONNECTIONS live "
+            "and alert streams"
+        )
+        | {"headers": retry},
+    }
+
+
 def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
     """Return the paths of `/v1/alerts/...` actions and `/v1/annotations`."""
     writer = {
@@ -86,7 +103,7 @@ def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
                                 ANNOTATION_REQUEST, True,
                                 {"201": json("The note"), **unknown, **writer})  # fmt: skip
     stream = read("Server-Sent Events: a page's alerts whenever they change, and note notices",
-                  [param("scope", "query", scope)], **unknown)  # fmt: skip
+                  [param("scope", "query", scope)], **unknown, **limited(problem))  # fmt: skip
     stream["get"]["responses"]["200"] = {
         "description": "A stream of `alerts`, `notes` and `heartbeat` events",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},

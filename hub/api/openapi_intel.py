@@ -33,6 +33,12 @@ DECLARED: dict[str, Any] = {
     },
     "required": ["level", "date"],
 }
+STATUS = {
+    "type": "string",
+    "enum": ["counted", "missing", "stale", "too_few"],
+    "description": "counted in the score, or left out: not reported, its feed not live for "
+    "the trust, or resting on fewer records than min_count",
+}
 PARAMETER: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -44,23 +50,61 @@ PARAMETER: dict[str, Any] = {
         "points": {"type": ["integer", "null"], "minimum": 1, "maximum": 4},
         "weight": {"type": "number"},
         "next_band_at": NUMBER_OR_NULL,
+        "status": STATUS,
+        "reason": {"type": ["string", "null"], "description": "why it is left out"},
+        "contribution": NUMBER_OR_NULL | {
+            "description": "weight × points / weight counted (3 places); they add up to the score"
+        },
+        "count": INT_OR_NULL | {"description": "records a since-midnight value rests on"},
+        "min_count": INT_OR_NULL,
         "stale": {"type": "boolean"},
     },
-    "required": ["name", "value", "unit", "window", "band", "points", "next_band_at", "stale"],
-}
+    "required": [
+        "name", "value", "unit", "window", "band", "points", "next_band_at", "status",
+        "reason", "contribution", "stale",
+    ],
+}  # fmt: skip
 OPEL_ORG: dict[str, Any] = {
     "type": "object",
     "properties": {
         "framework": {"type": "string"},
         "scope": SCOPE,
-        "score": NUMBER_OR_NULL,
+        "score": NUMBER_OR_NULL
+        | {
+            "description": "the weighted mean of the counted parameters' points: 1.0 when all "
+            "are in their best band, 4.0 when all are in their worst"
+        },
         "level": {"type": ["integer", "null"], "minimum": 1, "maximum": 4},
+        "reason": {
+            "type": ["string", "null"],
+            "description": "why there is no level: 'insufficient inputs: …' when the counted "
+            "parameters carry less than min_coverage_pct of the weight",
+        },
+        "cut_offs": {
+            "type": "object",
+            "description": "the score at which OPEL 2, 3 and 4 begin",
+            "properties": {k: {"type": "number"} for k in ("2", "3", "4")},
+        },
+        "coverage": {
+            "type": "object",
+            "properties": {
+                k: {"type": "number"}
+                for k in ("weight_counted", "weight_total", "pct", "minimum_pct")
+            },
+        },
+        "excluded": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"name": {"type": "string"}, "status": STATUS}},
+        },
         "computed_at": {"type": "string"},
         "parameters": {"type": "array", "items": PARAMETER},
         "declared": DECLARED,
     },
-    "required": ["framework", "score", "level", "computed_at", "parameters", "declared"],
-}
+    "required": [
+        "framework", "score", "level", "reason", "cut_offs", "coverage", "excluded",
+        "computed_at", "parameters", "declared",
+    ],
+}  # fmt: skip
 COUNTS: dict[str, Any] = {
     "type": "object",
     "properties": {k: {"type": "integer"} for k in ("1", "2", "3", "4", "none")},
@@ -82,16 +126,24 @@ LIMITS: dict[str, Any] = {
     "properties": {k: NUMBER_OR_NULL for k in ("lower95", "upper95", "lower998", "upper998")},
     "required": ["lower95", "upper95", "lower998", "upper998"],
 }
+FLAG: dict[str, Any] = {"type": "string", "enum": ["above", "below", "within"]}
 LEAGUE: dict[str, Any] = {
     "type": "object",
     "properties": {
         "metric": {"type": "string"},
         "window": {"type": "string"},
         "target": NUMBER_OR_NULL,
+        "method": {"type": "string", "description": "the method, with its sources"},
         "overdispersion": {
             "type": "object",
-            "properties": {"phi": NUMBER_OR_NULL, "tau2": {"type": "number"}},
-            "required": ["phi", "tau2"],
+            "description": "φ (the winsorised mean of squared unadjusted z-scores) and the "
+            "DerSimonian-Laird τ² that widens the adjusted limits (0: not over-dispersed)",
+            "properties": {
+                "phi": NUMBER_OR_NULL,
+                "tau2": {"type": "number"},
+                "adjusted": {"type": "boolean"},
+            },
+            "required": ["phi", "tau2", "adjusted"],
         },
         "units": {
             "type": "array",
@@ -105,7 +157,14 @@ LEAGUE: dict[str, Any] = {
                     "denominator": {"type": "integer"},
                     "z": {"type": "number"},
                     "limits": LIMITS,
-                    "flag": {"type": "string", "enum": ["above", "below", "within"]},
+                    "flag": FLAG | {"description": "against the adjusted 99.8% limits"},
+                    "unadjusted_limits": LIMITS,
+                    "flag_unadjusted": FLAG,
+                    "marked": {
+                        "type": "boolean",
+                        "description": "beyond the unadjusted 99.8% limits but within the "
+                        "adjusted ones: shown, not hidden by the over-dispersion",
+                    },
                 },
                 "required": [
                     "code",
@@ -116,6 +175,9 @@ LEAGUE: dict[str, Any] = {
                     "z",
                     "limits",
                     "flag",
+                    "unadjusted_limits",
+                    "flag_unadjusted",
+                    "marked",
                 ],
             },
         },

@@ -65,7 +65,12 @@ PROBLEM: dict[str, Any] = {
         "status": {"type": "integer"},
         "line": {"type": "integer", "description": "where an unparseable body broke"},
         "column": {"type": "integer"},
-        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+        "errors": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/FieldError"},
+            "description": "the first 20 problems",
+        },
+        "errors_more": {"type": "integer", "description": "problems left out of `errors`"},
     },
     "required": ["title", "status", "detail"],
 }
@@ -82,9 +87,39 @@ REJECTION: dict[str, Any] = {
         "index": {"type": "integer", "description": "0-based position of the record in the body"},
         "line": {"type": "integer", "description": "CSV or NDJSON line of the record"},
         "key": {"type": "string", "description": "the entity key as submitted, when complete"},
-        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+        "errors": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/FieldError"},
+            "description": "the record's first 20 problems",
+        },
+        "errors_more": {"type": "integer", "description": "problems left out of `errors`"},
     },
     "required": ["index", "errors"],
+}
+
+REJECTED_MORE: dict[str, Any] = {
+    "type": "object",
+    "description": "the rejected records a receipt counts without listing them: present only "
+    "when `rejected` holds the first ones (at most 1,000, and 512 KiB), so that a receipt has a "
+    "largest size whatever the body held; `received` = `accepted` + len(`rejected`) + `records`",
+    "properties": {
+        "records": {"type": "integer", "description": "rejected records not listed"},
+        "by_field": {
+            "type": "array",
+            "description": "of those, how many had a problem with each field, most first; at "
+            "most 20 fields are named, and `field` null counts problems with any other",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": ["string", "null"]},
+                    "records": {"type": "integer"},
+                    "example": {"type": "string", "description": "one of the problems"},
+                },
+                "required": ["field", "records", "example"],
+            },
+        },
+    },
+    "required": ["records", "by_field"],
 }
 
 RECEIPT: dict[str, Any] = {
@@ -100,7 +135,13 @@ RECEIPT: dict[str, Any] = {
             "type": "integer",
             "description": "of the accepted, those identical to the version already held",
         },
-        "rejected": {"type": "array", "items": {"$ref": "#/components/schemas/Rejection"}},
+        "rejected": {
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/Rejection"},
+            "description": "the first rejected records, in full (all of them, unless "
+            "`rejected_more` is present)",
+        },
+        "rejected_more": {"$ref": "#/components/schemas/RejectedMore"},
     },
     "required": ["submission_id", "feed", "received", "accepted", "unchanged", "rejected"],
 }
@@ -152,9 +193,20 @@ REJECTIONS: dict[str, Any] = {
                     "index": {"type": ["integer", "null"]},
                     "line": {"type": ["integer", "null"]},
                     "key": {"type": ["string", "null"]},
+                    "truncated": {
+                        "type": "boolean",
+                        "description": "something was cut to keep the letter small: a long "
+                        "`original` becomes {truncated, size, start}; `errors` keeps the first",
+                    },
+                    "errors_more": {"type": "integer", "description": "errors left out"},
                 },
                 "required": ["feed", "reason", "source", "errors"],
             },
+        },
+        "more": {
+            "type": "boolean",
+            "description": "present (true) when the answer stopped at its size bound (1 MiB) "
+            "before `limit`",
         },
     },
     "required": ["org", "rejections"],
@@ -168,6 +220,7 @@ def schemas() -> dict[str, Any]:
         "Problem": PROBLEM,
         "FieldError": FIELD_ERROR,
         "Rejection": REJECTION,
+        "RejectedMore": REJECTED_MORE,
         "Receipt": RECEIPT,
         "TokenRequest": TOKEN_REQUEST,
         "Token": TOKEN,

@@ -11,10 +11,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from hub.domain import errors as E
+from hub.domain.bounds import NAME_CHARS, NAMES_LISTED, clip
 
 log = logging.getLogger(__name__)
 
 PROBLEM = "application/problem+json"
+DETAIL_CHARS = 2_000  # a problem's detail; its errors: the first ERRORS_LISTED, then a count
+ERRORS_LISTED = 2 * NAMES_LISTED
 
 STATUS: list[tuple[type[E.HubError], int, str]] = [
     (E.BodyUnparseable, 400, "Unparseable body"),
@@ -28,6 +31,7 @@ STATUS: list[tuple[type[E.HubError], int, str]] = [
     (E.CallerLimitReached, 429, "Too many requests"),
     (E.ProcessLimitReached, 503, "Service busy"),
     (E.StateConflict, 503, "Service busy"),
+    (E.RecordRefused, 500, "Refused by Kafka"),
     (E.ConfigError, 500, "Configuration error"),
 ]
 
@@ -40,6 +44,7 @@ def problem(
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers.setdefault("Retry-After", str(E.Unavailable.retry_after_seconds))
+    detail = clip(detail, DETAIL_CHARS)
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
@@ -54,12 +59,24 @@ def from_error(exc: E.HubError) -> JSONResponse:
                     k: v for k, v in (("line", exc.line), ("column", exc.column)) if v is not None
                 }
             elif isinstance(exc, E.ValidationFailed) and exc.errors:
-                extra["errors"] = [{"field": e.field, "message": e.message} for e in exc.errors]
+                extra = _errors(exc.errors)
             headers = None
             if isinstance(exc, E.LimitReached):
                 headers = {"Retry-After": str(exc.retry_after_seconds)}
             return problem(status, title, _public_detail(exc), headers, **extra)
     return problem(500, "Internal error", "the hub failed unexpectedly")
+
+
+def _errors(errors: tuple[E.FieldError, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "errors": [
+            {"field": clip(e.field, NAME_CHARS * 2), "message": clip(e.message)}
+            for e in errors[:ERRORS_LISTED]
+        ]
+    }
+    if len(errors) > ERRORS_LISTED:
+        out["errors_more"] = len(errors) - ERRORS_LISTED
+    return out
 
 
 # An outage's own message names hosts and ports; callers learn only what is down.
@@ -71,6 +88,9 @@ _OUTAGES: list[tuple[type[E.Unavailable], str]] = [
 
 
 def _public_detail(exc: E.HubError) -> str:
+    if isinstance(exc, E.RecordRefused):
+        log.error("answering 500: %s", exc)
+        return "Kafka refused a message of this submission; the error was logged"
     for cls, detail in _OUTAGES:
         if isinstance(exc, cls):
             log.warning("answering 503: %s", exc)

@@ -78,6 +78,7 @@ async def catalogue(request: Request) -> Response:
     """`GET /v1/catalogue`: every metric's unit, scopes and RAG/SPC lines, for the dashboard."""
     await require_viewer(request)
     thresholds = services(request).thresholds
+    query = services(request).query
     return JSONResponse(
         {
             "metrics": [
@@ -86,10 +87,12 @@ async def catalogue(request: Request) -> Response:
                     "kind": m.kind.value,
                     "unit": m.unit,
                     "description": m.description,
+                    "definition": m.defined,
                     "scopes": sorted(m.scope_types),
                     "roles": sorted(m.roles),
                     "threshold": _threshold(thresholds.get(m.id)),
                 }
+                | ({"over_minutes": query.over_line_ms(m) / 60_000} if m.over_ms else {})
                 for m in CATALOGUE.values()
             ]
         }

@@ -7,8 +7,9 @@
 Each `metrics` event carries one scope's body, the same bytes as
 `/v1/metrics/...`, and its id is that body's version. The figures are computed
 and framed once per change for every viewer (`hub.services.live`); this module
-admits a viewer (caps per process and per token: 503 or 429 with Retry-After)
-and writes its frames. A `heartbeat` event goes out after 15 s without one,
+admits a viewer (caps per process and per token: 503 or 429 with Retry-After; a
+token counts by its id, however its Authorization header is spelt) and writes
+its frames, as it does for the alert streams (`hub.api.alert_stream`). A `heartbeat` event goes out after 15 s without one,
 and a comment ping every 15 s. The first events of every connection are the
 current figures of all its scopes, so a client that reconnects (browsers do so
 by themselves, after `retry` ms) misses no change: it gets the state, not a replay.
@@ -16,16 +17,15 @@ by themselves, after `retry` ms) misses no change: it gets the state, not a repl
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sse_starlette.sse import EventSourceResponse
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.auth import require_viewer, services, still_authorised
+from hub.api.auth import caller, require_viewer, services, still_authorised
 from hub.domain.errors import FieldError, ValidationFailed
 from hub.domain.scopes import ScopeRef, members
 from hub.services.live import DROPPED, HEARTBEAT, LiveFeed, Viewer
@@ -50,27 +50,34 @@ def _scopes(request: Request) -> list[ScopeRef]:
     return unique
 
 
-def _token(request: Request) -> str | None:
-    """Return who the stream counts against: a digest of the bearer token, or None."""
-    header = request.headers.get("authorization")
-    return hashlib.sha256(header.encode()).hexdigest() if header else None
-
-
 async def stream(request: Request) -> Response:
     await require_viewer(request)
     live: LiveFeed = services(request).live
-    viewer = live.open(_scopes(request), _token(request))
+    viewer = live.open(_scopes(request), caller(request))
+    return viewer_response(request, live, viewer)
+
+
+class ViewerFeed(Protocol):
+    """A fan-out that admitted a viewer: it queues the first frames, and forgets it at the end."""
+
+    async def welcome(self, viewer: Viewer) -> None: ...
+
+    def close(self, viewer: Viewer) -> None: ...
+
+
+def viewer_response(request: Request, feed: ViewerFeed, viewer: Viewer) -> Response:
+    """Stream an admitted viewer's frames, with heartbeats, a send timeout and revocation."""
 
     async def still_allowed() -> bool:
         return await still_authorised(request)
 
     return EventSourceResponse(
-        _events(live, viewer, still_allowed),
+        _events(feed, viewer, still_allowed),
         ping=HEARTBEAT_S,
         headers=_NO_BUFFERING,
         send_timeout=SEND_TIMEOUT_S,
         # Also when the body never runs (a HEAD request, a client gone before the start).
-        background=BackgroundTask(live.close, viewer),
+        background=BackgroundTask(feed.close, viewer),
     )
 
 
@@ -79,7 +86,7 @@ _NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 async def _events(
-    live: LiveFeed, viewer: Viewer, still_allowed: Callable[[], Awaitable[bool]]
+    live: ViewerFeed, viewer: Viewer, still_allowed: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[Any]:
     try:
         yield {"retry": RETRY_MS, "comment": "connected"}

@@ -124,15 +124,19 @@ def freshness_csv(body: dict[str, Any]) -> Response:
 
 
 LIMITS = ["lower95", "upper95", "lower998", "upper998"]
-LEAGUE_COLUMNS = ["code", "name", "value", "numerator", "denominator", "z", *LIMITS, "flag"]
+UNADJUSTED = [f"unadjusted_{k}" for k in LIMITS]
+LEAGUE_COLUMNS = ["code", "name", "value", "numerator", "denominator", "z", *LIMITS, "flag",
+                  *UNADJUSTED, "flag_unadjusted", "marked"]  # fmt: skip
 
 
 def league_csv(body: dict[str, Any]) -> Response:
-    """`GET /v1/league` as CSV: one row per organisation, by name, with its limits."""
+    """`GET /v1/league` as CSV: one row per organisation, by name, with both sets of limits."""
     rows = [
         [u["code"], u["name"], u["value"], u["numerator"], u["denominator"], u["z"]]
         + [u["limits"][k] for k in LIMITS]
         + [u["flag"]]
+        + [u["unadjusted_limits"][k] for k in LIMITS]
+        + [u["flag_unadjusted"], u["marked"]]
         for u in body["units"]
     ]
     return csv_response(LEAGUE_COLUMNS, rows, f"league-{body['metric']}-{body['window']}")

@@ -52,13 +52,19 @@ class FileResult:
     accepted: int = 0
     unchanged: int = 0
     rejected: list[FileRejection] = field(default_factory=list)
+    unlisted: int = 0  # rejected records a receipt counted without listing (`rejected_more`)
     failure: str | None = None  # why the file was not sent in full
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self.rejected) + self.unlisted
 
     def add(self, batch: Batch, receipt: dict[str, Any]) -> None:
         """Count a batch's receipt, mapping each rejection back to its file line."""
         self.records += receipt["received"]
         self.accepted += receipt["accepted"]
         self.unchanged += receipt["unchanged"]
+        self.unlisted += receipt.get("rejected_more", {}).get("records", 0)
         for r in receipt["rejected"]:
             i = r["index"]
             self.rejected.append(
@@ -135,7 +141,7 @@ async def push(
 
 def exit_code(results: Sequence[FileResult]) -> int:
     """Return 0 if everything was accepted, else 1."""
-    return 1 if any(r.rejected or r.failure for r in results) else 0
+    return 1 if any(r.rejected_count or r.failure for r in results) else 0
 
 
 def summarise(results: Sequence[FileResult], console: Console, show: int = 50) -> None:
@@ -147,7 +153,7 @@ def summarise(results: Sequence[FileResult], console: Console, show: int = 50) -
             str(r.records),
             str(r.accepted),
             str(r.unchanged),
-            str(len(r.rejected)),
+            str(r.rejected_count),
         )
     console.print(table)
     for r in results:
@@ -164,7 +170,7 @@ def summarise(results: Sequence[FileResult], console: Console, show: int = 50) -
             console.print(
                 f"{escape(str(r.path))}:{rej.line}{key} {escape(reasons)}", soft_wrap=True
             )
-    total = sum(len(r.rejected) for r in results)
+    total = sum(r.rejected_count for r in results)
     if total > shown:
         console.print(
             f"… and {total - shown} more rejected records (GET /v1/rejections lists them)"

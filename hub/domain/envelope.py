@@ -31,11 +31,19 @@ class Envelope:
     trusted: bool = False
 
 
+# Why a message on a feed topic is not a record to apply: the reasons its dead letter gives.
+UNDECODABLE = "undecodable message"
+UNSIGNED = "unsigned record"  # on a main feed topic, without the API's signature
+INVALID_SIGNATURE = "invalid signature"  # a signature that does not verify
+REPLAYED = "replayed envelope"  # signed, but accepted too long ago to apply (`plan.replayed`)
+
+
 @dataclass(frozen=True, slots=True)
 class Undecodable:
-    """A message that could not be read as a record at all (a poison message)."""
+    """A message that cannot be applied as a record: unreadable, or not one the hub counts."""
 
     feed: Feed
     reason: str
     original: str  # the raw value, as text where possible
-    received_at: datetime
+    received_at: datetime  # the message's timestamp (the epoch when it has none usable)
+    kind: str = UNDECODABLE

@@ -13,6 +13,7 @@ HubError
 ├── Unavailable               a backing service is down; try again later (503)
 │   ├── BrokerUnavailable     Kafka
 │   └── StateUnavailable      Redis
+├── RecordRefused             Kafka refused a message itself (too large…); retrying will not help
 ├── LimitReached              a cap that protects the service; try again later
 │   ├── CallerLimitReached    this caller holds too much already (429)
 │   └── ProcessLimitReached   this process holds too much already (503)
@@ -93,6 +94,10 @@ class BrokerUnavailable(Unavailable):
 
 class StateUnavailable(Unavailable):
     """Redis did not answer."""
+
+
+class RecordRefused(HubError):
+    """Kafka refused a message itself (too large, say): that message's problem, not an outage."""
 
 
 class LimitReached(HubError):

@@ -102,12 +102,23 @@ AMBULANCE_INCIDENT = Feed(
         FieldSpec("ambulance_trust", FieldType.ORG),
         FieldSpec("category", FieldType.CHOICE, choices=("C1", "C2", "C3", "C4")),
         FieldSpec("clock_start_at", FieldType.TIMESTAMP),
-        FieldSpec("first_arrival_at", FieldType.TIMESTAMP, required=False),
+        FieldSpec(
+            "first_arrival_at",
+            FieldType.TIMESTAMP,
+            required=False,
+            description="when the response that stops the clock arrived on scene; response "
+            "times count the incident in the windows holding this instant",
+        ),
         FieldSpec(
             "outcome",
             FieldType.CHOICE,
             required=False,
-            choices=("hear_and_treat", "see_and_treat", "see_and_convey"),
+            choices=("hear_and_treat", "see_and_treat", "see_and_convey", "cancelled"),
+            description="how the incident closed; null while it is open. hear_and_treat "
+            "(advice by phone) and cancelled (stood down: a duplicate call, the caller "
+            "cancelled, the patient left) close it without a response on scene, so they "
+            "come without first_arrival_at. An incident with neither first_arrival_at nor "
+            "an outcome is waiting for a response (ambulance.cN.waiting_now).",
         ),
         FieldSpec("conveyed_to_site", FieldType.SITE, required=False),
     ),

@@ -1,14 +1,27 @@
-"""Funnel plots for proportions (Spiegelhalter 2005) with additive over-dispersion.
+"""Funnel plots for proportions with additive over-dispersion, as NHS-R FunnelPlotR draws them.
 
 Comparing organisations by funnel plot, not league table: each unit's
 proportion is set against limits that widen as its denominator shrinks, so a
-small trust is not flagged for noise. Following Spiegelhalter (Statist. Med.
-2005; 24:1185–1202) as NHS-R FunnelPlotR implements it: on the arcsine
-square-root scale Y = asin(√p) has standard error s = 1/(2√n); z-scores
-against the pooled target are winsorised at their 10th and 90th centiles;
-φ = mean z²; when Iφ > I − 1 the between-unit variance
-τ² = (Iφ − (I − 1)) / (Σw − Σw²/Σw), w = 1/s², widens every limit to
-target ± z_α·√(s² + τ²), and limits are back-transformed with sin².
+small trust is not flagged for noise. The method, step by step:
+
+- Limits on the arcsine square-root scale, as FunnelPlotR computes them for
+  proportions (`data_type = "PR"`, Mainey et al., NHS-R Community): the target is
+  the pooled proportion p̄ = Σ numerators / Σ denominators, θ = asin(√p̄), and a unit
+  of denominator n has Y = asin(√p) with standard error s = 1/(2√n)
+  (Spiegelhalter DJ. Funnel plots for comparing institutional performance.
+  Statistics in Medicine 2005; 24(8): 1185–1202, doi:10.1002/sim.1970).
+- Over-dispersion (Spiegelhalter DJ. Handling over-dispersion of performance
+  indicators. Quality and Safety in Health Care 2005; 14(5): 347–351,
+  doi:10.1136/qshc.2005.013755): unadjusted z = (Y − θ)/s, winsorised at their
+  10th and 90th centiles (type 7 quantiles, FunnelPlotR's default `trim_by = 0.1`);
+  φ = mean of the winsorised z²; when I·φ > I − 1 the between-unit variance is
+  the DerSimonian–Laird estimate τ² = (I·φ − (I − 1)) / (Σw − Σw²/Σw), w = 1/s²
+  (DerSimonian R, Laird N. Controlled Clinical Trials 1986; 7: 177–188), else 0.
+- Limits θ ± z_α·√(s² + τ²) (additive random effects), back-transformed with
+  sin²; z_α = 1.96 (95%) and 3.09 (99.8%). The unadjusted limits are the same
+  with τ² = 0. Both are returned: with strong over-dispersion (φ ≫ 1) the
+  adjusted limits widen until almost nothing is an outlier, so a unit beyond
+  the unadjusted 99.8% limits but within the adjusted ones is marked, not hidden.
 """
 
 from __future__ import annotations
@@ -43,13 +56,20 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """A unit on the funnel: its proportion, over-dispersed z, limits and flag."""
+    """A unit on the funnel: its proportion, z, both sets of limits and where it falls."""
 
     unit: Unit
     proportion: float
-    z: float
-    limits: Limits
-    flag: str  # "above" | "below" | "within" the 99.8% limits
+    z: float  # against the adjusted limits
+    limits: Limits  # adjusted for over-dispersion (τ²)
+    flag: str  # "above" | "below" | "within" the adjusted 99.8% limits
+    unadjusted: Limits | None = None  # τ² = 0
+    flag_unadjusted: str = "within"  # against the unadjusted 99.8% limits
+
+    @property
+    def marked(self) -> bool:
+        """Say whether it is beyond the unadjusted 99.8% limits but within the adjusted ones."""
+        return self.flag == "within" and self.flag_unadjusted != "within"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +81,11 @@ class Funnel:
     tau2: float
     units: tuple[Placed, ...]
 
-    def limits_at(self, denominator: int) -> Limits | None:
-        """Return the limits at any denominator, for drawing the funnel."""
+    def limits_at(self, denominator: int, adjusted: bool = True) -> Limits | None:
+        """Return the limits (adjusted for over-dispersion, or not) at any denominator."""
         if self.target is None or denominator <= 0:
             return None
-        return limits(self.target, denominator, self.tau2)
+        return limits(self.target, denominator, self.tau2 if adjusted else 0.0)
 
 
 def quantile7(values: Sequence[float], q: float) -> float:
@@ -123,6 +143,10 @@ def fit(units: Sequence[Unit]) -> Funnel:
         p = u.numerator / u.denominator
         z = (_y(p) - theta) / math.sqrt(1 / (4 * u.denominator) + tau2)
         lim = limits(target, u.denominator, tau2)
-        flag = "above" if p > lim.upper998 else "below" if p < lim.lower998 else "within"
-        placed.append(Placed(u, p, z, lim, flag))
+        plain = limits(target, u.denominator, 0.0)
+        placed.append(Placed(u, p, z, lim, _flag(p, lim), plain, _flag(p, plain)))
     return Funnel(target, phi, tau2, tuple(placed))
+
+
+def _flag(p: float, lim: Limits) -> str:
+    return "above" if p > lim.upper998 else "below" if p < lim.lower998 else "within"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.domain.delays import FeedDelay
 from hub.domain.metrics import HEADLINES, LATEST, NOW
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef
@@ -49,6 +50,7 @@ class OpsSnapshot:
     writing: int | None = None  # the generation workers write
     serving: int | None = None  # the one queries read (differs while a rebuild runs)
     rebuild_ratio: float | None = None  # a running rebuild's progress, 0–1
+    waiting: tuple[FeedDelay, ...] = ()  # per feed: records accepted, not yet applied
 
 
 def headline_scopes(ref: ReferenceData) -> list[ScopeRef]:

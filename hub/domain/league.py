@@ -37,6 +37,22 @@ LEAGUE_METRICS: dict[str, LeagueMetric] = {
             "higher",
         ),
         LeagueMetric(
+            "ed.over_12h_from_arrival_pct",
+            ed.TYPE1_OVER_12H,
+            ed.TYPE1_DEPARTURES,
+            ("acute",),
+            "Type 1 A&E departures over 12 hours from arrival",
+            "lower",
+        ),
+        LeagueMetric(
+            "ed.dta_over_12h_pct",
+            ed.DTA_OVER_12H,
+            ed.ADMITTED,
+            ("acute",),
+            "Admitted patients over 12 hours from decision to admit",
+            "lower",
+        ),
+        LeagueMetric(
             "nhs111.answered_within_60s_pct",
             nhs111.FIELDS["answered_within_60s"],
             nhs111.FIELDS["calls_answered"],

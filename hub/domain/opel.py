@@ -1,28 +1,40 @@
-"""A computed OPEL score: each parameter's value → band → points, weighted, summed, levelled.
+"""A computed OPEL level: each parameter's value → band → points, a weighted mean, a level.
 
 The Integrated OPEL framework 2024–26 scores acute trusts on parameters such as
 mean handover time since midnight and current 4-hour performance; its bands,
 weights and score-to-level mapping are not public, so all of them come from
-`config/opel.toml` (DOMAIN §6). A parameter's points are 1 plus the number of
-its thresholds the value has crossed (1–4). A missing input is left out, never
-counted as zero: the score is the present parameters' weighted points scaled up
-to the full weight, and without half the weight there is no computed level.
+`config/opel.toml` (DOMAIN §6, docs/OPEL.md).
+
+A parameter scores 1 point in its best band to 4 in its worst, like the levels
+themselves. The score is the weighted mean of the points of the parameters that
+count, so every parameter in its best band scores 1.0 (OPEL 1) and every one in
+its worst 4.0 (OPEL 4), and the configured cut-offs sit between. A parameter
+does not count when its input is missing, its feed is not live, or (since
+midnight) it rests on fewer records than its `min_count`: it is named with the
+reason, never counted as zero or as its last value. When the parameters that
+count carry less than `min_coverage_pct` of the total weight, there is no level
+("insufficient inputs"), never a level extrapolated from a few. Each counted
+parameter's contribution (weight × points / weight counted) is shown, and the
+score is their sum.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from hub.domain.day_windows import ROLLING_OR_DAY
-from hub.domain.errors import ConfigError
 
 NOW = "now"  # gauges
 LATEST = "latest"  # SitRep values: the latest date submitted
 WINDOW_NAMES = (*ROLLING_OR_DAY, NOW, LATEST)
-MIN_PRESENT_WEIGHT = 0.5  # share of the total weight needed to give a level
+INSUFFICIENT = "insufficient inputs"
+PLACES = 3  # contributions are rounded to this, and the score is their sum
+
+COUNTED = "counted"
+MISSING = "missing"
+STALE = "stale"
+TOO_FEW = "too_few"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +51,8 @@ class Parameter:
     weight: float
     feed: str  # the feed whose freshness decides "stale"
     source: str  # "example" or a citation
+    min_count: int = 0  # records the value must rest on before it counts (0: no minimum)
+    count_input: str = ""  # the window metric counting those records, in the same window
 
     def points(self, value: float) -> int:
         """Return 1 plus the number of thresholds `value` has crossed."""
@@ -47,23 +61,19 @@ class Parameter:
         return 1 + sum(value < t for t in self.thresholds)
 
     def band(self, points: int) -> str:
-        """Return the band a number of points stands for, in words (e.g. "30 to 45")."""
+        """Return the band a number of points stands for, in words (e.g. "30 to under 60")."""
         edges = self.thresholds
         if self.worse == "higher":
             if points == 1:
                 return f"under {edges[0]:g}"
-            return (
-                f"{edges[points - 2]:g} or more"
-                if points == 4
-                else (f"{edges[points - 2]:g} to under {edges[points - 1]:g}")
-            )
+            if points == 4:
+                return f"{edges[2]:g} or more"
+            return f"{edges[points - 2]:g} to under {edges[points - 1]:g}"
         if points == 1:
             return f"{edges[0]:g} or more"
-        return (
-            f"under {edges[points - 2]:g}"
-            if points == 4
-            else (f"under {edges[points - 2]:g}, at least {edges[points - 1]:g}")
-        )
+        if points == 4:
+            return f"under {edges[2]:g}"
+        return f"under {edges[points - 2]:g}, at least {edges[points - 1]:g}"
 
     def next_band_at(self, points: int) -> float | None:
         """Return the value at which the next worse band begins (None in the worst band)."""
@@ -72,112 +82,124 @@ class Parameter:
 
 @dataclass(frozen=True, slots=True)
 class OpelConfig:
-    """The framework: its parameters and the highest score of each level."""
+    """The framework: its parameters, the score at which levels 2–4 begin, the coverage needed."""
 
     framework: str
     version: int
     parameters: tuple[Parameter, ...]
-    level_max: tuple[float, float, float]  # highest score of OPEL 1, 2 and 3
+    cut_offs: tuple[float, float, float]  # the score at which OPEL 2, 3 and 4 begin
+    min_coverage_pct: float = 75.0
 
     @property
     def total_weight(self) -> float:
         return sum(p.weight for p in self.parameters)
 
     def level(self, score: float) -> int:
-        """Return the OPEL level (1–4) of a score."""
-        return 1 + sum(score > edge for edge in self.level_max)
+        """Return the OPEL level (1–4) of a score (1.0–4.0)."""
+        return 1 + sum(score >= edge for edge in self.cut_offs)
 
 
 @dataclass(frozen=True, slots=True)
-class OpelLevels:
-    """Computed levels by (trust, region), and when they were computed (seconds)."""
+class Reading:
+    """A parameter's input as read: its value, the records it rests on, its feed's freshness."""
 
-    taken_at_s: float
-    levels: tuple[tuple[str, str, int], ...]  # trusts without a computed level are left out
+    value: float | None
+    count: int | None = None  # for a parameter with a min_count
+    stale: bool = False
+    missing_because: str = "not reported"
 
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One parameter's value and what it scored (points None when the value is missing)."""
+    """One parameter's value, band and points, whether it counted, and its contribution."""
 
     parameter: Parameter
     value: float | None
     points: int | None
     band: str | None
     next_band_at: float | None
+    status: str  # counted · missing · stale · too_few
+    reason: str | None  # why it does not count
+    contribution: float | None  # weight × points / weight counted, when it counts
+    count: int | None = None  # the records a since-midnight value rests on
 
 
-def score_parameter(p: Parameter, value: float | None) -> Scored:
-    """Band one parameter's value."""
-    if value is None:
-        return Scored(p, None, None, None, None)
-    points = p.points(value)
-    return Scored(p, value, points, p.band(points), p.next_band_at(points))
+@dataclass(frozen=True, slots=True)
+class Opel:
+    """A trust's computed OPEL: every parameter, the coverage, the score and the level."""
+
+    scored: tuple[Scored, ...]
+    weight_counted: float
+    coverage_pct: float
+    score: float | None
+    level: int | None
+    reason: str | None  # why there is no level
 
 
-def score(
-    config: OpelConfig, values: Mapping[str, float | None]
-) -> tuple[list[Scored], float | None, int | None]:
-    """Score every parameter; return them, the score scaled to full weight, and the level."""
-    scored = [score_parameter(p, values.get(p.name)) for p in config.parameters]
-    present = [s for s in scored if s.points is not None]
-    weight = sum(s.parameter.weight for s in present)
-    if not present or weight < MIN_PRESENT_WEIGHT * config.total_weight:
-        return scored, None, None
-    raw = sum(s.parameter.weight * s.points for s in present if s.points is not None)
-    total = round(raw * config.total_weight / weight, 2)
-    return scored, total, config.level(total)
+@dataclass(frozen=True, slots=True)
+class OpelLevels:
+    """Computed levels by (trust, region), beside the declared level, and when (seconds)."""
+
+    taken_at_s: float
+    levels: tuple[tuple[str, str, int], ...]  # trusts without a computed level are left out
+    declared: tuple[tuple[str, str, int], ...] = ()  # trusts with a recent declared level
 
 
-def parse_config(doc: Mapping[str, Any], known_inputs: set[str]) -> OpelConfig:
-    """Read `config/opel.toml`; raise ConfigError naming the first thing wrong."""
-    try:
-        levels = doc["levels"]
-        level_max = (float(levels["1"]), float(levels["2"]), float(levels["3"]))
-        params = tuple(_parameter(raw, known_inputs) for raw in doc["parameter"])
-        config = OpelConfig(str(doc["framework"]), int(doc["version"]), params, level_max)
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise ConfigError(f"config/opel.toml: {exc!r} is missing or malformed") from exc
-    if not level_max[0] < level_max[1] < level_max[2]:
-        raise ConfigError("config/opel.toml: [levels] 1, 2 and 3 must rise")
-    names = [p.name for p in params]
-    if len(set(names)) != len(names):
-        raise ConfigError("config/opel.toml: parameter names must be unique")
-    return config
+def score_parameter(p: Parameter, reading: Reading) -> Scored:
+    """Band one parameter's reading and say whether it counts (before its contribution)."""
+    if reading.value is None:
+        return Scored(
+            p, None, None, None, None, MISSING, reading.missing_because, None, reading.count
+        )
+    points = p.points(reading.value)
+    status, reason = COUNTED, None
+    if reading.stale:
+        status, reason = STALE, f"{p.feed} feed not live for this trust: left out"
+    elif p.min_count and (reading.count or 0) < p.min_count:
+        status = TOO_FEW
+        reason = f"rests on {reading.count or 0} records; {p.min_count} needed before it counts"
+    band, next_at = p.band(points), p.next_band_at(points)
+    return Scored(p, reading.value, points, band, next_at, status, reason, None, reading.count)
 
 
-def _parameter(raw: Mapping[str, Any], known_inputs: set[str]) -> Parameter:
-    thresholds = tuple(float(t) for t in raw["thresholds"])
-    p = Parameter(
-        name=str(raw["name"]),
-        label=str(raw["label"]),
-        input=str(raw["input"]),
-        window=str(raw["window"]),
-        unit=str(raw["unit"]),
-        worse=str(raw["worse"]),
-        thresholds=(thresholds[0], thresholds[1], thresholds[2]),
-        weight=float(raw["weight"]),
-        feed=str(raw["feed"]),
-        source=str(raw.get("source", "example")),
+def score(config: OpelConfig, readings: Mapping[str, Reading]) -> Opel:
+    """Score every parameter; return them with the coverage, the score and the level."""
+    scored = [score_parameter(p, readings.get(p.name, Reading(None))) for p in config.parameters]
+    counted = [s for s in scored if s.status == COUNTED]
+    weight = sum(s.parameter.weight for s in counted)
+    coverage = round(100 * weight / config.total_weight, 1) if config.total_weight else 0.0
+    if not counted or coverage < config.min_coverage_pct:
+        reason = (
+            f"{INSUFFICIENT}: {coverage:g}% of the weight counts, "
+            f"{config.min_coverage_pct:g}% needed"
+        )
+        return Opel(tuple(scored), weight, coverage, None, None, reason)
+    exact = [s.parameter.weight * (s.points or 0) / weight for s in counted]
+    shares = dict(zip((s.parameter.name for s in counted), apportion(exact), strict=True))
+    out = tuple(
+        _with_contribution(s, shares[s.parameter.name]) if s.status == COUNTED else s
+        for s in scored
     )
-    problems = _problems(p, thresholds, known_inputs)
-    if problems:
-        raise ConfigError(f"config/opel.toml parameter {p.name}: {problems[0]}")
-    return p
+    total = round(sum(shares.values()), PLACES)
+    return Opel(out, weight, coverage, total, config.level(total), None)
 
 
-def _problems(p: Parameter, thresholds: Sequence[float], known: set[str]) -> list[str]:
-    out = []
-    if p.input not in known:
-        out.append(f"input {p.input!r} is not a metric or derived input")
-    if p.window not in WINDOW_NAMES:
-        out.append(f"window {p.window!r} is not one of {', '.join(WINDOW_NAMES)}")
-    if p.worse not in ("higher", "lower"):
-        out.append("worse must be 'higher' or 'lower'")
-    rising = all(a < b for a, b in itertools.pairwise(thresholds))
-    falling = all(a > b for a, b in itertools.pairwise(thresholds))
-    if len(thresholds) != 3 or not (rising if p.worse == "higher" else falling):
-        out.append("thresholds must be three values moving the way 'worse' says")
-    if p.weight <= 0:
-        out.append("weight must be positive")
-    return out
+def apportion(values: list[float], places: int = PLACES) -> list[float]:
+    """Round values so the rounded ones add up to their rounded sum (largest remainders).
+
+    Example:
+        >>> apportion([1.5 / 11] * 4 + [1 / 11] * 3 + [2 / 11])
+        [0.137, 0.136, 0.136, 0.136, 0.091, 0.091, 0.091, 0.182]
+    """
+    unit = 10**places
+    scaled = [v * unit for v in values]
+    floors = [int(x // 1) for x in scaled]
+    short = round(sum(scaled)) - sum(floors)
+    by_remainder = sorted(range(len(values)), key=lambda i: floors[i] - scaled[i])
+    for i in by_remainder[: max(0, short)]:
+        floors[i] += 1
+    return [f / unit for f in floors]
+
+
+def _with_contribution(s: Scored, contribution: float) -> Scored:
+    return replace(s, contribution=contribution)

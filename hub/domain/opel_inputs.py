@@ -7,9 +7,7 @@ flow fields is shown as missing those parameters rather than as unpressured.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 from hub.domain.metrics import acute_sitrep
 
@@ -19,29 +17,6 @@ MAJORS_RESUS_OCCUPANCY = "ed.majors_resus_occupancy_pct"
 NCTR = "beds.nctr_pct"
 DERIVED = frozenset({OVER_12H_NOW, REFERRED_NOW, MAJORS_RESUS_OCCUPANCY, NCTR})
 TWELVE_HOURS_MS = 12 * 3_600_000
-
-
-@dataclass(frozen=True, slots=True)
-class Capacity:
-    """Majors and resus spaces: a per-site default, and trusts' own counts."""
-
-    spaces_per_site: int = 0
-    trusts: Mapping[str, int] = field(default_factory=dict)
-
-    def spaces(self, trust: str, sites: int) -> int | None:
-        """Return the trust's spaces, or None when neither it nor a default is known."""
-        if trust in self.trusts:
-            return self.trusts[trust]
-        return self.spaces_per_site * sites if self.spaces_per_site and sites else None
-
-
-def parse_capacity(doc: Mapping[str, Any]) -> Capacity:
-    """Read the `[capacity]` table of `config/opel.toml`."""
-    raw = doc.get("capacity", {})
-    return Capacity(
-        int(raw.get("majors_resus_spaces_per_site", 0)),
-        {str(k): int(v) for k, v in raw.get("majors_resus_spaces", {}).items()},
-    )
 
 
 def share(part: int | None, whole: int | None) -> float | None:
@@ -61,6 +36,22 @@ def nctr_pct(counters: Mapping[str, int] | None) -> float | None:
     if counters is None:
         return None
     return share(counters.get("no_criteria_to_reside", 0), counters.get("ga_beds_occupied", 0))
+
+
+def majors_resus_occupancy(sites: Iterable[tuple[int, int, int | None]]) -> float | None:
+    """Return patients in majors and resus now / their spaces × 100, over the trust's sites.
+
+    Each site is (patients in majors or resus, patients whose record reports an
+    area, spaces from the reference data). Only sites with known spaces count, and
+    only if some patient there reports an area: a trust that does not send the
+    flow fields, or whose capacity is not in the reference data, is unknown.
+    """
+    patients = spaces = 0
+    for in_majors_resus, reporting, site_spaces in sites:
+        if site_spaces is not None and reporting:
+            patients += in_majors_resus
+            spaces += site_spaces
+    return share(patients, spaces) if spaces else None
 
 
 SITREP_FEED = acute_sitrep.FEED

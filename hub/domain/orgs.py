@@ -42,11 +42,16 @@ class Organisation:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A hospital site, owned by one acute trust (e.g. RWEAA, Leicester Royal Infirmary)."""
+    """A hospital site, owned by one acute trust (e.g. RWEAA, Leicester Royal Infirmary).
+
+    `majors_resus_spaces` is the ED's majors and resus capacity, when the reference
+    data gives it: the denominator of computed OPEL's majors/resus occupancy.
+    """
 
     code: str
     name: str
     trust: str
+    majors_resus_spaces: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,14 @@ class ReferenceData:
             trust = self.organisations.get(site.trust)
             if trust is None or "acute" not in trust.roles:
                 raise ConfigError(f"site {site.code} names {site.trust}, not an acute trust")
+            spaces = site.majors_resus_spaces
+            if spaces is not None and (
+                isinstance(spaces, bool) or not isinstance(spaces, int) or spaces < 1
+            ):
+                raise ConfigError(
+                    f"site {site.code}: majors_resus_spaces must be a whole number of spaces "
+                    f"(at least 1), not {spaces!r}"
+                )
             # No prefix rule: newer ODS site codes (e.g. E0A3H) do not start with the trust's.
 
     def with_role(self, role: str) -> list[Organisation]:

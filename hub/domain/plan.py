@@ -19,6 +19,7 @@ from typing import Any
 
 from hub.domain.feeds import Feed, FeedKind
 from hub.domain.metrics import Contribution, Params, contribution, placement
+from hub.domain.metrics.base import DEFINITIONS
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical
@@ -77,24 +78,29 @@ class Applied:
         doc: dict[str, Any] = {"v": self.canonical, "t": self.rank[0], "o": self.rank[1]}
         if self.scopes is not None:
             doc["s"] = "|".join(self.scopes)
-        if self.params is not None and self.params != DEFAULT_PARAMS:
-            doc["p"] = _params_doc(self.params)
+        if self.params is not None:
+            settings = replace(self.params, definitions=DEFINITIONS)
+            if settings != DEFAULT_PARAMS:
+                doc["p"] = _params_doc(settings)
+            doc["d"] = self.params.definitions
         return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Applied:
         """Read a stored version; a bare canonical record is a version stored by an older hub.
 
-        A version stored with scopes but no parameters was counted with the defaults.
+        A version stored with scopes but no parameters was counted with the defaults;
+        one without a definitions version (`d`) by definitions 1, before it was kept.
         """
         if "v" not in doc:
             return cls(dict(doc), None, None, (0, ""))
         params = doc.get("p")
         scopes = doc.get("s")
+        counted_by = DEFAULT_PARAMS if params is None else Params(**params)
         return cls(
             dict(doc["v"]),
             None if scopes is None else tuple(scopes.split("|")),
-            DEFAULT_PARAMS if params is None else Params(**params),
+            replace(counted_by, definitions=int(doc.get("d", 1))),
             (int(doc.get("t", 0)), str(doc.get("o", ""))),
         )
 
@@ -104,7 +110,10 @@ DEFAULT_PARAMS = Params()
 
 @functools.lru_cache(maxsize=16)
 def _params_doc(params: Params) -> dict[str, Any]:
-    return asdict(params)  # the same few parameters for every version a worker applies
+    # The same few parameters for every version a worker applies; the definitions go in "d".
+    doc = asdict(params)
+    del doc["definitions"]
+    return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,16 +305,38 @@ def _note_freshness(plan: StatePlan, v: Version) -> None:
 
 def amendable_until_ms(feed: Feed, event_ms: int) -> int:
     """Return when a record of `feed` about `event_ms` can no longer be replaced (plus a day)."""
-    window = SITREP_AMENDABLE_MS if feed.kind is FeedKind.SITREP else EVENT_AMENDABLE_MS
-    return event_ms + window + DAY_MS
+    return event_ms + _amendable_ms(feed) + DAY_MS
+
+
+def version_kept_ms(feed: Feed) -> int:
+    """Return how long an entity's version of `feed` is kept after it is applied, at least."""
+    return _amendable_ms(feed) + DAY_MS
+
+
+def replayed(feed: Feed, received_at_ms: int, now_ms: int) -> bool:
+    """Say whether a signed envelope the API accepted at `received_at_ms` is too old to apply.
+
+    Its entity's version (or a later one) is kept at least `version_kept_ms` after it was
+    applied, so a copy of the envelope applied within that finds it and changes nothing.
+    Later the version may have expired while the hour and day buckets it counted in remain
+    (`hub.domain.windows`): the copy would count again. About 8 days for events, 16 for
+    SitReps. Not asked of history a rebuild replays (see `streams.apply`).
+    """
+    return now_ms - received_at_ms >= version_kept_ms(feed)
+
+
+def _amendable_ms(feed: Feed) -> int:
+    return SITREP_AMENDABLE_MS if feed.kind is FeedKind.SITREP else EVENT_AMENDABLE_MS
 
 
 def _entity_expiry(v: Version, now_ms: int) -> int:
     """Keep an entity's version while a later version could still be accepted.
 
     Measured on the log's clock (the version's received_at), not the wall
-    clock, so a replay of old records keeps what later records will retract.
+    clock, so a replay of old records keeps what later records will retract;
+    and kept at least `version_kept_ms` after it is applied, so an envelope
+    copied back onto the log within that finds it (see `replayed`).
     """
-    window = SITREP_AMENDABLE_MS if v.feed.kind is FeedKind.SITREP else EVENT_AMENDABLE_MS
-    remaining = max(0, v.event_ms + window - v.received_at_ms)
+    window = _amendable_ms(v.feed)
+    remaining = max(window, v.event_ms + window - v.received_at_ms)
     return now_ms + remaining + DAY_MS

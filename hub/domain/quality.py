@@ -9,7 +9,9 @@ region or England, every organisation of the feed's role within it.
 
 A single input that is not live makes the figure's RAG `unknown`; an
 aggregate keeps its RAG while at least `MIN_LIVE_SHARE` of its inputs are
-live, and says how many are not.
+live, and says how many are not. A feed whose accepted records wait to be
+applied past the limit (`hub.domain.delays`) makes every figure it feeds
+`unknown` too, and says how many records wait and for how long.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.domain.delays import FeedDelay
 from hub.domain.feeds import FEEDS
 from hub.domain.freshness import LATE, LIVE, NEVER, STALE
 from hub.domain.metrics import Metric
@@ -64,21 +67,44 @@ def input_orgs(ref: ReferenceData, scope: ScopeRef, feed: str) -> list[str]:
 class Quality:
     """How live the inputs of one figure are, in words for its tile."""
 
-    status: str  # live, late, stale, never or partial
+    status: str  # live, late, stale, never, partial, or delayed (records wait to be applied)
     live: int
     expected: int
     age_minutes: int | None  # of the oldest input that is not live, when one was ever received
     text: str
     unknown: bool  # the figure's RAG cannot be trusted
+    pending_records: int | None = None  # delayed: accepted, not yet applied
+    oldest_pending_s: float | None = None  # delayed: how long the oldest of them has waited
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "status": self.status,
             "live": self.live,
             "expected": self.expected,
             "age_minutes": self.age_minutes,
             "text": self.text,
         }
+        if self.pending_records is not None:
+            out["pending_records"] = self.pending_records
+            out["oldest_pending_s"] = self.oldest_pending_s
+        return out
+
+
+def with_delay(quality: Quality | None, delay: FeedDelay, inputs: int) -> Quality:
+    """Mark a figure whose feed's accepted records wait to be applied: it cannot be trusted."""
+    if quality is None:
+        return Quality("delayed", inputs, inputs, None, delay.text, True,
+                       delay.records, round(delay.oldest_s, 1))  # fmt: skip
+    return Quality(
+        "delayed",
+        quality.live,
+        quality.expected,
+        quality.age_minutes,
+        f"{delay.text}; {quality.text}",
+        True,
+        delay.records,
+        round(delay.oldest_s, 1),
+    )
 
 
 def assess(

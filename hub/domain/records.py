@@ -11,14 +11,18 @@ from datetime import date, datetime
 from typing import Literal, TypeAlias
 
 Category = Literal["C1", "C2", "C3", "C4"]
-Outcome = Literal["hear_and_treat", "see_and_treat", "see_and_convey"]
+Outcome = Literal["hear_and_treat", "see_and_treat", "see_and_convey", "cancelled"]
 ArrivalMode = Literal["ambulance", "walk_in", "other"]
 EdArea = Literal["resus", "majors", "minors", "other"]
 
 
 @dataclass(frozen=True, slots=True)
 class AmbulanceIncident:
-    """A 999 incident: its category, when the clock started and stopped, and the outcome."""
+    """A 999 incident: its category, when the clock started and stopped, and the outcome.
+
+    An incident with neither `first_arrival_at` nor `outcome` is still waiting for
+    a response. `hear_and_treat` and `cancelled` close it without one.
+    """
 
     incident_id: str
     ambulance_trust: str

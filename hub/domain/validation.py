@@ -17,6 +17,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
+from hub.domain.bounds import NAMES_LISTED
 from hub.domain.errors import FieldError
 from hub.domain.feeds import FEEDS, Feed, FeedKind, FieldSpec, FieldType
 from hub.domain.orgs import ReferenceData
@@ -217,14 +218,27 @@ def _as_dict(raw: object) -> dict[Any, object] | None:
 
 
 def _unknown_fields(plan: _Plan, items: dict[Any, object]) -> list[FieldError]:
+    """Return one error per unknown field, for the first NAMES_LISTED, then one for the rest.
+
+    A record can carry thousands of unknown fields; an error for each would
+    make its rejection many times the record's own size.
+    """
     extra = [key for key in items if key not in plan.names]
-    return [
+    errors = [
         FieldError(
             key if isinstance(key, str) and len(key) <= 64 else show(key),
             f"{show(key)} is not a field of {plan.feed.name}; {plan.unknown_hint}",
         )
-        for key in extra
+        for key in extra[:NAMES_LISTED]
     ]
+    rest = len(extra) - NAMES_LISTED
+    if rest > 0:
+        errors.append(
+            FieldError(
+                "record", f"and {rest:,} more fields that are not fields of {plan.feed.name}"
+            )
+        )
+    return errors
 
 
 def entity_key(feed: Feed, record: Record) -> str:

@@ -46,6 +46,22 @@ def _clear_needs_handover(values: Values, ref: ReferenceData, errors: list[Field
         )
 
 
+CLOSED_WITHOUT_RESPONSE = ("hear_and_treat", "cancelled")
+
+
+def _closed_without_response(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
+    outcome, arrival = values.get("outcome"), values.get("first_arrival_at")
+    if outcome in CLOSED_WITHOUT_RESPONSE and arrival is not None:
+        errors.append(
+            FieldError(
+                "outcome",
+                f"outcome {outcome} closes an incident without a response on scene, but "
+                f"first_arrival_at ({format_utc(arrival)}) says one arrived; send "
+                "see_and_treat or see_and_convey, or leave first_arrival_at empty",
+            )
+        )
+
+
 def _quarter_hour(values: Values, ref: ReferenceData, errors: list[FieldError]) -> None:
     start = values.get("interval_start")
     if start is not None and (start.minute % 15 or start.second or start.microsecond):
@@ -96,7 +112,10 @@ def _ga_beds(values: Values, ref: ReferenceData, errors: list[FieldError]) -> No
 
 
 RULES: dict[str, tuple[Rule, ...]] = {
-    "ambulance-incident": (partial(_order, "first_arrival_at", "clock_start_at"),),
+    "ambulance-incident": (
+        partial(_order, "first_arrival_at", "clock_start_at"),
+        _closed_without_response,
+    ),
     "ambulance-handover": (
         partial(_order, "handover_at", "arrived_at"),
         partial(_order, "clear_at", "handover_at"),

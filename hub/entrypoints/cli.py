@@ -16,10 +16,12 @@ from hub.entrypoints.common import (
     base_url,
     configure_logging,
     refuse_anonymous_exposure,
+    refuse_unsafe_production,
     require_services,
     settings_from_env,
 )
 from hub.entrypoints.tokens import token
+from hub.simulation.scenarios import SCENARIOS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,17 +36,47 @@ def main() -> None:
 @click.option(
     "--ephemeral", is_flag=True, help="Keep nothing: no data directory (HUB_DATA_DIR) is used."
 )
-def up(port: int, workers: int, no_simulator: bool, ephemeral: bool) -> None:
+@click.option(
+    "--kafka",
+    is_flag=True,
+    help="Run a local Apache Kafka (needs Java 17+; Maven fetches it the first time) "
+    "rather than the embedded broker.",
+)
+@click.option(
+    "--scenario",
+    type=click.Choice(SCENARIOS),
+    default="normal",
+    show_default=True,
+    help="What the simulated feeds show: an ordinary day, or a surge (services fall behind).",
+)
+def up(
+    port: int, workers: int, no_simulator: bool, ephemeral: bool, kafka: bool, scenario: str
+) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured).
 
     The embedded Redis keeps its state in HUB_DATA_DIR (default ./.hub-data), so a
-    restart shows the same figures; --ephemeral keeps nothing.
+    restart shows the same figures; with --kafka, so does the Kafka log. --ephemeral
+    keeps nothing.
     """
+    from hub.domain.errors import ConfigError
     from hub.entrypoints.supervisor import up as run_up
 
     settings = settings_from_env()
+    if kafka and settings.kafka_bootstrap:
+        raise click.UsageError("--kafka starts a local Kafka, but HUB_KAFKA_BOOTSTRAP names one")
     configure_logging(settings.log_level)
-    run_up(settings, port, workers, simulator=not no_simulator, ephemeral=ephemeral)
+    try:
+        run_up(
+            settings,
+            port,
+            workers,
+            simulator=not no_simulator,
+            ephemeral=ephemeral,
+            kafka=kafka,
+            scenario=scenario,
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()
@@ -74,6 +106,7 @@ def serve(workers: int) -> None:
     require_services(settings)
     refuse_anonymous_exposure(settings)
     configure_logging(settings.log_level)
+    refuse_unsafe_production(settings)
     if workers < 1:
         raise click.BadParameter("must be at least 1", param_hint="--workers")
     uvicorn.run(
@@ -84,6 +117,9 @@ def serve(workers: int) -> None:
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # Only these may name the client in X-Forwarded-For: anonymous reads are limited per
+        # client address, and behind a proxy every reader would otherwise be the proxy.
+        forwarded_allow_ips=settings.trusted_proxies,
         # Live streams never end by themselves: without a bound, a stop waits for every viewer.
         timeout_graceful_shutdown=5,
     )
@@ -115,7 +151,16 @@ def worker() -> None:
     show_default=True,
     help="Keep going in real time once caught up.",
 )
-def simulate(url: str | None, speed: float, seed: int | None, days: float, follow: bool) -> None:
+@click.option(
+    "--scenario",
+    type=click.Choice(SCENARIOS),
+    default="normal",
+    show_default=True,
+    help="surge: from 3 hours before now, demand rises and ambulance services fall behind.",
+)
+def simulate(
+    url: str | None, speed: float, seed: int | None, days: float, follow: bool, scenario: str
+) -> None:
     """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
     from hub.adapters.reference_files import load_reference_data
     from hub.client.http import HubClient
@@ -124,6 +169,7 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
     from hub.simulation.handovers import HandoverSimulator
     from hub.simulation.incidents import IncidentSimulator
     from hub.simulation.nhs111 import Nhs111Simulator
+    from hub.simulation.scenarios import scenario as placed
     from hub.simulation.sitreps import AcuteSitrepSimulator, AmbulanceSitrepSimulator
 
     settings = settings_from_env()
@@ -141,6 +187,7 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
     seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
     run_id = f"{seed:x}{int(time.time()) % 100000:05d}"
     rng = random.Random(seed)
+    shown = placed(scenario, int(time.time() * 1000))  # a surge is placed by when we catch up
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -149,11 +196,15 @@ def simulate(url: str | None, speed: float, seed: int | None, days: float, follo
             loop.add_signal_handler(sig, stop.set)
         async with HubClient(base, settings.admin_token) as client:
             generators: list[Generator] = [
-                HandoverSimulator(ref, rng, run_id),
-                IncidentSimulator(ref, rng, run_id),
+                HandoverSimulator(ref, rng, run_id, scenario=shown),
+                IncidentSimulator(ref, rng, run_id, scenario=shown),
                 # Patients already in the department at the start, unless too old to accept.
                 EdSimulator(
-                    ref, rng, run_id, warm_up_hours=max(0.0, min(24.0, (7 - days) * 24 - 1))
+                    ref,
+                    rng,
+                    run_id,
+                    warm_up_hours=max(0.0, min(24.0, (7 - days) * 24 - 1)),
+                    scenario=shown,
                 ),
                 Nhs111Simulator(ref, rng, run_id),
                 AcuteSitrepSimulator(ref, rng, run_id),

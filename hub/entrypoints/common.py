@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
 
 import click
 
+from hub.domain.errors import ConfigError
 from hub.settings import Settings
 
 
@@ -53,3 +55,13 @@ def refuse_anonymous_exposure(settings: Settings) -> None:
     problem = settings.exposure_problem()
     if problem:
         raise click.UsageError(problem)
+
+
+def refuse_unsafe_production(settings: Settings) -> None:
+    """In production mode, refuse to serve with unsafe settings (each named), warn of doubtful."""
+    from hub.adapters.production_checks import check_production
+
+    try:
+        asyncio.run(check_production(settings, "api"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -1,8 +1,11 @@
 """`hub up`: the whole hub on one machine, every child started and stopped by its PID.
 
-Starts the embedded broker and Valkey unless real ones are configured,
-creates the topics, then runs the stream workers, the HTTP service and the
-simulator as child processes. Ctrl-C (or SIGTERM) stops them all.
+Starts the embedded broker (or, with `--kafka`, a local Apache Kafka) and
+Valkey unless real ones are configured, creates the topics, then runs the
+stream workers, the HTTP service and the simulator as child processes. A
+child that dies is restarted with a backoff, and the hub stops only if one
+keeps dying (`hub.entrypoints.restarts`).
+Ctrl-C (or SIGTERM) stops them all.
 """
 
 from __future__ import annotations
@@ -25,16 +28,27 @@ import httpx
 
 from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.local_kafka import start_kafka
+from hub.entrypoints.restarts import CrashLoop, Restarts, Start
 from hub.settings import Settings
+from hub.simulation.scenarios import history_days
 
 READY_TIMEOUT_S = 90.0
 
 
 @dataclass
 class Stack:
-    """Everything `hub up` started, in start order."""
+    """Everything `hub up` started, in start order, and how to start each again."""
 
     children: list[ManagedProcess] = field(default_factory=list)
+    again: dict[str, Start] = field(default_factory=dict)
+
+    def start(self, name: str, first: Start, again: Start) -> ManagedProcess:
+        """Start a child with `first`; a restart will use `again` (same port, log appended)."""
+        child = first()
+        self.children.append(child)
+        self.again[name] = again
+        return child
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -46,6 +60,9 @@ _KEPT = """
                  embedded broker keeps its log in memory only: after a restart workers read
                  its new log from the beginning and keep the figures. Production runs real
                  Kafka (docker-compose.yml, deploy/README.md)."""
+_KEPT_KAFKA = """
+                 Redis state (figures, tokens, offsets) and the Apache Kafka log are both
+                 kept there across restarts, as in production."""
 
 
 def redact_url(url: str) -> str:
@@ -71,26 +88,66 @@ def _python(*args: str) -> list[str]:
 
 
 def embed(
-    settings: Settings, run_dir: Path, stack: Stack, data_dir: Path | None = None
+    settings: Settings,
+    run_dir: Path,
+    stack: Stack,
+    data_dir: Path | None = None,
+    kafka: bool = False,
 ) -> Settings:
     """Start the embedded broker and Valkey where no real ones are configured.
 
     With `data_dir`, Valkey keeps an append-only file there, so the figures, tokens
-    and stored offsets outlive a restart. The broker keeps its log in memory only:
-    after a restart its topics are new, and workers read them from their beginning.
+    and stored offsets outlive a restart. Tansu keeps its log in memory only: after
+    a restart its topics are new, and workers read them from their beginning. With
+    `kafka`, a local Apache Kafka keeps its log in `data_dir` too.
     """
+    if kafka and not settings.kafka_bootstrap:
+        settings = settings.with_(kafka_bootstrap=_local_kafka(stack, (data_dir or run_dir)))
     if not settings.kafka_bootstrap:
-        tansu = start_tansu(run_dir)
-        stack.children.append(tansu)
+        tansu = _embedded_broker(stack, run_dir)
         # A new consumer group's first join waits about half the session timeout on Tansu.
         settings = settings.with_(kafka_bootstrap=tansu.address, session_timeout_ms=6_000)
     if not settings.redis_configured:
         if data_dir is not None:
             (data_dir / "valkey").mkdir(parents=True, exist_ok=True)
-        valkey = start_valkey(data_dir / "valkey" if data_dir else run_dir, persist=bool(data_dir))
-        stack.children.append(valkey)
+        where = data_dir / "valkey" if data_dir else run_dir
+        valkey = _embedded_valkey(stack, where, persist=bool(data_dir))
         settings = settings.with_(redis_url=valkey.address)
     return settings
+
+
+def _local_kafka(stack: Stack, where: Path) -> str:
+    """Start a one-node Apache Kafka keeping its log under `where`; return its bootstrap."""
+    local = start_kafka(where / "kafka", heap_mb=512)
+    (node,) = local.nodes
+
+    def again() -> ManagedProcess:
+        local.restart(node.node_id)  # same ports and data: its log is as it was
+        assert node.process is not None
+        return node.process
+
+    assert node.process is not None
+    first = node.process
+    stack.start("kafka", lambda: first, again)
+    return local.bootstrap
+
+
+def _embedded_broker(stack: Stack, run_dir: Path) -> ManagedProcess:
+    port = free_port()  # kept: a restarted broker comes back where every client looks for it
+    return stack.start(
+        "tansu",
+        lambda: start_tansu(run_dir, port=port),
+        lambda: start_tansu(run_dir, port=port, append=True),
+    )
+
+
+def _embedded_valkey(stack: Stack, where: Path, persist: bool) -> ManagedProcess:
+    port = free_port()
+    return stack.start(
+        "valkey",
+        lambda: start_valkey(where, port=port, persist=persist),
+        lambda: start_valkey(where, port=port, persist=persist, append=True),
+    )
 
 
 def wait_ready(url: str, children: list[ManagedProcess], timeout: float = READY_TIMEOUT_S) -> None:
@@ -115,15 +172,20 @@ def up(
     simulator: bool,
     run_dir: Path | None = None,
     ephemeral: bool = False,
+    kafka: bool = False,
+    scenario: str = "normal",
 ) -> None:
-    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral."""
+    """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral.
+
+    `kafka` runs a local Apache Kafka (Java 17+) rather than the embedded Tansu.
+    """
     data_dir = None if ephemeral else Path(settings.data_dir).resolve()
     if data_dir is not None:
         run_dir = run_dir or data_dir / "logs"
         hold_data_dir(data_dir)
     run_dir = run_dir or Path(tempfile.mkdtemp(prefix="uec-hub-"))
     stack = Stack()
-    stopping = False
+    stopping = failed = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
@@ -131,26 +193,56 @@ def up(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     try:
-        settings = embed(settings, run_dir, stack, data_dir)
+        settings = embed(settings, run_dir, stack, data_dir, kafka)
         settings = settings.with_(
             admin_token=settings.admin_token or secrets.token_urlsafe(24),
             envelope_key=settings.envelope_key or f"up:{secrets.token_urlsafe(24)}",
             http_port=port,
         )
         asyncio.run(ensure_topics(settings))
-        days = simulated_days(data_dir)
-        url = start_hub(settings, workers, simulator and days, run_dir, stack)
-        _announce(url, settings, stack, run_dir, data_dir)
-        while not stopping and _all_alive(stack):
+        days = history_days(scenario, simulated_days(data_dir))
+        url = start_hub(settings, workers, simulator and days, run_dir, stack, scenario)
+        _announce(url, settings, stack, run_dir, data_dir, kafka)
+        restarts = supervise(stack, settings)
+        while not stopping:
+            restarts.check()
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    except CrashLoop as exc:
+        print(f"\n{exc}", file=sys.stderr, flush=True)
+        failed = True
     finally:
         print("\nStopping…", flush=True)
         stack.stop()
         if data_dir is not None:
             (data_dir / STOPPED_AT).write_text(f"{time.time():.0f}\n", encoding="utf-8")
         signal.signal(signal.SIGTERM, previous)
+    if failed:
+        raise SystemExit(1)
+
+
+def supervise(stack: Stack, settings: Settings) -> Restarts:
+    """Restart whatever child of the stack dies; a restarted broker gets its topics back."""
+    restarts = Restarts(stack.children, lambda text: print(text, flush=True))
+    for name, again in stack.again.items():
+        if name == "tansu":
+            again = _with_topics(again, settings)
+        restarts.watch(name, again)
+    return restarts
+
+
+def _with_topics(start: Start, settings: Settings) -> Start:
+    def restart() -> ManagedProcess:
+        broker = start()
+        try:
+            asyncio.run(ensure_topics(settings))  # its log is memory-only: the topics are gone
+        except Exception:
+            broker.stop()  # half restarted: the next attempt starts it again
+            raise
+        return broker
+
+    return restart
 
 
 STOPPED_AT = "stopped-at"
@@ -195,38 +287,57 @@ _HELD: list[Any] = []
 
 
 def start_hub(
-    settings: Settings, workers: int, simulator: float, run_dir: Path, stack: Stack
+    settings: Settings,
+    workers: int,
+    simulator: float,
+    run_dir: Path,
+    stack: Stack,
+    scenario: str = "normal",
 ) -> str:
     """Start the workers, the HTTP service and the simulator; return the hub's URL once ready.
 
     `simulator` is how many days back simulated feeds start (0: no simulator).
     """
-    env = settings.env()
+    env = settings.to_env()
     for i in range(workers):
         metrics_port = free_port()
         worker_env = {**env, "HUB_METRICS_PORT": str(metrics_port)}
-        stack.children.append(
-            spawn(f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
-        )
-    stack.children.append(spawn("api", _python("serve"), run_dir, env, settings.http_port))
-    stack.children.append(spawn("forecaster", _python("forecast"), run_dir, env))
+        _child(stack, f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
+    _child(stack, "api", _python("serve"), run_dir, env, settings.http_port)
+    _child(stack, "forecaster", _python("forecast"), run_dir, env)
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:
         argv = _python("simulate", "--url", url, "--days", f"{simulator:.4f}", "--speed", "0")
-        stack.children.append(spawn("simulator", argv, run_dir, env))
+        argv += ["--scenario", scenario]
+        # Restarted, it goes back a few minutes: resent records are unchanged versions.
+        again = _python(
+            "simulate", "--url", url, "--days", f"{RESIMULATE_DAYS:.4f}", "--speed", "0"
+        )
+        again += ["--scenario", scenario]
+        stack.start(
+            "simulator",
+            lambda: spawn("simulator", argv, run_dir, env),
+            lambda: spawn("simulator", again, run_dir, env, append=True),
+        )
     return url
 
 
-def _all_alive(stack: Stack) -> bool:
-    dead = [c for c in stack.children if not c.alive()]
-    if dead:
-        print(f"{dead[0].name} stopped unexpectedly:\n{dead[0].log_tail()}", file=sys.stderr)
-    return not dead
+RESIMULATE_DAYS = 5 / 1440
+
+
+def _child(
+    stack: Stack, name: str, argv: list[str], run_dir: Path, env: dict[str, str], port: int = 0
+) -> None:
+    stack.start(
+        name,
+        lambda: spawn(name, argv, run_dir, env, port),
+        lambda: spawn(name, argv, run_dir, env, port, append=True),
+    )
 
 
 def _announce(
-    url: str, settings: Settings, stack: Stack, run_dir: Path, data_dir: Path | None
+    url: str, settings: Settings, stack: Stack, run_dir: Path, data_dir: Path | None, kafka: bool
 ) -> None:
     workers = [c for c in stack.children if c.name.startswith("worker")]
     print(
@@ -240,9 +351,15 @@ UEC Operational Data Hub is running.
   Redis          {redis_where(settings)}
   Metrics        {url}/metrics{"".join(f"  http://{settings.http_host}:{w.port}/metrics" for w in workers)}
   Logs           {run_dir}
-  Data           {data_dir or "none kept (--ephemeral)"}{_KEPT if data_dir else ""}
+  Data           {data_dir or "none kept (--ephemeral)"}{_kept(data_dir, kafka)}
 
 Press Ctrl-C to stop everything.
 """,
         flush=True,
     )
+
+
+def _kept(data_dir: Path | None, kafka: bool) -> str:
+    if data_dir is None:
+        return ""
+    return _KEPT_KAFKA if kafka else _KEPT

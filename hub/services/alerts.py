@@ -88,9 +88,17 @@ class AlertsService:
 
     async def active(self, scope: str | None = None) -> dict[str, Any]:
         """Return the body of `GET /v1/alerts` for the page of `scope` (England by default)."""
-        root = self.root(scope or NATIONAL)
+        return (await self.pages([self.root(scope or NATIONAL)]))[0]
+
+    async def pages(self, roots: list[ScopeRef]) -> list[dict[str, Any]]:
+        """Return the alerts body of each page root, reading the acknowledgements once."""
         computed = await self._current()
         acks = await self._acks.in_force()
+        return [self._page(root, computed, acks) for root in roots]
+
+    def _page(
+        self, root: ScopeRef, computed: Computed, acks: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
         out = []
         for group_id in computed.roots.get(root.key, []):
             g = dict(computed.by_id[group_id])

@@ -11,6 +11,7 @@ from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef
 from hub.ports import AuditLog, RejectionLog, ReplicationProbe, StateStore
 from hub.services.acks import AckService
+from hub.services.alert_feed import AlertFeed
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
 from hub.services.forecasts import ForecastService
@@ -23,6 +24,7 @@ from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
 from hub.services.query import QueryService
+from hub.services.read_limits import ReadLimits
 from hub.services.series import SeriesService
 from hub.services.series_params import SeriesRequest
 from hub.services.snapshots import SnapshotCache
@@ -53,6 +55,7 @@ class Services:
     series_snapshots: SnapshotCache[SeriesRequest]
     live: LiveFeed  # the live streams; the API's lifespan starts and stops it
     alerts: AlertsService
+    alert_feed: AlertFeed  # the alert streams; the API's lifespan starts and stops it
     acks: AckService
     annotations: AnnotationService
     opel: OpelService
@@ -66,6 +69,7 @@ class Services:
     ops: OpsSnapshotService | None = None
     audit: AuditLog | None = None  # token administration and ingest receipts
     limits: IngestLimits | None = None  # per-token ingest limits
+    read_limits: ReadLimits | None = None  # per-client read limits
     # Refreshes the computed OPEL levels /metrics exports; started and stopped with `ops`.
     opel_levels: OpelSnapshotService | None = None
     # Whether Redis has a replica to fail over to: /readyz reads it live, /metrics from the

@@ -12,15 +12,21 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import org_scope
 from hub.domain.timestamps import format_utc_ms
 from hub.ports import StateStore
+from hub.services.apply_delay import ApplyDelay
 
 
 class FreshnessService:
     def __init__(
-        self, ref: ReferenceData, store: StateStore, clock: Callable[[], datetime]
+        self,
+        ref: ReferenceData,
+        store: StateStore,
+        clock: Callable[[], datetime],
+        delays: ApplyDelay | None = None,
     ) -> None:
         self._ref = ref
         self._store = store
         self._clock = clock
+        self.delays = delays  # records accepted but not yet applied, per feed
 
     async def feed(self, feed: Feed, now: datetime) -> dict[str, Any]:
         """Return one feed's board: a summary and a row per expected organisation."""
@@ -53,9 +59,20 @@ class FreshnessService:
         return {"summary": summary([row["status"] for row in rows]), "organisations": rows}
 
     async def board(self) -> dict[str, Any]:
-        """Return the body of `GET /v1/freshness`: every feed's board."""
+        """Return the body of `GET /v1/freshness`: every feed's board.
+
+        Each feed also says how far application lags acceptance: records it
+        received that the figures do not count yet (`application`).
+        """
         now = self._clock()
-        return {
-            "as_of": format_utc_ms(now.timestamp() * 1000),
-            "feeds": {name: await self.feed(feed, now) for name, feed in FEEDS.items()},
-        }
+        delays = {} if self.delays is None else await self.delays.by_feed()
+        feeds = {}
+        for name, feed in FEEDS.items():
+            section = await self.feed(feed, now)
+            delay = delays.get(name)
+            section["application"] = dict(NOTHING_WAITING) if delay is None else delay.as_dict()
+            feeds[name] = section
+        return {"as_of": format_utc_ms(now.timestamp() * 1000), "feeds": feeds}
+
+
+NOTHING_WAITING = {"pending_records": 0, "oldest_pending_s": None, "delayed": False, "text": None}

@@ -9,9 +9,10 @@ the version already held changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
@@ -25,6 +26,7 @@ from hub.domain.receipts import Receipt, Rejection, fingerprint
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.ports import (
     AcceptedLog,
+    AcceptedOffsets,
     AcceptedRecord,
     BodyParser,
     DeadLetter,
@@ -58,8 +60,10 @@ class IngestService:
         rejections: RejectionLog,
         accepted: AcceptedLog,
         clock: Callable[[], datetime],
+        written: AcceptedOffsets | None = None,
     ) -> None:
         self._ref = ref
+        self._written = written  # how far each partition is written, to see application lag
         self._parse = parse
         self._sink = sink
         self._deadletters = deadletters
@@ -90,6 +94,7 @@ class IngestService:
         until: list[int] = []
         letters: list[DeadLetter] = []
         rejected: list[Rejection] = []
+        rejected_before = receipt.rejected_count
         for item in chunk:
             receipt.received += 1
             errors, record = self._check(feed, org, now, item)
@@ -112,18 +117,21 @@ class IngestService:
             )
         marks = [fingerprint(r.canonical) for r in accepted]
         receipt.unchanged += await self._count_unchanged(feed, accepted, marks, held)
-        await self._sink.publish(accepted)
-        await self._remember(feed, accepted, marks, until)
+        ends = await self._sink.publish(accepted)
+        await asyncio.gather(
+            self._remember(feed, accepted, marks, until), self._note_written(ends, now)
+        )
         if letters:
             await self._deadletters.publish(letters)
             # Every letter reaches the dead-letter topic; the organisation's list gets the first
-            # LISTED of a submission (its receipt has them all), so one all-rejected 10 MiB
-            # body cannot write a hundred thousand entries to Redis.
-            room = max(0, LISTED - len(receipt.rejected))
+            # LISTED of a submission, so one all-rejected body cannot write a hundred thousand
+            # entries to Redis.
+            room = max(0, LISTED - rejected_before)
             if room:
                 await self._rejections.record(letters[:room])
         receipt.accepted += len(accepted)
-        receipt.rejected.extend(rejected)
+        for rejection in rejected:  # the receipt lists the first in full and counts the rest
+            receipt.reject(rejection)
 
     def _check(
         self, feed: Feed, org: str, now: datetime, item: ParsedItem
@@ -171,6 +179,15 @@ class IngestService:
             await self._accepted.remember(feed.name, entries)
         except StateUnavailable as exc:
             log.warning("accepted versions not remembered (receipts may miss `unchanged`): %s", exc)
+
+    async def _note_written(self, ends: Mapping[tuple[str, int], int], now: datetime) -> None:
+        """Note how far each partition is written (never fail the receipt for it)."""
+        if self._written is None or not ends:
+            return
+        try:
+            await self._written.note(ends, ms(now))
+        except StateUnavailable as exc:
+            log.warning("offsets written not noted (the delay shown may read short): %s", exc)
 
 
 def _event_ms(feed: Feed, record: Any) -> int:

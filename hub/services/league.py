@@ -21,6 +21,12 @@ from hub.domain.windows import cover
 from hub.ports import StateStore
 
 CURVE_POINTS = 48
+METHOD = (
+    "Arcsine square-root limits for proportions as in NHS-R FunnelPlotR (data_type PR); "
+    "over-dispersion by Spiegelhalter (Qual Saf Health Care 2005;14:347-351): z-scores "
+    "winsorised at 10%/90%, phi = mean z^2, DerSimonian-Laird tau^2, limits widened "
+    "additively; funnel plots per Spiegelhalter (Stat Med 2005;24:1185-1202)"
+)
 
 
 def _bad(field: str, message: str) -> ValidationFailed:
@@ -55,14 +61,14 @@ def parse(params: Mapping[str, str]) -> tuple[LeagueMetric, str, str]:
 
 
 def curve(funnel: Funnel, largest: int) -> list[dict[str, Any]]:
-    """Return the funnel's limits at denominators spread evenly on a log scale, for drawing."""
+    """Return both funnels' limits at denominators spread evenly on a log scale, for drawing."""
     out: list[dict[str, Any]] = []
     top = max(largest * 1.2, 10.0)
     for i in range(CURVE_POINTS):
         n = max(1, round(top ** (i / (CURVE_POINTS - 1))))
-        lim = funnel.limits_at(n)
-        if lim is not None and (not out or out[-1]["denominator"] != n):
-            out.append({"denominator": n} | _limits(lim))
+        lim, plain = funnel.limits_at(n), funnel.limits_at(n, adjusted=False)
+        if lim is not None and plain is not None and (not out or out[-1]["denominator"] != n):
+            out.append({"denominator": n} | _limits(lim) | {"unadjusted": _limits(plain)})
     return out
 
 
@@ -97,7 +103,12 @@ class LeagueService:
             "kind": kind,
             "as_of": format_utc_ms(now),
             "target": _pct(funnel.target),
-            "overdispersion": {"phi": funnel.phi, "tau2": funnel.tau2},
+            "method": METHOD,
+            "overdispersion": {
+                "phi": funnel.phi,
+                "tau2": funnel.tau2,
+                "adjusted": funnel.tau2 > 0,
+            },
             "units": [
                 {
                     "code": p.unit.code,
@@ -108,6 +119,9 @@ class LeagueService:
                     "z": round(p.z, 4),
                     "limits": _limits(p.limits),
                     "flag": p.flag,
+                    "unadjusted_limits": _limits(p.unadjusted or p.limits),
+                    "flag_unadjusted": p.flag_unadjusted,
+                    "marked": p.marked,
                 }
                 for p in sorted(funnel.units, key=lambda p: names[p.unit.code])
             ],

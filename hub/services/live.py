@@ -64,6 +64,10 @@ class Viewer:
         self._failing = False
         self._put(frame)
 
+    def mark(self, key: str, version: int) -> None:
+        """Note that the viewer has `version` of `key` already, so it is not offered again."""
+        self._queued[key] = version
+
     def fail(self, frame: bytes) -> None:
         """Tell the viewer the figures are unavailable (once), and resend every scope later."""
         if self.dropped or self._failing:

@@ -1,22 +1,25 @@
-"""Read the value of every OPEL parameter for many acute trusts at once.
+"""Read the input of every OPEL parameter for many acute trusts at once.
 
 Window inputs are summed over rolling or since-midnight buckets, gauges read
 from the "now" sets and SitRep inputs from the latest date, each in one
 pipelined read for all trusts; derived inputs (hub.domain.opel_inputs) are
-built from those. A value is None when its input is not reported.
+built from those. A parameter with a minimum count also gets the count its
+value rests on (e.g. handovers completed since midnight). A value is None
+when its input is not reported, with the reason. Whether a feed is live is
+for the caller (OpelService) to add.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from hub.domain.day_windows import window_span
 from hub.domain.metrics import CATALOGUE, GAUGE_HORIZON_MS, Kind, ed, ed_flow
 from hub.domain.metrics.acute_sitrep import opel_level
-from hub.domain.opel import OpelConfig, Parameter
+from hub.domain.opel import OpelConfig, Parameter, Reading
 from hub.domain.opel_inputs import (
     MAJORS_RESUS_OCCUPANCY,
     NCTR,
@@ -24,13 +27,13 @@ from hub.domain.opel_inputs import (
     REFERRED_NOW,
     SITREP_FEED,
     TWELVE_HOURS_MS,
-    Capacity,
+    majors_resus_occupancy,
     nctr_pct,
     over_12h_pct,
     share,
 )
 from hub.domain.orgs import ReferenceData
-from hub.domain.scopes import org_scope
+from hub.domain.scopes import org_scope, site_scope
 from hub.domain.windows import cover
 from hub.ports import StateStore
 
@@ -43,38 +46,39 @@ _GAUGES = (
     ("mr", ed_flow.MAJORS_RESUS, GAUGE_HORIZON_MS[ed_flow.MAJORS_RESUS]),
     ("ref", ed_flow.REFERRED, GAUGE_HORIZON_MS[ed_flow.REFERRED]),
 )
+NO_CAPACITY = "no majors and resus spaces for this trust's sites in config/organisations.toml"
 
 
 @dataclass(frozen=True, slots=True)
 class TrustReading:
-    """One trust's parameter values and its declared SitRep level."""
+    """One trust's parameter readings and its declared SitRep level."""
 
-    values: dict[str, float | None]
+    values: dict[str, Reading]
     declared_level: int | None
     declared_date: date | None
 
 
 class OpelReader:
-    def __init__(
-        self, ref: ReferenceData, store: StateStore, config: OpelConfig, capacity: Capacity
-    ) -> None:
+    def __init__(self, ref: ReferenceData, store: StateStore, config: OpelConfig) -> None:
         self._ref = ref
         self._store = store
         self._config = config
-        self._capacity = capacity
 
     async def read(self, trusts: Sequence[str], now: int) -> list[TrustReading]:
-        """Return each trust's parameter values at `now`."""
+        """Return each trust's parameter readings at `now`."""
         scopes = [org_scope(t) for t in trusts]
         windows = await self._windows(scopes, now)
         gauges = await self._gauges(scopes, now)
+        occupancy = await self._majors_resus(trusts, now)
         sitreps = await self._store.read_sitreps([(SITREP_FEED, s) for s in scopes])
         out = []
         for i, trust in enumerate(trusts):
-            values = {
-                p.name: self._value(p, trust, windows[i], gauges[i], sitreps[i])
-                for p in self._config.parameters
-            }
+            values = {}
+            for p in self._config.parameters:
+                if p.input == MAJORS_RESUS_OCCUPANCY:
+                    values[p.name] = occupancy[trust]
+                else:
+                    values[p.name] = self._reading(p, windows[i], gauges[i], sitreps[i])
             row = sitreps[i]
             level = None if row is None else opel_level(row[1])
             out.append(
@@ -83,7 +87,7 @@ class OpelReader:
         return out
 
     async def _windows(self, scopes: Sequence[str], now: int) -> list[dict[str, dict[str, int]]]:
-        names = sorted({p.window for p in self._config.parameters if _is_window(p)})
+        names = sorted({p.window for p in self._config.parameters if _reads_window(p)})
         out: list[dict[str, dict[str, int]]] = [{} for _ in scopes]
         for name in names:
             buckets = cover(*window_span(now, name))
@@ -110,10 +114,42 @@ class OpelReader:
             out.append(counts)
         return out
 
+    async def _majors_resus(self, trusts: Sequence[str], now: int) -> dict[str, Reading]:
+        """Read each trust's occupancy from its sites whose spaces the reference data gives."""
+        sites = {t: [s for s in self._ref.sites_of(t) if s.majors_resus_spaces] for t in trusts}
+        requests = [
+            (gauge, site_scope(s.code), now - GAUGE_HORIZON_MS[gauge])
+            for t in trusts
+            for s in sites[t]
+            for gauge in (ed_flow.MAJORS_RESUS, ed_flow.FLOW_REPORTED)
+        ]
+        rows = iter(await self._store.read_gauges(requests))
+        out = {}
+        for t in trusts:
+            counts = [(next(rows)[0], next(rows)[0], s.majors_resus_spaces) for s in sites[t]]
+            value = majors_resus_occupancy(counts)
+            why = NO_CAPACITY if not sites[t] else "not reported: no patient's record gives ed_area"
+            out[t] = Reading(value, missing_because=why)
+        return out
+
+    def _reading(
+        self,
+        p: Parameter,
+        windows: dict[str, dict[str, int]],
+        gauges: dict[str, int],
+        sitrep: SitrepRow,
+    ) -> Reading:
+        reading = Reading(self._value(p, windows, gauges, sitrep))
+        if p.min_count:
+            counted = CATALOGUE[p.count_input].compute(windows[p.window])
+            reading = replace(reading, count=int(counted) if isinstance(counted, int) else 0)
+        if reading.value is None and p.feed == SITREP_FEED and sitrep is None:
+            reading = replace(reading, missing_because="no SitRep submitted yet")
+        return reading
+
     def _value(
         self,
         p: Parameter,
-        trust: str,
         windows: dict[str, dict[str, int]],
         gauges: dict[str, int],
         sitrep: SitrepRow,
@@ -122,10 +158,6 @@ class OpelReader:
             return over_12h_pct(gauges["in48"], gauges["in12"])
         if p.input == REFERRED_NOW:
             return share(gauges["ref"], gauges["flow"])
-        if p.input == MAJORS_RESUS_OCCUPANCY:
-            # No patient reports an area: the trust does not send flow fields, so unknown.
-            known = gauges["mr"] if gauges["flow"] else None
-            return share(known, self._capacity.spaces(trust, len(self._ref.sites_of(trust))))
         if p.input == NCTR:
             return nctr_pct(None if sitrep is None else sitrep[1])
         metric = CATALOGUE[p.input]
@@ -139,6 +171,7 @@ class OpelReader:
         return float(value) if isinstance(value, (int, float)) else None
 
 
-def _is_window(p: Parameter) -> bool:
+def _reads_window(p: Parameter) -> bool:
+    """Say whether a parameter reads window counters: its input, or the count it rests on."""
     metric = CATALOGUE.get(p.input)
-    return metric is not None and metric.kind is Kind.WINDOW
+    return p.min_count > 0 or (metric is not None and metric.kind is Kind.WINDOW)

@@ -1,4 +1,4 @@
-"""Keep every acute trust's computed OPEL level fresh for Prometheus (`hub_opel_computed_level`).
+"""Keep every acute trust's computed and declared OPEL levels fresh for Prometheus.
 
 As with the ops snapshot, collectors are synchronous and the inputs live in
 Redis, so a background task in the API process computes the levels every
@@ -34,9 +34,15 @@ class OpelSnapshotService:
     async def refresh(self) -> OpelLevels:
         """Compute every acute trust's level now and make it the latest."""
         taken = self._clock_s()
-        rows = await self._opel.levels(now=int(taken * 1000))
-        levels = tuple((o.code, o.region, level) for o, level, _ in rows if level is not None)
-        self._latest = OpelLevels(taken, levels)
+        now = int(taken * 1000)
+        rows = await self._opel.levels(now=now)
+        levels = tuple((o.code, o.region, x.level) for o, x, _ in rows if x.level is not None)
+        declared = tuple(
+            (o.code, o.region, level)
+            for o, _, reading in rows
+            if (level := self._opel.recent_declared(reading, now)) is not None
+        )
+        self._latest = OpelLevels(taken, levels, declared)
         return self._latest
 
     def start(self) -> None:

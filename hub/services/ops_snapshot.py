@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from hub.domain.delays import FeedDelay
 from hub.domain.errors import Unavailable
 from hub.domain.headlines import FeedState, OpsSnapshot, headline_scopes, headline_values
 from hub.domain.orgs import ReferenceData
@@ -65,7 +66,19 @@ class OpsSnapshotService:
             for feed, section in board["feeds"].items()
             for row in section["organisations"]
         )
-        snapshot = OpsSnapshot(now.timestamp(), tuple(headline_values(bodies)), feeds)
+        waiting = tuple(
+            FeedDelay(
+                feed,
+                section["application"]["pending_records"],
+                section["application"]["oldest_pending_s"] or 0.0,
+                section["application"]["delayed"],
+            )
+            for feed, section in board["feeds"].items()
+            if "application" in section
+        )
+        snapshot = OpsSnapshot(
+            now.timestamp(), tuple(headline_values(bodies)), feeds, waiting=waiting
+        )
         if self._generations is not None:
             g = await self._generations.state()
             ratio = None

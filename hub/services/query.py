@@ -9,7 +9,7 @@ one computation per scope per change among every reader.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hub.domain.metrics import CATALOGUE, GAUGE_HORIZON_MS, SUBMITTED, Kind, Metric
@@ -28,11 +28,13 @@ class QueryService:
         store: StateStore,
         thresholds: dict[str, Threshold],
         clock_ms: Callable[[], int],
+        over_lines: Mapping[str, int] | None = None,
     ) -> None:
         self._ref = ref
         self._store = store
         self._thresholds = thresholds
         self._clock_ms = clock_ms
+        self._over_lines = dict(over_lines or {})  # gauge id → line (ms), from config/
 
     def resolve(self, scope: str) -> ScopeRef:
         return resolve(self._ref, scope)
@@ -116,32 +118,41 @@ class QueryService:
     async def _gauges(
         self, scopes: Sequence[ScopeRef], wanted: list[list[Metric]], now: int
     ) -> list[dict[str, Any]]:
-        requests = []
+        """Read each scope's "now" sets: members since the horizon, and since each line.
+
+        A member waiting longer than `over` started before `now − over`, so the count
+        over a line is the members since the horizon less those since `now − over`.
+        """
+        requests: dict[tuple[str, str, int], None] = {}
         for scope, metrics in zip(scopes, wanted, strict=True):
-            for gauge in sorted({m.gauge for m in metrics if m.kind is Kind.GAUGE}):
-                requests.append((gauge, scope.key, now - GAUGE_HORIZON_MS[gauge]))
-        rows = dict(
-            zip(
-                ((g, s) for g, s, _ in requests),
-                await self._store.read_gauges(requests),
-                strict=True,
-            )
-        )
+            for m in metrics:
+                if m.kind is Kind.GAUGE:
+                    requests[(m.gauge, scope.key, now - GAUGE_HORIZON_MS[m.gauge])] = None
+                    if m.over_ms:
+                        requests[(m.gauge, scope.key, now - self.over_line_ms(m))] = None
+        asked = list(requests)
+        rows = dict(zip(asked, await self._store.read_gauges(asked), strict=True))
         out = []
         for scope, metrics in zip(scopes, wanted, strict=True):
             values: dict[str, Any] = {}
             for m in metrics:
                 if m.kind is not Kind.GAUGE:
                     continue
-                count, earliest = rows[(m.gauge, scope.key)]
-                if m.unit == "count":
+                count, earliest = rows[(m.gauge, scope.key, now - GAUGE_HORIZON_MS[m.gauge])]
+                if m.over_ms:
+                    within, _ = rows[(m.gauge, scope.key, now - self.over_line_ms(m))]
+                    values[m.id] = max(0, count - within)
+                elif m.unit == "count":
                     values[m.id] = count
                 else:
-                    values[m.id] = (
-                        None if earliest is None else max(0.0, (now - earliest) / MINUTE_MS)
-                    )
+                    per = _PER_UNIT_MS[m.unit]
+                    values[m.id] = None if earliest is None else max(0.0, (now - earliest) / per)
             out.append(values)
         return out
+
+    def over_line_ms(self, m: Metric) -> int:
+        """Return the line a gauge counts members beyond: configured, or the metric's own."""
+        return self._over_lines.get(m.id, m.over_ms)
 
     def _entry(self, m: Metric, value: Any) -> dict[str, Any]:
         return {"unit": m.unit, "value": value, "rag": _rag(value, self._thresholds.get(m.id))}
@@ -173,6 +184,9 @@ class QueryService:
             "coverage": coverage,
             "rag": _rag(judged, self._thresholds.get(m.id)),
         }
+
+
+_PER_UNIT_MS = {"minutes": MINUTE_MS, "seconds": 1000}
 
 
 def _rag(value: Any, threshold: Threshold | None) -> str:

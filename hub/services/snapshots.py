@@ -22,6 +22,11 @@ When a reader gets what:
 
 A refresh runs in a task of its own: a reader that gives up (a client that
 disconnects) never cancels the computation the others wait for.
+
+The cache is bounded twice: by its number of entries and, for bodies whose size
+the caller chooses (series of any range), by the bytes they hold (`max_bytes`,
+each entry weighed by `weight`). Past either bound the least recently read
+entries go, so a flood of distinct requests costs computations, never memory.
 """
 
 from __future__ import annotations
@@ -88,6 +93,8 @@ class SnapshotCache(Generic[K]):
         refresh_per_s: float = 2.0,
         max_entries: int = 1024,
         timer: Callable[[], float] = time.monotonic,
+        max_bytes: int | None = None,
+        weight: Callable[[Snapshot], int] = lambda s: len(s.data),
     ) -> None:
         self._compute = compute
         self._scope_of = scope_of
@@ -96,6 +103,9 @@ class SnapshotCache(Generic[K]):
         self._max_age_s = max_age_s
         self._refresh_per_s = refresh_per_s
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._weight = weight
+        self.held_bytes = 0  # what the entries weigh, by `weight`
         self._timer = timer
         self._entries: OrderedDict[K, _Entry] = OrderedDict()
         self._flights: dict[K, _Flight] = {}
@@ -229,12 +239,24 @@ class SnapshotCache(Generic[K]):
         if old is not None and old.taken_at > started:
             return old.snapshot
         snapshot = self._snapshot(body, None if old is None else old.snapshot)
+        if old is not None:
+            self.held_bytes -= self._weight(old.snapshot)
         self._entries[key] = _Entry(snapshot, started, generation)
         self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            evicted, _ = self._entries.popitem(last=False)
+        self.held_bytes += self._weight(snapshot)
+        while len(self._entries) > self._max_entries or self._over_budget():
+            evicted, entry = self._entries.popitem(last=False)
+            self.held_bytes -= self._weight(entry.snapshot)
             self._budgets.pop(evicted, None)
         return snapshot
+
+    def _over_budget(self) -> bool:
+        # The newest entry stays even alone over the budget: its readers are waiting for it.
+        return (
+            self._max_bytes is not None
+            and self.held_bytes > self._max_bytes
+            and len(self._entries) > 1
+        )
 
     def _snapshot(self, body: dict[str, Any], old: Snapshot | None) -> Snapshot:
         content = {k: v for k, v in body.items() if k not in UNCHANGED_FIELDS}

@@ -96,12 +96,13 @@ class Simulator:
                     receipt = await self._client.submit(feed, body, "application/json", token=token)
                     self.sent += receipt["accepted"]
                     if receipt["rejected"]:
-                        self.rejected += len(receipt["rejected"])
+                        rejected = receipt["received"] - receipt["accepted"]
+                        self.rejected += rejected
                         log.warning(
                             "%s from %s: %d rejected, e.g. %s",
                             feed,
                             org,
-                            len(receipt["rejected"]),
+                            rejected,
                             receipt["rejected"][0]["errors"],
                         )
 

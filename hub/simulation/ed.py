@@ -22,6 +22,7 @@ from hub.domain.orgs import ReferenceData
 from hub.simulation.draws import ED_BY_HOUR, lognormal, seeded
 from hub.simulation.patterns import diurnal, poisson, winter
 from hub.simulation.push import Push, iso
+from hub.simulation.scenarios import NORMAL, Scenario
 
 ATTENDANCES_PER_DAY = 45_000
 MINUTE_MS = 60_000
@@ -63,8 +64,10 @@ class EdSimulator:
         run_id: str,
         scale: float = 1.0,
         warm_up_hours: float = 24.0,
+        scenario: Scenario = NORMAL,
     ) -> None:
         self._rng = rng
+        self._scenario = scenario
         self._warm_up_ms = int(warm_up_hours * HOUR_MS)
         self._run_id = run_id
         self._scale = scale
@@ -96,6 +99,7 @@ class EdSimulator:
         at = start_ms - start_ms % MINUTE_MS
         while at < end_ms:
             load = ATTENDANCES_PER_DAY / 1440 * self._scale * diurnal(at, ED_BY_HOUR) * winter(at)
+            load *= self._scenario.demand(at)
             for site in self._sites:
                 for _ in range(poisson(self._rng, load * site.weight)):
                     arrived = at + self._rng.randrange(MINUTE_MS)
@@ -123,16 +127,19 @@ class EdSimulator:
             record["ed_area"] = _area(rng, mode) if department == "1" else "minors"
         pushes = [Push(arrived, self.feed, site.trust, record)]
         seen = arrived + int(_hours(rng, TO_TREATMENT) * site.pressure)
+        busy = self._scenario.stay
         if department == "1" and rng.random() < ADMITTED[mode]:
-            decided = max(seen, arrived + int(_hours(rng, TO_DECISION) * site.pressure))
+            to_decision = _hours(rng, TO_DECISION) * site.pressure * busy(True, arrived)
+            decided = max(seen, arrived + int(to_decision))
             referred = (
                 {"referred_at": iso(max(seen, decided - 45 * MINUTE_MS))} if site.flow else {}
             )
             record = {**record, "decision_to_admit_at": iso(decided), **referred}
             pushes.append(Push(decided, self.feed, site.trust, record))
-            departed = decided + int(_hours(rng, DECISION_TO_BED) * site.pressure)
+            to_bed = _hours(rng, DECISION_TO_BED) * site.pressure * busy(True, decided)
+            departed = decided + int(to_bed)
         else:
-            stay = _hours(rng, HOME if department == "1" else TYPE_3_STAY)
+            stay = _hours(rng, HOME if department == "1" else TYPE_3_STAY) * busy(False, arrived)
             departed = max(seen, arrived + int(stay * site.pressure))
         pushes.append(
             Push(departed, self.feed, site.trust, {**record, "departed_at": iso(departed)})

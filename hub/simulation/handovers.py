@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from hub.domain.orgs import ReferenceData
 from hub.simulation.patterns import diurnal, lognormal_minutes, poisson, winter
 from hub.simulation.push import Push, iso
+from hub.simulation.scenarios import NORMAL, Scenario
 
 ARRIVALS_PER_DAY = 13_400
 MEDIAN_MINUTES = 14.7
@@ -58,11 +59,17 @@ class HandoverSimulator:
     feed = "ambulance-handover"
 
     def __init__(
-        self, ref: ReferenceData, rng: random.Random, run_id: str, scale: float = 1.0
+        self,
+        ref: ReferenceData,
+        rng: random.Random,
+        run_id: str,
+        scale: float = 1.0,
+        scenario: Scenario = NORMAL,
     ) -> None:
         self._rng = rng
         self._run_id = run_id
         self._scale = scale
+        self._scenario = scenario
         self._services = [o.code for o in ref.with_role("ambulance")]
         by_region = {
             r: [o.code for o in ref.with_role("ambulance") if o.region == r and o.code != "R1F"]
@@ -100,6 +107,7 @@ class HandoverSimulator:
             site.service if self._rng.random() > CROSS_BORDER else self._rng.choice(self._services)
         )
         wait_ms = int(lognormal_minutes(self._rng, MEDIAN_MINUTES, SIGMA) * 60_000)
+        wait_ms = int(wait_ms * self._scenario.handover(arrived))
         handover = arrived + max(60_000, wait_ms)
         clear = handover + self._rng.randrange(5 * 60_000, 16 * 60_000)
         record = {

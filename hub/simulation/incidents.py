@@ -18,6 +18,7 @@ from hub.domain.orgs import ReferenceData
 from hub.simulation.draws import SERVICE_SHARE, lognormal, service_sites, shares
 from hub.simulation.patterns import diurnal, poisson, winter
 from hub.simulation.push import Push, iso
+from hub.simulation.scenarios import NORMAL, Scenario
 
 INCIDENTS_PER_DAY = 24_000
 MINUTE_MS = 60_000
@@ -25,6 +26,7 @@ CATEGORIES = (("C1", 0.085), ("C2", 0.600), ("C3", 0.270), ("C4", 0.045))
 # Response time: (median seconds, σ of the log); mean = median·e^(σ²/2).
 RESPONSE = {"C1": (405.0, 0.57), "C2": (1178.0, 0.87), "C3": (3924.0, 1.02), "C4": (5095.0, 1.0)}
 RESPONSE_CAP_S = 10 * 3600.0
+SURGED_CAP_S = 16 * 3600.0  # the longest wait a surge stretches a response to
 # Outcome shares by category: hear and treat, see and treat, see and convey.
 OUTCOMES = ("hear_and_treat", "see_and_treat", "see_and_convey")
 OUTCOME_SHARE = {
@@ -48,11 +50,17 @@ class IncidentSimulator:
     feed = "ambulance-incident"
 
     def __init__(
-        self, ref: ReferenceData, rng: random.Random, run_id: str, scale: float = 1.0
+        self,
+        ref: ReferenceData,
+        rng: random.Random,
+        run_id: str,
+        scale: float = 1.0,
+        scenario: Scenario = NORMAL,
     ) -> None:
         self._rng = rng
         self._run_id = run_id
         self._scale = scale
+        self._scenario = scenario
         self._shares = shares([o.code for o in ref.with_role("ambulance")], SERVICE_SHARE)
         self._sites = service_sites(ref)
         self._count = 0
@@ -63,6 +71,7 @@ class IncidentSimulator:
         at = start_ms - start_ms % MINUTE_MS
         while at < end_ms:
             load = INCIDENTS_PER_DAY / 1440 * self._scale * diurnal(at) * winter(at)
+            load *= self._scenario.demand(at)
             for service, share in self._shares:
                 for _ in range(poisson(self._rng, load * share)):
                     started = at + self._rng.randrange(MINUTE_MS)
@@ -92,6 +101,9 @@ class IncidentSimulator:
             return [*pushes, Push(ended, self.feed, inc.service, done)]
         median, sigma = RESPONSE[inc.category]
         response_s = max(20.0, lognormal(rng, median, sigma, RESPONSE_CAP_S))
+        response_s = min(
+            SURGED_CAP_S, response_s * self._scenario.response(inc.category, inc.start_ms)
+        )
         arrived = inc.start_ms + int(response_s) * 1000
         on_scene = {**first, "first_arrival_at": iso(arrived)}
         pushes.append(Push(arrived, self.feed, inc.service, on_scene))

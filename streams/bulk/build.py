@@ -71,9 +71,12 @@ async def open_job(
         parts.ref, Params(settings.hours_lost_baseline_minutes), spec.clock_ms()
     )
     store = RedisBulkStore(parts.redis, settings.key_prefix, spec.generation)
+    decode = functools.partial(
+        decode_message, signer=signer, accept_unsigned=settings.accept_unsigned
+    )  # as the live path decodes (streams.wiring)
     job = BulkJob(
-        spec.index, lanes, reader, applier, functools.partial(decode_message, signer=signer),
-        aggregator, store, spec.clock_ms, homes, exchange,
+        spec.index, lanes, reader, applier, decode, aggregator, store, spec.clock_ms, homes,
+        exchange,
     )  # fmt: skip
     if spec.committed:
         rows: list[list[Any]] = []

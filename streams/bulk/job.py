@@ -169,14 +169,21 @@ class BulkJob:
         return outgoing
 
     def _versions(self, lane: Lane, records: list[Fetched]) -> list[tuple[int, Version]]:
+        """Return a lane's versions by offset, judged exactly as the live path judges them.
+
+        Everything the bulk read is below where the log ended when it began: history,
+        so no signed envelope is refused as a replay (as a replay's `_screen_replays`).
+        """
         messages = [
             Message(
-                f.offset, message_content(self._decode, lane.feed, lane.owner, f), f.timestamp_ms
+                f.offset,
+                message_content(self._decode, lane.topic, lane.feed, lane.owner, f),
+                f.timestamp_ms,
             )
             for f in records
         ]
-        versions, _letters = self._applier.classify(Batch.of(lane.topic, lane.partition, messages))
-        return versions  # dead letters: a replay records none (the live path published them)
+        pending, _letters = self._applier.classify(Batch.of(lane.topic, lane.partition, messages))
+        return [(p.offset, p.version) for p in pending]  # a replay records no letters
 
     def _balance(self, low: Key) -> None:
         """Fetch only the lanes the bound waits for: the others would only fill memory.

@@ -80,12 +80,14 @@ def _incidents(rng: random.Random, ref: ReferenceData, now: int) -> list[Any]:
             "ambulance_trust": services[i % len(services)],
             "category": category,
             "clock_start_at": iso(start),
-            "outcome": rng.choice(["hear_and_treat", "see_and_treat", "see_and_convey"]),
         }
         response = int(rng.expovariate(1 / means[category]) * MINUTE) + MINUTE
-        if start + response <= now:
+        if rng.random() < 0.15:  # advice by phone: closed without a response
+            record["outcome"] = "hear_and_treat"
+        elif start + response <= now:
             record["first_arrival_at"] = iso(start + response)
-        out.append(record)
+            record["outcome"] = rng.choice(["see_and_treat", "see_and_convey"])
+        out.append(record)  # otherwise still waiting for a response
     return out
 
 

@@ -49,12 +49,19 @@ async def test_an_acute_trust_shows_computed_beside_declared_opel_and_its_parame
     await page.click(".hub-opel-tile a")
     await page.wait_for_selector("table.hub-opel-params tbody tr", timeout=20_000)
     rows = await page.eval_on_selector_all(
-        "table.hub-opel-params tbody tr", "rows => rows.map(r => [r.dataset.parameter, r.cells[1].textContent, r.cells[3].textContent])"
+        "table.hub-opel-params tbody tr[data-parameter]", "rows => rows.map(r => [r.dataset.parameter, r.cells[1].textContent, r.cells[3].textContent, r.cells[4].textContent, r.cells[6].textContent])"
     )  # fmt: skip
     assert [r[0] for r in rows] == [p["name"] for p in body["parameters"]]
-    for (name, value, points), p in zip(rows, body["parameters"], strict=True):
+    for (name, value, points, share, counted), p in zip(rows, body["parameters"], strict=True):
         assert (value == "not reported") == (p["value"] is None), name
         assert points == (f"{p['points']} × {p['weight']:g}" if p["points"] else "–"), name
+        assert share == ("–" if p["contribution"] is None else f"{p['contribution']:.3f}"), name
+        assert counted == ("Yes" if p["status"] == "counted" else f"No: {p['reason']}"), name
+    total = page.locator("table.hub-opel-params .hub-opel-params__total td").nth(3)
+    if body["score"] is not None:
+        assert await total.text_content() == f"{body['score']:.3f}"
+        contributions = [p["contribution"] for p in body["parameters"] if p["contribution"]]
+        assert round(sum(contributions), 3) == body["score"]
     await page.screenshot(path=artifacts / "opel-page.png", full_page=True)
 
 
@@ -85,7 +92,18 @@ async def test_the_funnel_plot_labels_every_organisation_and_names_outliers_with
         "Numerator / denominator",
         "99.8% limits",
         "Against the limits",
+        "Unadjusted 99.8% limits",
+        "Against the unadjusted",
     ]
+    marked = await page.eval_on_selector_all(
+        ".hub-league__marked", "items => items.map(i => i.dataset.code)"
+    )
+    assert marked == [u["code"] for u in body["units"] if u["marked"]]
+    dispersion = await page.text_content(".hub-league__dispersion")
+    phi, tau2 = body["overdispersion"]["phi"], body["overdispersion"]["tau2"]
+    assert dispersion is not None and f"φ = {phi:.2f}" in dispersion and "τ² = " in dispersion
+    shown_tau2 = await page.get_attribute(".hub-league__dispersion", "data-tau2")
+    assert shown_tau2 is not None and float(shown_tau2) == pytest.approx(tau2)
     await page.screenshot(path=artifacts / "league-page.png", full_page=True)
     assert all(url.startswith(hub.api.url) for url in REQUESTS[page]), "a request left the hub"
 

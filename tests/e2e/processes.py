@@ -50,7 +50,7 @@ def start(name: str, args: list[str], settings: Settings, log_dir: Path, **env: 
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **settings.env(), **env},
+            env={**os.environ, **settings.to_env(), **env},
             start_new_session=True,
         )
     return Child(name, process, log)
@@ -60,7 +60,7 @@ def run(args: list[str], settings: Settings, timeout: float) -> subprocess.Compl
     """Run `python -m <args>` to completion."""
     return subprocess.run(
         [sys.executable, "-m", *args],
-        env={**os.environ, **settings.env()},
+        env={**os.environ, **settings.to_env()},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -20,7 +20,14 @@ from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.feeds import AMBULANCE_HANDOVER
 from hub.settings import Settings
 from tests.harness import wait_until
-from tests.logs import handover, handover_topic, replay_worker, run_until_caught_up
+from tests.logs import (
+    as_accepted,
+    handover,
+    handover_topic,
+    replay_worker,
+    run_until_caught_up,
+    signed,
+)
 from tests.snapshots import serving, snapshot
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
@@ -29,17 +36,20 @@ RECORDS = 12_000
 
 
 async def produce_spread(settings: Settings, count: int) -> None:
-    """Write `count` handovers as the API does, keyed by entity, over every partition."""
+    """Write `count` handovers as the API does (signed, keyed by entity), over every partition."""
     from datetime import UTC, datetime
 
     now_ms, now = int(time.time() * 1000), datetime.now(tz=UTC)
+    topic = handover_topic(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
     await producer.start()
     try:
         for n in range(count):
-            record = handover(n, now_ms)
+            record = as_accepted(AMBULANCE_HANDOVER, handover(n, now_ms), now)
             value = encode_envelope(AMBULANCE_HANDOVER, record, now, "RX9", "sub-rebuild", n)
-            await producer.send(handover_topic(settings), value, key=f"RX9|H-{n}".encode())
+            key = f"RX9|H-{n}".encode()
+            headers = signed(settings, topic, key, value)
+            await producer.send(topic, value, key=key, headers=headers)
         await producer.flush()
     finally:
         await producer.stop()
@@ -48,7 +58,7 @@ async def produce_spread(settings: Settings, count: int) -> None:
 def rebuild_process(settings: Settings, *args: str, output: bool = True) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "streams", "rebuild", *args],
-        env={**os.environ, **settings.env()},
+        env={**os.environ, **settings.to_env()},
         stdout=subprocess.PIPE if output else subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
         start_new_session=True,

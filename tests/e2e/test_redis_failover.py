@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from hub.adapters.codec import encode_envelope
 from hub.adapters.kafka.topics import ensure_topics
 from hub.domain.feeds import FEEDS, topic_for
 from hub.domain.orgs import ReferenceData
-from hub.domain.validation import Invalid, entity_key, validate
+from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.settings import Settings
 from tests.harness import RunningApi, caught_up, running_api, running_worker, wait_until
 from tests.integration.test_all_feeds import (
@@ -48,6 +48,7 @@ from tests.integration.test_all_feeds import (
     mismatches,
     served,
 )
+from tests.logs import signed
 from tests.redis_ha import (
     SERVICE,
     RedisHA,
@@ -67,9 +68,9 @@ MINUTE = 60_000
 # test kills the primary within 20 s of cutting replication (in practice 1 to 3 s).
 DOWN_AFTER_MS = 2_000
 # Shares of every feed's records, in the order they go in: pushed and replicated (a); pushed just
-# before replication is cut (b: the workers are still applying it); produced straight to Kafka by
-# trust producers once it is cut, applied on the primary only (c); produced across the kill (d);
-# pushed after the failover (e).
+# before replication is cut (b: the workers are still applying it); written straight to Kafka,
+# signed as the API writes them, once it is cut, applied on the primary only (c); written across
+# the kill (d); pushed after the failover (e).
 SHARES = {"a": 0.45, "b": 0.1, "c": 0.05, "d": 0.25, "e": 0.15}
 # Counts that only grow as records of new entities arrive: any consistent state lies between.
 COUNTERS = ("handover.arrivals", "ed.arrivals", "ambulance.incidents", "nhs111.calls_received")
@@ -126,23 +127,28 @@ async def produce(
     chunks: int = 1,
     started: asyncio.Event | None = None,
 ) -> None:
-    """Produce records straight to the feed topics, keyed by entity, in `chunks` 0.3 s apart."""
+    """Produce records to the feed topics as the API does (validated, signed, keyed by entity),
+    in `chunks` 0.3 s apart."""
     received = datetime.now(tz=UTC)
     messages = []
     for feed, rs in records.items():
-        for r in rs:
+        for i, r in enumerate(rs):
             valid = validate(FEEDS[feed], r, ref=ref, received_at=received)
             assert not isinstance(valid, Invalid), valid
             key = entity_key(FEEDS[feed], valid).encode()
-            messages.append((topic_for(FEEDS[feed], settings.topic_prefix), key, orjson.dumps(r)))
+            canonical = to_canonical(FEEDS[feed], valid)
+            org = getattr(valid, FEEDS[feed].org_field)
+            value = encode_envelope(FEEDS[feed], canonical, received, org, "sub-failover", i)
+            topic = topic_for(FEEDS[feed], settings.topic_prefix)
+            messages.append((topic, key, value, signed(settings, topic, key, value)))
     random.Random(3).shuffle(messages)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
         size = len(messages) // chunks + 1
         for i in range(0, len(messages), size):
-            for topic, key, value in messages[i : i + size]:
-                await producer.send(topic, value, key=key)
+            for topic, key, value, headers in messages[i : i + size]:
+                await producer.send(topic, value, key=key, headers=headers)
             await producer.flush()
             if started is not None:
                 started.set()

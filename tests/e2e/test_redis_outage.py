@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from hub.adapters.embedded import ManagedProcess, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
+from hub.domain.feeds import AMBULANCE_HANDOVER, direct_topic_for
 from hub.settings import Settings
 from tests.harness import caught_up, running_api, running_worker, wait_until
 
@@ -44,13 +45,14 @@ def handover(n: int) -> tuple[bytes, bytes]:
 
 
 async def produce(settings: Settings, numbers: range) -> None:
-    """Write records as a trust's own producer would: straight to the feed topic."""
+    """Write records as RX9's own producer would: straight to its direct topic."""
+    topic = direct_topic_for(AMBULANCE_HANDOVER, "RX9", settings.topic_prefix)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:
         for n in numbers:
             key, value = handover(n)
-            await producer.send(f"{settings.topic_prefix}ambulance.handover", value, key=key)
+            await producer.send(topic, value, key=key)
         await producer.flush()
     finally:
         await producer.stop()
@@ -59,7 +61,7 @@ async def produce(settings: Settings, numbers: range) -> None:
 async def test_workers_pause_while_redis_is_down_and_resume_without_loss(
     settings_factory: Any, own_valkey: ManagedProcess
 ) -> None:
-    settings: Settings = settings_factory(redis_url=own_valkey.address)
+    settings: Settings = settings_factory(redis_url=own_valkey.address, direct_producers="RX9")
     await ensure_topics(settings)
     async with running_api(settings) as api, running_worker(settings) as worker:
 

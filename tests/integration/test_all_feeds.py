@@ -30,7 +30,15 @@ pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 MINUTE, HOUR, FORMATS = 60_000, 3_600_000, ("application/json", "application/x-ndjson", "text/csv")
 CATEGORIES = ["C1"] + ["C2"] * 6 + ["C3"] * 3 + ["C4"]
-OUTCOMES = [None, "hear_and_treat", "see_and_treat", "see_and_convey", "see_and_convey"]
+OUTCOMES = [
+    None,
+    "hear_and_treat",
+    "see_and_treat",
+    "see_and_convey",
+    "see_and_convey",
+    "cancelled",
+]
+NO_RESPONSE = ("hear_and_treat", "cancelled")  # outcomes that close an incident without one
 Rec = dict[str, Any]
 
 
@@ -84,8 +92,8 @@ def incident(g: Gen, n: int) -> Rec:
     r: Rec = {"incident_id": f"I{n}", "ambulance_trust": g.rng.choice(g.orgs("ambulance")), "category": g.rng.choice(CATEGORIES),
               "clock_start_at": g.stamp(start), "first_arrival_at": None, "outcome": g.rng.choice(OUTCOMES),
               "conveyed_to_site": None}  # fmt: skip
-    if g.rng.random() < 0.8:
-        r["first_arrival_at"] = g.stamp(g.after(start, 0, 180))
+    if g.rng.random() < 0.8 and r["outcome"] not in NO_RESPONSE:
+        r["first_arrival_at"] = g.stamp(g.after(start, 0, 300))  # some reached after 4 hours
     if r["outcome"] == "see_and_convey" and g.rng.random() < 0.8:
         r["conveyed_to_site"] = g.rng.choice(g.sites)
     return r
@@ -170,7 +178,8 @@ def correct(g: Gen, feed: str, r: Rec) -> Rec:
         return new if g.rng.random() < 0.5 else r | {"site": g.rng.choice(g.sites)}
     if feed == "ambulance-incident":
         if r["first_arrival_at"] is None and g.rng.random() < 0.5:  # the response arrives
-            return r | {"first_arrival_at": g.stamp(g.after(ms(r["clock_start_at"]), 0, 60))}
+            arrived = g.stamp(g.after(ms(r["clock_start_at"]), 0, 60))
+            return r | {"first_arrival_at": arrived, "outcome": g.rng.choice([None, "see_and_treat"])}  # fmt: skip
         fresh = incident(g, 0)  # moved in time (across window edges) and recategorised
         return fresh | {"incident_id": r["incident_id"], "ambulance_trust": r["ambulance_trust"]}
     if feed == "ed-attendance":

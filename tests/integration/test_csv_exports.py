@@ -84,3 +84,5 @@ async def test_csv_downloads_hold_the_same_figures_as_the_json(
             for column in ("value", "numerator", "denominator", "z", "flag"):
                 assert same(row[column], unit[column]), (column, row, unit)
             assert same(row["upper998"], unit["limits"]["upper998"])
+            assert same(row["unadjusted_upper998"], unit["unadjusted_limits"]["upper998"])
+            assert row["flag_unadjusted"] == unit["flag_unadjusted"]

@@ -1,5 +1,7 @@
-"""SPEC §3: records a trust produces straight to a feed topic are validated by the workers;
-bad ones reach the dead-letter topic with a reason, and a poison message never stalls a worker."""
+"""Records produced straight to a main feed topic, with HUB_ACCEPT_UNSIGNED=true (development
+only), are validated by the workers as bare records; bad ones reach the dead-letter topic with a
+reason, and a poison message never stalls a worker. (By default such records are dead-lettered
+as unsigned: `test_signed_records.py`.)"""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from hub.adapters.kafka.topics import ensure_topics
 from hub.settings import Settings
 from tests.harness import running_api, running_worker, wait_until
 
@@ -59,8 +62,10 @@ async def dead_letters(settings: Settings, settle_s: float = 3.0) -> list[dict[s
 
 
 async def test_bare_records_are_applied_and_poison_is_dead_lettered_without_stalling(
-    settings: Settings,
+    settings_factory: Any,
 ) -> None:
+    settings: Settings = settings_factory(accept_unsigned=True)
+    await ensure_topics(settings)
     topic = f"{settings.topic_prefix}ambulance.handover"
     messages: list[tuple[bytes, bytes | None]] = [
         (b"RX9|D1", orjson.dumps(handover(1))),

@@ -1,5 +1,6 @@
 """Trusts' own Kafka producers write to their organisation's direct topics, and can never
-submit for another organisation or backdate records; forged envelopes claim nothing."""
+submit for another organisation or backdate records; forged envelopes on a main topic count
+nothing and claim no one."""
 
 from __future__ import annotations
 
@@ -65,19 +66,48 @@ async def test_a_direct_producer_is_counted_for_itself_and_refused_for_anyone_el
     assert any("may only submit its own records" in message for _, message in letter["errors"])
 
 
-async def test_a_forged_envelope_claims_no_submitter_and_cannot_backdate(
-    settings: Settings,
-) -> None:
-    # Written to the main feed topic without the API's signature: someone else's producer.
+def forged_envelope() -> bytes:
+    """Return an envelope no API signed, for another organisation, backdated past lateness."""
     now = int(time.time() * 1000)
     record = handover(3, now - 8 * 24 * 3_600_000)  # eight days old: too late to accept
-    forged = dumps({
-        "hub": 1, "feed": "ambulance-handover", "record": record, "submitter_org": "RYA",
+    return dumps({
+        "hub": 2, "feed": "ambulance-handover", "record": record, "submitter_org": "RYA",
         "submission_id": "sub-forged", "index": 0,
         "received_at": (datetime.now(UTC) - timedelta(days=8, minutes=-5)).isoformat(),
     })  # fmt: skip
+
+
+async def test_a_forged_envelope_on_a_main_topic_counts_nothing_and_claims_no_one(
+    settings: Settings,
+) -> None:
+    # Written to the main feed topic without the API's signature: someone else's producer.
     async with running_api(settings) as api, running_worker(settings):
-        await send(settings, topic_for(AMBULANCE_HANDOVER, settings.topic_prefix), forged, b"x")
+        topic = topic_for(AMBULANCE_HANDOVER, settings.topic_prefix)
+        await send(settings, topic, forged_envelope(), b"x")
+        await caught_up(settings)
+        assert await completed(api, "RX9") == 0
+
+        async def letters() -> list[Any]:
+            return [
+                orjson.loads(m.value)
+                for m in await read_to_end(settings, deadletter_topic(settings))
+            ]
+
+        (letter,) = await wait_until(letters, timeout=30)
+    assert letter["reason"] == "unsigned record"
+    assert letter["source"].startswith("kafka:")  # not the forged submission
+    assert letter["org"] is None  # neither the claimed submitter's list nor the record's
+
+
+async def test_accepting_unsigned_records_reads_a_forged_envelope_as_a_bare_record(
+    settings_factory: Any,
+) -> None:
+    # HUB_ACCEPT_UNSIGNED=true (development): validated, no submitter, the broker's clock.
+    settings: Settings = settings_factory(accept_unsigned=True)
+    await ensure_topics(settings)
+    async with running_api(settings) as api, running_worker(settings):
+        topic = topic_for(AMBULANCE_HANDOVER, settings.topic_prefix)
+        await send(settings, topic, forged_envelope(), b"x")
         await caught_up(settings)
         assert await completed(api, "RX9") == 0  # judged by the broker's clock: too late
 

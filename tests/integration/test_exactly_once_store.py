@@ -488,9 +488,9 @@ async def test_skip_to_moves_the_offset_only_from_where_it_expects_it(
     hub = await hub_factory()
     await hub.apply(batch(now_ms, 0, 4))
 
-    assert await hub.parts.applier.skip_to(hub.topic, 0, expected=3, to=9) == 5  # not at 3
-    assert await hub.stored_offset() == 5
-    assert await hub.parts.applier.skip_to(hub.topic, 0, expected=5, to=9) == 9
+    assert await hub.parts.applier.skip_to(hub.topic, 0, expected=3, to=9) == (5, False)
+    assert await hub.stored_offset() == 5  # not moved: it was not at 3
+    assert await hub.parts.applier.skip_to(hub.topic, 0, expected=5, to=9) == (9, True)
     assert await hub.stored_offset() == 9
 
 

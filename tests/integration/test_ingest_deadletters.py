@@ -1,4 +1,7 @@
-"""Every rejected record reaches the dead-letter topic; each organisation lists only its own."""
+"""Every rejected record reaches the dead-letter topic; each organisation lists only its own.
+
+Receipts, letters and the rejection lists have a largest size, whatever was sent (issue 27).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import redis.asyncio as aioredis
 
 from hub.adapters.kafka.topics import deadletter_topic
 from hub.adapters.redis.keys import Keys
+from hub.domain.receipts import LISTED as RECEIPT_LISTED
 from hub.services.ingest import LISTED
 from hub.settings import Settings
 from tests.harness import RunningApi, read_to_end, running_api
@@ -135,7 +139,82 @@ async def test_an_all_rejected_flood_is_all_dead_lettered_but_listed_only_up_to_
         )
         async with api.client(rx9) as c:
             newest = (await c.get("/v1/rejections", params={"limit": 1})).json()["rejections"]
-    assert len(receipt["rejected"]) == flood  # the receipt names every one
-    assert len(await dead_letters(settings, expected=flood + 1)) == flood + 1  # so does the topic
+    # The receipt lists the first LISTED in full and counts the rest, by field; the topic
+    # has every one.
+    assert receipt["received"] == flood and receipt["accepted"] == 0
+    assert [r["index"] for r in receipt["rejected"]] == list(range(RECEIPT_LISTED))
+    assert receipt["rejected_more"] == {
+        "records": flood - RECEIPT_LISTED,
+        "by_field": [
+            {
+                "field": "site",
+                "records": flood - RECEIPT_LISTED,
+                "example": "site (X) is not a known hospital site code",
+            }
+        ],
+    }
+    assert len(await dead_letters(settings, expected=flood + 1)) == flood + 1
     assert await redis_client.zcard(Keys(settings.key_prefix).rejections("RX9")) == LISTED
     assert len(later["rejected"]) == 1 and newest[0]["key"] == "RX9|LAST"
+
+
+async def test_five_thousand_empty_records_earn_a_bounded_receipt_that_counts_them_all(
+    settings: Settings,
+) -> None:
+    body = b"[" + b",".join([b"{}"] * 5_000) + b"]"
+    async with running_api(settings) as api:
+        receipt = await post(api, await api.token("RX9"), body, "application/json")
+    assert len(orjson.dumps(receipt)) < 300_000  # was 1.3 MB: every rejection listed in full
+    assert receipt["received"] == 5_000
+    listed = len(receipt["rejected"])
+    assert 0 < listed <= RECEIPT_LISTED
+    more = receipt["rejected_more"]
+    assert listed + more["records"] == 5_000  # every record counted, listed or not
+    counts = {f["field"]: f["records"] for f in more["by_field"]}
+    for name in ("handover_id", "ambulance_trust", "site", "arrived_at"):
+        assert counts[name] == more["records"]
+    assert {f["example"] for f in more["by_field"]} >= {"site is required"}
+
+
+async def test_a_record_of_twenty_thousand_unknown_fields_is_rejected_with_a_letter_that_fits(
+    settings: Settings,
+) -> None:
+    record = {
+        "handover_id": "WIDE",
+        "ambulance_trust": "RX9",
+        "site": "R1H12",
+        "arrived_at": ago(5),
+        **{f"field_{n}": n for n in range(20_000)},
+    }
+    async with running_api(settings) as api:
+        receipt = await post(
+            api, await api.token("RX9"), orjson.dumps([record]), "application/json"
+        )
+        (letter,) = await dead_letters(settings, expected=1)
+    (rejection,) = receipt["rejected"]
+    assert len(rejection["errors"]) == 11  # ten fields by name, then a count of the rest
+    assert rejection["errors"][-1]["message"].startswith("and 19,990 more fields")
+    assert len(orjson.dumps(letter)) < 256 * 1024  # was 3.3 MB: over Kafka's 1 MiB, so a 503
+    assert letter["truncated"] is True and letter["original"]["truncated"] is True
+    assert letter["original"]["start"].startswith('{"')
+
+
+async def test_the_rejection_list_answer_stops_at_its_size_bound_and_says_so(
+    settings: Settings,
+) -> None:
+    def bad(n: int) -> dict[str, Any]:
+        return {"handover_id": f"B{n}", "ambulance_trust": "RX9", "notes": "n" * 3_000}
+
+    body = orjson.dumps([bad(n) for n in range(LISTED)])
+    async with running_api(settings) as api:
+        rx9 = await api.token("RX9")
+        await post(api, rx9, body, "application/json")
+        async with api.client(rx9) as c:
+            r = await c.get("/v1/rejections", params={"limit": 1000})
+    answer = r.json()
+    assert r.status_code == 200
+    assert len(r.content) < 1_100_000  # 1,000 listed in full would be 3.2 MB
+    assert answer["more"] is True
+    assert 100 < len(answer["rejections"]) < LISTED
+    kept = answer["rejections"][0]
+    assert kept["truncated"] is True and len(kept["original"]["start"]) == 2_000

@@ -100,7 +100,7 @@ def handover(**fields: Any) -> dict[str, Any]:
         pytest.param(
             b"handover_id,colour\nH1,red\n",
             "text/csv",
-            "unknown columns ['colour']",
+            "unknown columns 'colour'",
             1,
             id="CSV header with an unknown column",
         ),
@@ -234,6 +234,36 @@ async def test_a_streamed_body_without_a_length_is_cut_off_at_the_limit(
             headers={"Content-Type": "application/json"},
         )
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "words"),
+    [
+        ("application/json", b"[" + b",".join([b"{}"] * 250_001) + b"]", "250,001 records"),
+        ("application/x-ndjson", b"{}\n" * 250_001, "250,001 lines"),
+        ("text/csv", b"handover_id\n" + b"H\n" * 250_001, "250,001 rows"),
+    ],
+)
+async def test_a_body_of_more_records_than_the_limit_is_413_before_any_is_read(
+    api: RunningApi, tokens: dict[str, str], content_type: str, body: bytes, words: str
+) -> None:
+    assert api.settings.max_body_records == 250_000
+    r = await post(api, tokens["RX9"], "ambulance-handover", body, content_type)
+    assert r.status_code == 413, r.text[:300]
+    assert r.headers["content-type"] == PROBLEM
+    assert words in r.json()["detail"] and "at most 250,000" in r.json()["detail"]
+
+
+async def test_a_header_of_twenty_thousand_unknown_columns_earns_a_short_problem(
+    api: RunningApi, tokens: dict[str, str]
+) -> None:
+    header = ",".join(["handover_id", *(f"column_{n}" for n in range(20_000))])
+    body = header.encode() + b"\nH1\n"
+    r = await post(api, tokens["RX9"], "ambulance-handover", body, "text/csv")
+    assert r.status_code == 400
+    assert len(r.content) < 2_000  # not every column echoed back (that was 250 kB)
+    assert "'column_0', 'column_1'" in r.json()["detail"]
+    assert "and 19,990 more" in r.json()["detail"]
 
 
 async def test_nothing_accepted_is_422_even_for_an_empty_batch(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import random
+import re
+import shutil
 import time
 import tomllib
 from datetime import UTC, date, datetime, timedelta
@@ -14,9 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from prometheus_client import CollectorRegistry
 
+from hub.adapters.kafka.topics import ensure_topics
 from hub.bootstrap import build
 from hub.domain.orgs import ReferenceData
 from hub.settings import Settings
+from tests.conftest import CONFIG
 from tests.harness import RunningApi, running_api, running_worker, wait_until
 from tests.integration.test_series_api import iso, push
 from tests.reference import ms, nearest_rank
@@ -54,8 +58,9 @@ def flow_attendances(rng: random.Random, now: int, trust: str, site: str, flow: 
 
 
 def expected_values(eds: list[dict[str, Any]], hos: list[dict[str, Any]], sitrep: dict[str, Any],
-                    now: int, spaces: int) -> dict[str, float | None]:  # fmt: skip
-    """Each OPEL parameter straight from the records (SPEC §4 definitions, London midnight)."""
+                    now: int, spaces: dict[str, int]) -> dict[str, tuple[float | None, int | None]]:  # fmt: skip
+    """Each OPEL parameter straight from the records, with the records a since-midnight one
+    rests on (SPEC §4 definitions, London midnight; majors/resus over the sites with spaces)."""
     midnight = london_midnight(now)
     since = lambda r, f: bool(r.get(f)) and midnight <= ms(r[f]) <= now  # noqa: E731
     done = [
@@ -71,16 +76,18 @@ def expected_values(eds: list[dict[str, Any]], hos: list[dict[str, Any]], sitrep
     seen = [(ms(e["seen_at"]) - ms(e["arrived_at"])) / MINUTE for e in eds if since(e, "seen_at")]
     inside = [e for e in eds if not e.get("departed_at") and ms(e["arrived_at"]) >= now - 48 * HOUR]
     flow = [e for e in inside if e.get("ed_area")]
+    in_spaces = [e for e in flow if e["site"] in spaces]
     pct = lambda a, b: 100 * a / b if b else None  # noqa: E731
     return {
-        "handover_mean": sum(done) / len(done) if done else None,
-        "four_hour": pct(sum(m <= 240 for m in left), len(left)),
-        "majors_resus_occupancy": pct(sum(e["ed_area"] in ("majors", "resus") for e in flow), spaces) if flow else None,
-        "time_to_treatment": nearest_rank(seen, 0.5),
-        "over_12h": pct(sum(ms(e["arrived_at"]) < now - 12 * HOUR for e in inside), len(inside)),
-        "referred": pct(sum(bool(e.get("referred_at")) for e in flow), len(flow)),
-        "ga_occupancy": pct(sitrep["ga_beds_occupied"], sitrep["ga_beds_available"]),
-        "no_criteria_to_reside": pct(sitrep["no_criteria_to_reside"], sitrep["ga_beds_occupied"]),
+        "handover_mean": (sum(done) / len(done) if done else None, len(done)),
+        "four_hour": (pct(sum(m <= 240 for m in left), len(left)), len(left)),
+        "majors_resus_occupancy": (pct(sum(e["ed_area"] in ("majors", "resus") for e in in_spaces),
+                                       sum(spaces[s] for s in {e["site"] for e in in_spaces})), None),
+        "time_to_treatment": (nearest_rank(seen, 0.5), len(seen)),
+        "over_12h": (pct(sum(ms(e["arrived_at"]) < now - 12 * HOUR for e in inside), len(inside)), None),
+        "referred": (pct(sum(bool(e.get("referred_at")) for e in flow), len(flow)), None),
+        "ga_occupancy": (pct(sitrep["ga_beds_occupied"], sitrep["ga_beds_available"]), None),
+        "no_criteria_to_reside": (pct(sitrep["no_criteria_to_reside"], sitrep["ga_beds_occupied"]), None),
     }  # fmt: skip
 
 
@@ -88,6 +95,20 @@ def points_from_config(name: str, value: float) -> int:
     entry = next(p for p in OPEL["parameter"] if p["name"] == name)
     higher = entry["worse"] == "higher"
     return 1 + sum((value >= t) if higher else (value < t) for t in entry["thresholds"])
+
+
+def with_spaces(tmp_path: Path, spaces: dict[str, int]) -> Path:
+    """Return a copy of config/ whose reference data gives some sites' majors/resus spaces."""
+    copy = tmp_path / "config"
+    shutil.copytree(CONFIG, copy)
+    text = (copy / "organisations.toml").read_text(encoding="utf-8")
+    for site, n in spaces.items():
+        text = re.sub(
+            rf'(\{{ code = "{site}", name = "[^"]*")', rf"\1, majors_resus_spaces = {n}", text
+        )
+        assert f"majors_resus_spaces = {n}" in text, site
+    (copy / "organisations.toml").write_text(text, encoding="utf-8")
+    return copy
 
 
 def sitrep(trust: str, day: date, level: int) -> dict[str, Any]:
@@ -104,8 +125,11 @@ async def get(api: RunningApi, path: str, **params: str) -> Any:
 
 
 async def test_computed_opel_matches_the_records_and_the_config_and_sits_beside_the_declared_level(
-    settings: Settings, ref: ReferenceData
+    settings_factory: Any, ref: ReferenceData, tmp_path: Path
 ) -> None:
+    spaces = {"RX1RA": 30}  # RWE's sites have none in the reference data
+    settings = settings_factory(config_dir=with_spaces(tmp_path, spaces))
+    await ensure_topics(settings)
     rng = random.Random(14)
     now = int(time.time() * 1000) - MINUTE
     with_flow = flow_attendances(rng, now, "RX1", "RX1RA", flow=True)
@@ -130,30 +154,44 @@ async def test_computed_opel_matches_the_records_and_the_config_and_sits_beside_
                 and body["metrics"]["handover.arrivals"]["windows"]["24h"] > 0)  # fmt: skip
 
         await wait_until(applied, timeout=90)
-        spaces = OPEL["capacity"]["majors_resus_spaces_per_site"] * len(ref.sites_of("RX1"))
         want = expected_values(with_flow, hos, sitreps[0], now, spaces)
         body = await get(api, "/v1/opel/org/RX1")
         assert body["framework"] == "2024-26"
         assert body["declared"] == {"level": 2, "date": yesterday.isoformat()}
         got = {p["name"]: p for p in body["parameters"]}
         assert set(got) == set(want)
-        total = 0.0
-        for name, value in want.items():
+        points = weight = 0.0
+        for name, (value, count) in want.items():
             assert value is not None, name  # every input was exercised
-            tol = (
-                0.01 * value if name == "time_to_treatment" else 0.006
-            )  # sketch: 1%; else rounding
+            tol = 0.01 * value if name == "time_to_treatment" else 0.006  # sketch: 1%; rounding
             assert got[name]["value"] == pytest.approx(value, abs=tol), name
             assert got[name]["points"] == points_from_config(name, got[name]["value"]), name
-            total += got[name]["points"] * got[name]["weight"]
-        assert body["score"] == pytest.approx(total)
-        assert body["level"] == 1 + sum(total > OPEL["levels"][k] for k in ("1", "2", "3"))
+            assert got[name]["count"] == count, name
+            few = count is not None and count < (got[name]["min_count"] or 0)
+            assert got[name]["status"] == ("too_few" if few else "counted"), name
+            if not few:
+                points += got[name]["points"] * got[name]["weight"]
+                weight += got[name]["weight"]
+        assert body["coverage"]["weight_counted"] == weight
+        if weight < 0.75 * 11:  # at night, since-midnight parameters may rest on too few
+            assert (body["score"], body["level"]) == (None, None)
+        else:
+            assert body["score"] == pytest.approx(points / weight, abs=0.001)
+            shares = [p["contribution"] for p in body["parameters"] if p["status"] == "counted"]
+            assert round(sum(shares), 3) == body["score"]
+            assert body["level"] == 1 + sum(body["score"] >= c for c in body["cut_offs"].values())
 
-        # A trust without the optional flow fields shows them missing, never zero.
-        bare = {p["name"]: p for p in (await get(api, "/v1/opel/org/RWE"))["parameters"]}
+        # A trust without the optional flow fields shows them missing, never zero, and is left
+        # without a level: 7.5 of 11 of the weight is under the 75% needed.
+        bare_body = await get(api, "/v1/opel/org/RWE")
+        bare = {p["name"]: p for p in bare_body["parameters"]}
         for name in ("majors_resus_occupancy", "time_to_treatment", "referred", "ga_occupancy"):
             assert (bare[name]["value"], bare[name]["points"]) == (None, None), name
+            assert bare[name]["status"] == "missing", name
+        assert bare["majors_resus_occupancy"]["reason"].startswith("no majors and resus spaces")
+        assert bare["ga_occupancy"]["reason"] == "no SitRep submitted yet"
         assert bare["four_hour"]["value"] is not None
+        assert bare_body["level"] is None and bare_body["reason"].startswith("insufficient inputs")
 
         region = await get(api, "/v1/opel/region/Y60")
         by_code = {o["code"]: o for o in region["organisations"]}
@@ -210,6 +248,18 @@ async def test_the_league_places_each_provider_by_its_own_counts(
             assert u["flag"] == (
                 "within" if inside else "above" if u["value"] > lim["upper998"] else "below"
             )
+            plain = u["unadjusted_limits"]  # τ² = 0: sin²(θ ± z / (2√n)), by hand
+            theta = math.asin(math.sqrt(pooled))
+            for key, z in (("upper998", 3.090232306167813), ("lower95", -1.959963984540054)):
+                by_hand = 100 * math.sin(theta + z / (2 * math.sqrt(answered))) ** 2
+                assert plain[key] == pytest.approx(by_hand, abs=1e-3), (code, key)
+            plain_inside = plain["lower998"] <= u["value"] <= plain["upper998"]
+            assert u["flag_unadjusted"] == ("within" if plain_inside else "above" if u["value"] > plain["upper998"] else "below")  # fmt: skip
+            assert u["marked"] == (inside and not plain_inside)
+        assert body["overdispersion"]["adjusted"] == (body["overdispersion"]["tau2"] > 0)
+        assert body["overdispersion"]["phi"] > 1  # provider 5 differs far beyond chance
+        assert "FunnelPlotR" in body["method"] and "Spiegelhalter" in body["method"]
+        assert {"denominator", "upper998", "unadjusted"} <= set(body["curve"][0])
         assert [u["name"] for u in body["units"]] == sorted(u["name"] for u in body["units"])
         assert "rank" not in str(body)
         async with api.client() as c:

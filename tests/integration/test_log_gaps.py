@@ -68,6 +68,29 @@ async def test_a_log_with_gaps_everywhere_is_applied_once_and_progress_passes_th
         await worker.close()
 
 
+async def test_a_fetch_that_finds_only_a_gap_at_the_end_still_moves_progress_to_the_end(
+    settings_factory: Any, redis_client: aioredis.Redis
+) -> None:
+    # Batches of three: the last fetch hands out offsets 6 to 8, all gone (an aborted
+    # transaction and its marker, say). Kafka moves the consumer past them and returns nothing;
+    # progress must still reach the log's end, or a rebuild never finishes and lag never ends.
+    settings: Settings = settings_factory(batch_max_records=3)
+    now = int(time.time() * 1000)
+    records = [handover(n, now) for n in range(9)]
+    await produce(settings, records)
+    gaps = SimulatedGaps()
+    gaps.drop(handover_topic(settings), 0, [6, 7, 8])
+    worker = replay_worker(settings, gaps)
+    await worker.start()
+    try:
+        await run_until_caught_up(worker, max_rounds=20)
+        assert (await worker.state.offsets())[(handover_topic(settings), 0)] == 9
+        expected = await reference_state(settings_factory, redis_client, records[:6])
+        assert serving(await snapshot(redis_client, worker)) == expected
+    finally:
+        await worker.close()
+
+
 @pytest.mark.parametrize("seed", range(8))
 async def test_random_gaps_and_worker_kills_apply_every_surviving_record_exactly_once(
     settings_factory: Any, redis_client: aioredis.Redis, seed: int

@@ -177,3 +177,52 @@ async def test_a_flood_of_streams_is_refused_while_the_viewers_already_in_keep_u
         await push_waiting(api, 1)
         got = await asyncio.wait_for(asyncio.gather(*viewers), 60)
     assert got == [want["waiting"]] * held  # every viewer that was in saw the change
+
+
+async def test_one_token_spelt_differently_is_still_one_token_against_its_cap(
+    settings_factory: Any,
+) -> None:
+    settings = settings_factory(sse_max_per_token=2)
+    async with running_api(settings) as api:
+        token = await api.token("RX9", role="viewer")
+        spellings = [f"Bearer {token}", f"bearer  {token}", f"BEARER   {token}"]
+        clients = [httpx.AsyncClient(base_url=api.url, headers={"Authorization": h}, timeout=30)
+                   for h in spellings]  # fmt: skip
+        try:
+            async with (
+                clients[0].stream("GET", "/v1/stream") as first,
+                clients[1].stream("GET", "/v1/stream") as second,
+            ):
+                assert first.status_code == second.status_code == 200
+                third = await clients[2].get("/v1/stream")
+                assert third.status_code == 429, "a third spelling is not a new token"
+        finally:
+            for client in clients:
+                await client.aclose()
+
+
+async def test_alert_streams_share_the_live_streams_caps_and_are_counted(
+    settings_factory: Any,
+) -> None:
+    settings = settings_factory(sse_max_connections=3, sse_max_per_token=1)
+    async with running_api(settings) as api:
+        token = await api.token("RX9", role="viewer")
+        async with (
+            api.client(token) as mine,
+            api.client() as anonymous,
+            mine.stream("GET", "/v1/stream", params={"scope": "national"}) as live,
+        ):
+            assert live.status_code == 200
+            refused = await mine.get("/v1/alerts/stream", params={"scope": "org/RX9"})
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+            async with (
+                anonymous.stream("GET", "/v1/alerts/stream") as a,
+                anonymous.stream("GET", "/v1/alerts/stream", params={"scope": "org/RX9"}) as b,
+            ):
+                assert a.status_code == b.status_code == 200
+                full = await anonymous.get("/v1/alerts/stream")
+                assert full.status_code == 503 and int(full.headers["retry-after"]) > 0
+                text = (await anonymous.get("/metrics")).text
+                assert "hub_sse_connections 3.0" in text
+            assert 'hub_sse_refused_total{limit="token"} 1.0' in text
+            assert 'hub_sse_refused_total{limit="process"} 1.0' in text

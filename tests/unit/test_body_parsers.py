@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.adapters.body_parsers import parse_body
-from hub.domain.errors import BodyUnparseable, UnsupportedMediaType
+from hub.domain.errors import BodyUnparseable, PayloadTooLarge, UnsupportedMediaType
 from hub.domain.feeds import AMBULANCE_HANDOVER, FEEDS, Feed
 from hub.domain.orgs import ReferenceData
 from hub.domain.records import RECORD_TYPES
@@ -158,3 +158,34 @@ def test_no_csv_file_breaks_the_csv_parser(ref: ReferenceData, file: tuple[Feed,
     feed, body = file
     items = read(body, "text/csv", feed)
     check_items(items, ref, feed)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "unit", "head"),
+    [
+        ("application/json", b"{},", b"["),
+        ("application/x-ndjson", b"{}\n", b""),
+        ("text/csv", b"H1,RX9\n", b"handover_id,ambulance_trust,site,arrived_at\n"),
+    ],
+)
+def test_a_body_of_more_records_than_the_limit_is_refused_whole_before_any_is_read(
+    content_type: str, unit: bytes, head: bytes
+) -> None:
+    def body(records: int) -> bytes:
+        text = head + unit * records
+        return text[:-1] + b"]" if content_type == "application/json" else text
+
+    assert len(list(parse_body(HANDOVER, content_type, body(5), max_records=5))) == 5
+    with pytest.raises(PayloadTooLarge, match=r"holds 6 .*at most 5"):
+        parse_body(HANDOVER, content_type, body(6), max_records=5)
+
+
+def test_a_header_of_thousands_of_unknown_and_repeated_columns_is_named_in_a_few_words() -> None:
+    header = ",".join(["site"] * 3 + [f"colour_{n}" for n in range(50_000)])
+    with pytest.raises(BodyUnparseable) as refused:
+        parse_body(HANDOVER, "text/csv", header.encode() + b"\n")
+    message = str(refused.value)
+    assert len(message) < 1_000
+    assert "unknown columns 'colour_0', 'colour_1'" in message and "and 49,990 more" in message
+    assert "repeated columns 'site'" in message
+    assert "missing required columns 'handover_id', 'ambulance_trust', 'arrived_at'" in message

@@ -9,6 +9,7 @@ Sentinel and replica wiring of Redis and the proxy in front of the API replicas.
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 from dataclasses import fields
 from pathlib import Path
@@ -18,7 +19,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from hub.adapters.kafka_jars import KAFKA_VERSION
 from hub.domain.feeds import DEADLETTER_SUFFIX, FEEDS
+from hub.domain.production import StartFacts, judge
 from hub.entrypoints.cli import main as hub_cli
 from hub.settings import Settings
 
@@ -226,6 +229,11 @@ def test_kafka_runs_in_kraft_mode_with_auto_create_off() -> None:
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
 
 
+def test_compose_runs_the_apache_kafka_the_tests_prove_the_hub_on() -> None:
+    for name in ("kafka", "kafka-topics"):
+        assert SERVICES[name]["image"] == f"apache/kafka:{KAFKA_VERSION}", name
+
+
 def test_every_redis_node_keeps_an_append_only_file_and_never_evicts() -> None:
     assert len(redis_nodes()) >= 2
     for name in redis_nodes():
@@ -320,3 +328,72 @@ def test_grafana_reads_prometheus_and_the_dashboards_where_compose_puts_them() -
     assert [p["options"]["path"] for p in providers] == [mounted]
     home = env("grafana")["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert (ROOT / "deploy/grafana/dashboards" / Path(home).relative_to(mounted)).is_file()
+
+
+def compose_facts(service: str) -> StartFacts:
+    """Return what the production checks would read in a compose service at start.
+
+    Secrets are placeholders in the file: they get values of the strength its header
+    asks for (`openssl rand -hex 24`). Redis's policy and the topics' timestamp types
+    are read from the Redis command lines and the kafka-topics script.
+    """
+    variables = {k: v for k, v in env(service).items() if k.startswith("HUB_")}
+    for name, value in variables.items():
+        if value == f"<{name}>":
+            variables[name] = secrets.token_hex(24)
+    settings = Settings.from_env({**variables, "HUB_CONFIG_DIR": str(ROOT / "config")})
+    role = {"serve": "api", "worker": "worker"}[SERVICES[service]["command"][1]]
+    (primary,) = [n for n in redis_nodes() if not option(SERVICES[n]["command"], "replicaof")]
+    topics = created_topics()
+    stamp = {t: ("LogAppendTime" if "message.timestamp.type=LogAppendTime" in line else
+                 "CreateTime") for t, line in topics.items()}  # fmt: skip
+    feeds = [f"{settings.topic_prefix}{feed.topic_suffix}" for feed in FEEDS.values()]
+    return StartFacts(
+        role=role,
+        envelope_key_set=bool(settings.envelope_key),
+        metrics_exposed=role == "api" or settings.metrics_port > 0,
+        metrics_token_set=bool(settings.metrics_token),
+        admin_token=settings.admin_token,
+        eviction_policy=option(SERVICES[primary]["command"], "maxmemory-policy")[0],
+        feed_topics={t: stamp[t] for t in feeds},
+    )
+
+
+def test_every_hub_process_runs_in_production_mode_and_passes_its_checks() -> None:
+    for name in hub_services("serve") + hub_services("worker"):
+        variables = {k: v for k, v in env(name).items() if k.startswith("HUB_")}
+        assert Settings.from_env(variables).production, name
+        assert variables["HUB_ENV"] == "production", name
+        verdicts = judge(compose_facts(name))
+        assert verdicts == [], (name, verdicts)
+
+
+def test_prometheus_sends_the_metrics_token_the_hub_expects_from_a_secret() -> None:
+    (source,) = {v for n in hub_services("serve") + hub_services("worker")
+                 for k, v in SERVICES[n]["environment"].items() if k == "HUB_METRICS_TOKEN"}  # fmt: skip
+    variable = INTERPOLATION.fullmatch(source)["name"]  # type: ignore[index]  # it is ${…}
+    secret = COMPOSE["secrets"]["metrics_token"]
+    assert secret == {"environment": variable} and variable == "HUB_METRICS_TOKEN"
+    assert "metrics_token" in SERVICES["prometheus"]["secrets"]
+    for job in PROMETHEUS["scrape_configs"]:
+        if job["job_name"] in {"hub-api", "hub-worker"}:
+            assert job["authorization"]["credentials_file"] == "/run/secrets/metrics_token"
+
+
+def test_the_workers_healthchecks_send_the_metrics_token() -> None:
+    for name in hub_services("worker"):
+        test = " ".join(SERVICES[name]["healthcheck"]["test"])
+        assert "os.environ['HUB_METRICS_TOKEN']" in test and "Authorization" in test, name
+
+
+def test_the_proxy_names_the_client_and_the_api_trusts_only_that() -> None:
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX
+    assert "$proxy_add_x_forwarded_for" not in NGINX, "a client could name itself first"
+    for name in hub_services("serve"):
+        assert env(name)["HUB_TRUSTED_PROXIES"] == "*" and "ports" not in SERVICES[name]
+
+
+def test_feed_topics_are_stamped_by_the_brokers_clock() -> None:
+    for topic, line in created_topics().items():
+        if "cleanup.policy=compact " in line:
+            assert "message.timestamp.type=LogAppendTime" in line, topic

@@ -31,6 +31,16 @@ BY_HAND = {
 }
 
 
+# Unadjusted 99.8% limits (τ² = 0): sin²(θ ∓ 3.0902323 / (2√n)); A, C and D fall outside.
+UNADJUSTED = {
+    "A": (0.546822, 0.8266094, "above"),
+    "B": (0.5916254, 0.7910533, "within"),
+    "C": (0.6307641, 0.7574984, "above"),
+    "D": (0.6228748, 0.7644552, "below"),
+    "E": (0.4828932, 0.8722646, "within"),
+}
+
+
 def test_type_7_quantiles_interpolate_between_order_statistics() -> None:
     assert quantile7([1, 2, 3, 4, 5], 0.1) == pytest.approx(1.4)
     assert quantile7([1, 2, 3, 4, 5], 0.9) == pytest.approx(4.6)
@@ -55,6 +65,21 @@ def test_an_over_dispersed_funnel_has_the_hand_worked_target_phi_tau2_and_limits
         )
         assert placed.z == pytest.approx(z, abs=1e-6)
         assert placed.flag == "within"  # over-dispersion absorbs the spread between trusts
+
+
+def test_a_unit_beyond_the_unadjusted_limits_but_within_the_adjusted_ones_is_marked() -> None:
+    funnel = fit(UNITS)
+    for placed in funnel.units:
+        lo, hi, flag = UNADJUSTED[placed.unit.code]
+        assert placed.unadjusted is not None
+        assert (placed.unadjusted.lower998, placed.unadjusted.upper998) == (
+            pytest.approx(lo, abs=1e-6),
+            pytest.approx(hi, abs=1e-6),
+        )
+        assert placed.flag_unadjusted == flag
+        assert placed.marked == (flag != "within"), placed.unit.code
+    plain = funnel.limits_at(100, adjusted=False)
+    assert plain is not None and plain.upper998 == pytest.approx(0.8266094, abs=1e-6)
 
 
 def test_without_over_dispersion_tau2_is_zero_and_limits_are_binomial_on_the_arcsine_scale() -> (

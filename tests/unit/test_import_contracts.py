@@ -48,4 +48,4 @@ def test_the_stream_processors_hot_path_is_held_to_ports() -> None:
         for c in CONTRACTS
         if c["type"] == "forbidden" and "hub.adapters" in c["forbidden_modules"]
     }
-    assert ("streams.loop", "streams.apply", "streams.outbox") in held
+    assert ("streams.loop", "streams.apply", "streams.outbox", "streams.letters") in held

@@ -27,3 +27,18 @@ def test_levels_older_than_the_limit_or_never_computed_are_not_exported() -> Non
             registry.get_sample_value("hub_opel_computed_level", {"org": "RWE", "region": "Y60"})
             is None
         )
+
+
+def test_the_difference_from_the_declared_level_is_exported_where_both_exist() -> None:
+    levels = OpelLevels(
+        1000.0,
+        (("RWE", "Y60", 4), ("RK9", "Y58", 1), ("RX1", "Y60", 2)),
+        (("RWE", "Y60", 2), ("RK9", "Y58", 3), ("RTH", "Y59", 2)),  # RTH: no computed level
+    )
+    registry = CollectorRegistry()
+    registry.register(OpelCollector(lambda: levels, lambda: 1010.0, 60.0))
+    get = registry.get_sample_value
+    assert get("hub_opel_level_difference", {"org": "RWE", "region": "Y60"}) == 2
+    assert get("hub_opel_level_difference", {"org": "RK9", "region": "Y58"}) == -2
+    assert get("hub_opel_level_difference", {"org": "RX1", "region": "Y60"}) is None
+    assert get("hub_opel_level_difference", {"org": "RTH", "region": "Y59"}) is None

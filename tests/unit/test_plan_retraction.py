@@ -100,3 +100,57 @@ def test_recomputing_the_old_contribution_with_todays_config_would_have_left_cou
     net = totals([first, corrected])
     assert net[("org/RWE", "ho.arr")] == 1  # wrong: still counted at the old trust
     assert net[("org/RX1", "ho.arr")] == 0  # and subtracted from the new one
+
+
+INCIDENT = FEEDS["ambulance-incident"]
+
+
+def incident_version(arrived_min_ago: int | None, n: int) -> Version:
+    start = NOW - timedelta(minutes=300)
+    raw: dict[str, Any] = {
+        "incident_id": "I1", "ambulance_trust": "RX9", "category": "C2",
+        "clock_start_at": start.isoformat(),
+        "first_arrival_at": None if arrived_min_ago is None else (NOW - timedelta(minutes=arrived_min_ago)).isoformat(),
+    }  # fmt: skip
+    record = validate(INCIDENT, raw, ref=BEFORE, received_at=NOW)
+    assert not hasattr(record, "errors")
+    return Version(INCIDENT, entity_key(INCIDENT, record), record, dict(to_canonical(INCIDENT, record)),
+                   ms(NOW) + n, "RX9", ms(start), f"sub:{n}")  # fmt: skip
+
+
+def by_minute(plans: list[StatePlan], counter: str) -> Counter[int]:
+    """Sum a counter's changes by minute bucket over all the plans, dropping zeros."""
+    out: Counter[int] = Counter()
+    for plan in plans:
+        for (scope, bucket), counters in plan.counters.items():
+            if scope == "org/RX9" and bucket.resolution.value == "m":
+                out[bucket.number] += counters.get(counter, 0)
+    return +out
+
+
+def test_a_version_counted_by_the_old_definitions_is_retracted_by_them() -> None:
+    # Stored before issue 22 (no "d"): its response was counted at its clock start, 5 hours ago.
+    legacy = Planner(BEFORE, Params(definitions=1))
+    stored: dict[Any, Any] = {}
+    first = apply(legacy, incident_version(10, 0), stored)
+    ((key, doc),) = stored.items()
+    stored[key] = {k: v for k, v in doc.items() if k != "d"}  # as the old hub wrote it
+    corrected = apply(Planner(BEFORE, Params()), incident_version(5, 1), stored)
+
+    start_minute = (ms(NOW) - 300 * 60_000) // 60_000
+    assert by_minute([first], "inc.c2.rt_n") == Counter({start_minute: 1})
+    net = by_minute([first, corrected], "inc.c2.rt_n")
+    assert net == Counter({ms(NOW) // 60_000 - 5: 1})  # only the new version, where it arrived
+    assert stored[key]["d"] == 2
+
+
+def test_a_waiting_version_joins_the_gauge_and_a_stored_old_one_never_left_a_member() -> None:
+    stored: dict[Any, Any] = {}
+    waiting = apply(Planner(BEFORE, Params()), incident_version(None, 0), stored)
+    assert waiting.presence_add[("inc.c2.wait", "org/RX9")] == {"RX9|I1": ms(NOW) - 300 * 60_000}
+    reached = apply(Planner(BEFORE, Params()), incident_version(5, 1), stored)
+    assert reached.presence_remove[("inc.c2.wait", "org/RX9")] == {"RX9|I1"}
+    # Counted by the old definitions, a waiting incident joined no gauge: nothing to remove.
+    old: dict[Any, Any] = {}
+    apply(Planner(BEFORE, Params(definitions=1)), incident_version(None, 0), old)
+    assert not apply(Planner(BEFORE, Params()), incident_version(5, 1), old).presence_remove

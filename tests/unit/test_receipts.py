@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from hub.domain.errors import FieldError
-from hub.domain.receipts import Receipt, Rejection
+from hub.domain.receipts import (
+    ERRORS_LISTED,
+    FIELDS_COUNTED,
+    LISTED,
+    LISTED_BYTES,
+    Receipt,
+    Rejection,
+)
 
 MISSING_SITE = FieldError("site", "site is required")
 BAD_TIME = FieldError("arrived_at", "not a timestamp")
@@ -108,3 +116,42 @@ def test_a_new_receipt_counts_nothing_and_shares_no_rejection_list() -> None:
         "unchanged": 0,
         "rejected": [],
     }
+
+
+def test_a_receipt_lists_the_first_rejections_in_full_and_counts_the_rest_by_field() -> None:
+    receipt = Receipt("sub-1", "ambulance-handover", received=3_000)
+    for i in range(3_000):
+        errors = (MISSING_SITE, BAD_TIME) if i % 3 else (MISSING_SITE,)
+        receipt.reject(Rejection(i, errors, line=i + 2))
+    assert [r.index for r in receipt.rejected] == list(range(LISTED))
+    assert receipt.rejected_count == 3_000  # received == accepted + every rejection
+    assert receipt.to_dict()["rejected_more"] == {
+        "records": 2_000,
+        "by_field": [
+            {"field": "site", "records": 2_000, "example": "site is required"},
+            {"field": "arrived_at", "records": 1_334, "example": "not a timestamp"},
+        ],
+    }
+
+
+def test_a_receipt_of_any_number_of_rejections_is_no_larger_than_its_bound() -> None:
+    long = FieldError("x" * 5_000, "y" * 50_000)
+    receipt = Receipt("sub-1", "ambulance-handover")
+    for i in range(100_000):
+        receipt.reject(Rejection(i, (long,) * 30, line=i, key="k" * 10_000))
+    body = json.dumps(receipt.to_dict(), ensure_ascii=False).encode()
+    assert len(body) <= LISTED_BYTES + 10_000
+    assert receipt.rejected_count == 100_000
+    first = receipt.to_dict()["rejected"][0]
+    assert len(first["errors"]) == ERRORS_LISTED and first["errors_more"] == 10
+    assert len(first["key"]) <= 256 and first["key"].endswith("…")
+
+
+def test_the_fields_counted_one_by_one_are_bounded_and_the_rest_counted_together() -> None:
+    receipt = Receipt("sub-1", "ambulance-handover")
+    for i in range(LISTED + 500):
+        receipt.reject(Rejection(i, (FieldError(f"field_{i}", "is not a field"),)))
+    by_field = receipt.to_dict()["rejected_more"]["by_field"]
+    assert len(by_field) == FIELDS_COUNTED + 1
+    (other,) = [f for f in by_field if f["field"] is None]
+    assert other["records"] == 500 - FIELDS_COUNTED

@@ -180,15 +180,15 @@ def test_settings_round_trip_through_their_environment_variables(
     tmp_path: Path, changes: dict[str, Any]
 ) -> None:
     settings = Settings(config_dir=tmp_path).with_(**changes)
-    env = settings.env()
+    env = settings.to_env()
     assert all(name.startswith("HUB_") and isinstance(v, str) for name, v in env.items())
     assert Settings.from_env(env) == settings
 
 
 def test_booleans_are_rendered_as_true_and_false_for_child_processes() -> None:
-    env = Settings(require_viewer_token=True).env()
+    env = Settings(require_viewer_token=True).to_env()
     assert env["HUB_REQUIRE_VIEWER_TOKEN"] == "true"
-    assert Settings().env()["HUB_REQUIRE_VIEWER_TOKEN"] == "false"
+    assert Settings().to_env()["HUB_REQUIRE_VIEWER_TOKEN"] == "false"
 
 
 def test_settings_are_frozen_and_with_returns_a_changed_copy() -> None:

@@ -199,6 +199,31 @@ async def test_the_least_recently_read_key_is_evicted_past_the_bound() -> None:
     assert snapshots.current("b") is None and snapshots.current("a") is not None
 
 
+async def test_a_flood_of_distinct_keys_never_holds_more_than_the_byte_budget() -> None:
+    source, clock = Source(), Clock()
+    snapshots = cache(source, clock, max_bytes=2_000, weight=lambda s: 10 * len(s.data))
+    for n in range(500):  # e.g. /v1/series with a different `from` each time
+        await snapshots.get(f"national#range{n}")
+        assert snapshots.held_bytes <= 2_000
+    kept = [n for n in range(500) if snapshots.current(f"national#range{n}") is not None]
+    assert len(kept) >= 2 and kept == list(range(500 - len(kept), 500))  # the most recently read
+    assert snapshots.held_bytes == sum(
+        10 * len(snapshots.current(f"national#range{n}").data)  # type: ignore[union-attr]
+        for n in kept
+    )
+    await snapshots.get(f"national#range{kept[0]}")  # read again: it is now the newest
+    await snapshots.get("national#another")
+    assert snapshots.current(f"national#range{kept[0]}") is not None
+
+
+async def test_one_body_over_the_byte_budget_is_still_served_and_kept_alone() -> None:
+    source, clock = Source(), Clock()
+    snapshots = cache(source, clock, max_bytes=10)
+    await snapshots.get("a")
+    big = await snapshots.get("b")
+    assert snapshots.current("a") is None and snapshots.current("b") is big
+
+
 async def test_readers_of_a_steadily_changing_key_never_wait_for_its_refresh() -> None:
     source, clock = Source(), Clock()
     snapshots = cache(source, clock)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.adapters.reference_files import load_scoped_thresholds
+from hub.bootstrap import SHARE_BASES
 from hub.domain.errors import ConfigError
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
@@ -67,8 +68,7 @@ def test_no_line_means_no_rag() -> None:
 def test_the_shipped_config_judges_handovers_over_60_as_a_share_above_the_site(
     tmp_path: Path,
 ) -> None:
-    scoped = load_scoped_thresholds(CONFIG, {"handover.over_60", "handover.completed",
-                                             "ed.dta_over_12h", "ed.departures", "handover.over_30"})  # fmt: skip
+    scoped = load_scoped_thresholds(CONFIG, SHARE_BASES)
     assert scoped.rule("handover.over_60", "site") == LevelRule(scoped.base["handover.over_60"])
     for level in ("org", "region", "national"):
         rule = scoped.rule("handover.over_60", level)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hub.domain.errors import FieldError
 from hub.domain.feeds import AMBULANCE_HANDOVER, FEEDS, FieldType
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.records import RECORD_TYPES, Record
@@ -644,8 +645,8 @@ def test_a_bad_number_is_refused(feed: str, field: str, raw: object, reason: str
         (
             "ambulance-incident",
             "outcome",
-            ["hear_and_treat", "see_and_treat", "see_and_convey"],
-            ["conveyed", "See_and_treat"],
+            ["see_and_treat", "see_and_convey"],
+            ["conveyed", "See_and_treat", "canceled"],
         ),
         (
             "ed-attendance",
@@ -670,6 +671,15 @@ def test_a_choice_must_match_exactly_and_numeric_choices_are_stored_as_integers(
         assert value == (int(str(raw)) if field in ("department_type", "opel_level") else raw)
     for raw in bad:
         assert " is not one of " in refused(feed, {field: raw})[field]
+
+
+@pytest.mark.parametrize("outcome", ["hear_and_treat", "cancelled"])
+def test_an_incident_closes_without_a_response_only_when_none_arrived(outcome: str) -> None:
+    closed = accepted("ambulance-incident", {"outcome": outcome, "first_arrival_at": None})
+    assert (closed.outcome, closed.first_arrival_at) == (outcome, None)
+    message = refused("ambulance-incident", {"outcome": outcome})["outcome"]
+    assert message.startswith(f"outcome {outcome} closes an incident without a response")
+    assert "first_arrival_at (2026-11-23T09:18:00Z)" in message
 
 
 # --- NHS 111 intervals and order within a record -----------------------------------------------
@@ -1091,3 +1101,14 @@ _CANONICAL_HANDOVER: dict[str, Any] = {
     "handover_id": "H1", "ambulance_trust": "RX9", "site": "RWEAA",
     "arrived_at": "2026-11-23T10:00:00Z",
 }  # fmt: skip
+
+
+def test_a_record_of_twenty_thousand_unknown_fields_gets_ten_by_name_and_a_count() -> None:
+    raw = {**VALID["ambulance-handover"], **{f"extra_{n}": n for n in range(20_000)}}
+    result = validate(AMBULANCE_HANDOVER, raw, ref=REF, received_at=NOW, submitter_org="RX9")
+    assert isinstance(result, Invalid)
+    assert [e.field for e in result.errors[:10]] == [f"extra_{n}" for n in range(10)]
+    assert result.errors[10] == FieldError(
+        "record", "and 19,990 more fields that are not fields of ambulance-handover"
+    )
+    assert len(result.errors) == 11

@@ -7,9 +7,9 @@ that range is exact even when the log has gaps (compaction, transaction
 markers, aborted records), which Kafka skips without returning anything.
 
 A position the log no longer holds is reported as `PositionLost`, never
-papered over: records deleted before they were applied (a moved log start)
-or a log that was deleted and re-created (the stored position past its end,
-or a different record where the last applied one was).
+papered over (see `hub.adapters.kafka.losses`), until the caller settles it
+with `seek`. Partitions assigned are placed by the next fetch (see
+`hub.adapters.kafka.placement`).
 """
 
 from __future__ import annotations
@@ -17,13 +17,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 
 from hub.adapters.kafka.ends import log_ends
+from hub.adapters.kafka.losses import Losses
 from hub.adapters.kafka.options import client_options
+from hub.adapters.kafka.placement import (
+    Listener,
+    LogGaps,
+    Placement,
+    Unplaced,
+    placement,
+    replaced,
+)
+from hub.adapters.kafka.unparsable import read_to_unparsable
 from hub.domain.errors import BrokerUnavailable
 from hub.ports import Fetched, PartitionRead, PositionLost, Progress
 from hub.settings import Settings
@@ -32,18 +42,6 @@ log = logging.getLogger(__name__)
 
 TP = tuple[str, int]
 OnAssigned = Callable[[list[TP]], Awaitable[dict[TP, Progress | None]]]
-
-
-class LogGaps(Protocol):
-    """Offsets a real cluster's log would lack: a seam for tests, as Tansu's logs have none."""
-
-    def missing(self, topic: str, partition: int, offset: int) -> bool:
-        """Say whether the record at `offset` is gone (compacted, a marker, aborted)."""
-        ...
-
-    def log_start(self, topic: str, partition: int) -> int:
-        """Return the first offset the log still holds (0 unless records were deleted)."""
-        ...
 
 
 class BatchConsumer:
@@ -65,10 +63,12 @@ class BatchConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._position: dict[TP, int] = {}  # where the next reported read starts
         self._verify: dict[TP, tuple[int, int, int]] = {}  # fingerprint offset, stamp, stored
-        self._lost: dict[TP, PositionLost] = {}  # found at assignment, reported by fetch
+        self._lost = Losses(self._bounds, gaps)  # reported by every fetch until settled by seek
         # Partitions read from their beginning because Redis holds nothing for them, with
         # that beginning: only a batch starting exactly there may be applied without state.
         self.rewound: dict[TP, int] = {}
+        self._unplaced = Unplaced()  # assigned, paused until the next fetch places them
+        self._ends: dict[TP, int] = {}  # log ends seen when placed, until a fetch reports one
 
     async def start(self) -> None:
         s = self._settings
@@ -88,7 +88,8 @@ class BatchConsumer:
         )
         try:
             if self._group:
-                self._consumer.subscribe(self._topics, listener=_Listener(self))
+                listener = Listener(self._assigned, self._revoked)
+                self._consumer.subscribe(self._topics, listener=listener)
                 await self._consumer.start()
             else:
                 await self._consumer.start()
@@ -98,14 +99,10 @@ class BatchConsumer:
 
     async def _assign_everything(self) -> None:
         consumer = self._require()
-        await consumer.topics()  # loads the cluster metadata partitions_for_topic reads
-        tps = [
-            TopicPartition(topic, p)
-            for topic in self._topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await partitions_of(consumer, self._topics)
+        tps = [TopicPartition(t, p) for t in self._topics for p in sorted(partitions[t])]
         consumer.assign(tps)
-        await self._assigned(tps)
+        self._assigned(tps)
 
     async def end_offsets(self) -> dict[TP, int]:
         """Return where each assigned partition's log ends (see `ends.log_ends`)."""
@@ -125,126 +122,208 @@ class BatchConsumer:
             out = {k: max(v, self._gaps.log_start(*k)) for k, v in out.items()}
         return out
 
-    async def _assigned(self, tps: list[TopicPartition]) -> None:
-        stored = await self._on_assigned([(tp.topic, tp.partition) for tp in tps])
-        starts = await self._starts(tps)
-        ends = await log_ends(self._settings, [(tp.topic, tp.partition) for tp in tps])
+    def _assigned(self, tps: list[TopicPartition]) -> None:
+        """Hold newly assigned partitions paused until `fetch` places them (cannot fail)."""
+        consumer = self._require()
         for tp in tps:
-            key = (tp.topic, tp.partition)
-            self._verify.pop(key, None)
-            progress = stored.get(key)
-            if progress is None:
-                self._seek(tp, starts[key])
-                self.rewound[key] = starts[key]
-                continue
-            self.rewound.pop(key, None)
-            # A log shorter than what was applied from it was re-created (Tansu does not
-            # answer a fetch past the end with OffsetOutOfRange); one re-created longer has
-            # another record where ours was, so read the last applied one again to check.
-            offset = progress.next_offset
-            self._lost.pop(key, None)
-            if offset > ends[key]:
-                self._lost[key] = PositionLost(offset, starts[key], ends[key], reset=True)
-                self._seek(tp, offset)
-            elif progress.fingerprint is not None and starts[key] <= progress.fingerprint[0]:
-                at, stamp = progress.fingerprint
-                self._seek(tp, at)
-                self._verify[key] = (at, stamp, offset)
-            else:
-                self._seek(tp, offset)
+            self._forget((tp.topic, tp.partition))
+            # A position of our own (never fetched while paused) keeps aiokafka from looking
+            # for a committed offset, which would fail every fetch with NoOffsetForPartition.
+            consumer.seek(tp, 0)
+            consumer.pause(tp)
+        self._unplaced.note([(tp.topic, tp.partition) for tp in tps])
 
     def _revoked(self, tps: list[TopicPartition]) -> None:
         for tp in tps:
-            key = (tp.topic, tp.partition)
-            for held in (self._position, self._verify, self._lost, self.rewound):
-                held.pop(key, None)
+            self._forget((tp.topic, tp.partition))
+
+    def _forget(self, key: TP) -> None:
+        for held in (self._position, self._verify, self.rewound, self._ends):
+            held.pop(key, None)
+        self._lost.forget(key)
+        self._unplaced.drop(key)
+
+    async def _place_assigned(self) -> None:
+        """Start each partition assigned since the last fetch where Redis says; raise if we cannot."""
+        if not self._unplaced:
+            return
+        todo = self._unplaced.snapshot()
+        keys = list(todo)
+        tps = [TopicPartition(*k) for k in keys]
+        stored = await self._on_assigned(keys)
+        try:
+            starts = await self._starts(tps)
+        except (KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"cannot read where the feed topics start: {exc!r}") from exc
+        ends = await log_ends(self._settings, keys)
+        consumer = self._require()
+        for tp, key in zip(tps, keys, strict=True):
+            if tp not in consumer.assignment() or not self._unplaced.settle(key, todo[key]):
+                continue  # revoked (or assigned again) meanwhile: the next fetch places it
+            self._ends[key] = ends[key]
+            self._place(tp, placement(stored.get(key), starts[key], ends[key]))
+            consumer.resume(tp)
+        log.info("placed %d assigned partitions", len(keys))
+
+    def _place(self, tp: TopicPartition, placed: Placement) -> None:
+        key = (tp.topic, tp.partition)
+        self._seek(tp, placed.seek)  # (forgets any check: set what this placement needs after)
+        if placed.rewound:
+            self.rewound[key] = placed.seek
+        if placed.verify is not None:
+            self._verify[key] = placed.verify
+        if placed.lost is not None:
+            self._lost.note(key, placed.lost)
 
     async def fetch(self, timeout_ms: int = 500) -> dict[TP, PartitionRead | PositionLost]:
         """Return what the next fetch found, by partition (see the module docstring)."""
+        await self._place_assigned()
         consumer = self._require()
-        out: dict[TP, PartitionRead | PositionLost] = dict(self._lost)
-        self._lost.clear()
-        out.update(await self._below_log_start())
+        placed = {k: p for k, p in self._position.items() if k not in self._unplaced}
+        found = await self._lost.below_log_start(placed)
+        found |= await self._lost.shrunk(placed, consumer.highwater)
+        for key, gone in found.items():
+            self._drop_fetched(key, gone.position)
+        out: dict[TP, PartitionRead | PositionLost] = {}
+        out.update(self._lost.reported(consumer.paused()))
         try:
             batches = await consumer.getmany(
                 timeout_ms=timeout_ms, max_records=self._settings.batch_max_records
             )
         except OffsetOutOfRangeError as exc:
-            return out | await self._out_of_range(exc.args[0] if exc.args else {})
+            out_of_range = await self._lost.out_of_range(exc.args[0] if exc.args else {})
+            for key, gone in out_of_range.items():
+                self._drop_fetched(key, gone.position)
+            return out | out_of_range
         except NoOffsetForPartitionError as exc:
             # aiokafka looked for a committed offset before our seek landed: seek again.
             for tp in exc.args:
                 if isinstance(tp, TopicPartition) and (tp.topic, tp.partition) in self._position:
                     self._seek(tp, self._position[(tp.topic, tp.partition)])
             return out
+        except ValueError as exc:  # a record the client cannot parse (see `unparsable`)
+            log.error("a feed partition holds a record the Kafka client cannot read: %r", exc)
+            return out | await self._around_unparsable(skip=set(out))
         for tp, messages in batches.items():
             key = (tp.topic, tp.partition)
-            if key in out or not messages:
-                continue
+            if key in self._lost or key in self._unplaced or not messages:
+                continue  # a lost position's records are not ours to apply until it is settled
             read = await self._read(tp, messages)
+            if read is not None:
+                out[key] = read
+        return out | await self._passed_gaps(set(out))
+
+    async def _passed_gaps(self, reported: set[TP]) -> dict[TP, PartitionRead]:
+        """Report offsets the consumer read past with no record to return: a gap at the end.
+
+        Kafka moves a consumer's position past transaction markers, aborted and compacted
+        records without returning anything; when no record follows them in the same fetch,
+        only the position says they were read. Asked only of a partition whose log holds
+        more than was reported, so a worker that has caught up asks nothing.
+        """
+        consumer = self._require()
+        out: dict[TP, PartitionRead] = {}
+        for tp in consumer.assignment() - consumer.paused():
+            key = (tp.topic, tp.partition)
+            at, high = self._position.get(key), consumer.highwater(tp)
+            if at is None or high is None or high <= at or key in reported:
+                continue
+            if key in self._lost or key in self._unplaced or key in self._verify:
+                continue
+            moved = int(await consumer.position(tp))
+            if moved <= at:
+                continue
+            self._position[key] = moved
+            out[key] = PartitionRead(at, moved, [], from_start=self.rewound.get(key) == at)
+        return out
+
+    async def _around_unparsable(self, skip: set[TP]) -> dict[TP, PartitionRead | PositionLost]:
+        """Read each partition alone (but those in `skip`, lost or unplaced), reporting the
+        record the client cannot parse."""
+        consumer = self._require()
+        for tp in consumer.assignment():  # what the failed call handed out was lost with it
+            if (tp.topic, tp.partition) in self._position:
+                consumer.seek(tp, self._position[(tp.topic, tp.partition)])
+        out: dict[TP, PartitionRead | PositionLost] = {}
+        for tp in sorted(consumer.assignment() - consumer.paused()):
+            key = (tp.topic, tp.partition)
+            if key in skip or key in self._lost or key in self._unplaced:
+                continue
+            s = self._settings
+            messages, bad = await read_to_unparsable(
+                consumer, tp, s.batch_max_records, s.fetch_max_wait_ms
+            )
+            if bad is None:
+                read = await self._read(tp, messages)
+            else:
+                offset, problem = bad
+                log.error("%s[%d]: offset %d cannot be read (%s): dead-lettering it",
+                          tp.topic, tp.partition, offset, problem)  # fmt: skip
+                read = await self._read(tp, messages, Fetched(offset, None, -1, problem=problem))
+                if isinstance(read, PartitionRead):  # reported: read on after it
+                    self._seek(tp, offset + 1)
             if read is not None:
                 out[key] = read
         return out
 
     async def _read(
-        self, tp: TopicPartition, messages: list[Any]
+        self, tp: TopicPartition, messages: list[Any], unreadable: Fetched | None = None
     ) -> PartitionRead | PositionLost | None:
         key = (tp.topic, tp.partition)
-        records = [Fetched(m.offset, m.value, m.timestamp, m.headers) for m in messages]
+        records = [Fetched(m.offset, m.value, m.timestamp, m.headers, m.key) for m in messages]
+        if unreadable is not None:
+            records.append(unreadable)
         if self._gaps is not None:
             records = [
                 r for r in records if not self._gaps.missing(tp.topic, tp.partition, r.offset)
             ]
         check = self._verify.pop(key, None)
-        if check is not None and _replaced(records, check[0], check[1]):
+        if check is not None and replaced(records, check[0], check[1]):
             lost = PositionLost(check[2], *await self._bounds(tp), reset=True)
             self._seek(tp, check[2])
-            return lost
+            return self._lost.note(key, lost)
         if not records:
             return None  # nothing to report: the next read accounts for these offsets too
         start = self._position.get(key, records[0].offset)
         end = max(int(await self._require().position(tp)), records[-1].offset + 1)
         self._position[key] = end
-        return PartitionRead(start, end, records, from_start=self.rewound.get(key) == start)
+        if self.rewound.get(key) != start:
+            return PartitionRead(start, end, records)
+        return PartitionRead(start, end, records, from_start=True, log_end=await self._end(tp, end))
 
-    async def _below_log_start(self) -> dict[TP, PositionLost]:
-        """Report positions the test seam's moved log start has left behind (as Kafka would)."""
-        if self._gaps is None:
-            return {}
-        out: dict[TP, PositionLost] = {}
-        for (topic, partition), position in list(self._position.items()):
-            start = self._gaps.log_start(topic, partition)
-            if position < start:
-                tp = TopicPartition(topic, partition)
-                out[(topic, partition)] = PositionLost(
-                    position, *await self._bounds(tp), reset=False
-                )
-                self._seek(tp, position)  # drop whatever was fetched from there
-        return out
+    async def _end(self, tp: TopicPartition, at_least: int) -> int:
+        """Return where the log ends now: the fetch's high watermark, or asked for if unknown."""
+        high = self._require().highwater(tp)
+        if high is None:
+            high = (await self._bounds(tp))[1]
+        return max(int(high), at_least)
 
-    async def _out_of_range(
-        self, positions: Mapping[TopicPartition, int]
-    ) -> dict[TP, PositionLost]:
-        out: dict[TP, PositionLost] = {}
-        for tp, position in positions.items():
-            start, end = await self._bounds(tp)
-            out[(tp.topic, tp.partition)] = PositionLost(
-                int(position), start, end, int(position) > end
-            )
-            self._seek(tp, int(position))
-        return out
+    def _drop_fetched(self, key: TP, position: int) -> None:
+        """Drop what was fetched from a partition whose position was just found lost."""
+        tp = TopicPartition(*key)
+        if tp in self._require().assignment():
+            self._seek(tp, position)
+        else:
+            self._lost.forget(key)  # revoked while its log was probed
 
     async def _bounds(self, tp: TopicPartition) -> tuple[int, int]:
         key = (tp.topic, tp.partition)
-        start = (await self._starts([tp]))[key]
+        try:
+            start = (await self._starts([tp]))[key]
+        except (KafkaError, OSError) as exc:
+            raise BrokerUnavailable(f"cannot read where {tp.topic} starts: {exc!r}") from exc
         end = (await log_ends(self._settings, [key]))[key]
         return start, end
 
     async def seek(self, topic: str, partition: int, offset: int | None) -> None:
-        """Read a partition from `offset` next; None means from its beginning."""
+        """Read a partition from `offset` next; None means from its beginning.
+
+        This settles a lost position reported for the partition: it is not reported again.
+        """
         tp = TopicPartition(topic, partition)
-        if tp not in self._require().assignment():
+        if tp not in self._require().assignment() or (topic, partition) in self._unplaced:
             return
+        self._lost.settle((topic, partition))
         if offset is None:
             offset = (await self._starts([tp]))[(topic, partition)]
             self.rewound[(topic, partition)] = offset
@@ -266,8 +345,15 @@ class BatchConsumer:
 
     def resume(self, topic: str, partition: int) -> None:
         tp = TopicPartition(topic, partition)
-        if tp in self._require().assignment():
+        if tp in self._require().assignment() and (topic, partition) not in self._unplaced:
             self._require().resume(tp)
+
+    def held(self) -> tuple[set[TP], set[TP]]:
+        """Return the partitions this consumer holds, and those of them not yet placed."""
+        if self._consumer is None:
+            return set(), set()
+        held = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        return held, self._unplaced.keys() & held
 
     async def commit(self, offsets: dict[TP, int]) -> None:
         """Copy applied offsets to Kafka, for lag tools; correctness never depends on it."""
@@ -288,11 +374,13 @@ class BatchConsumer:
         consumer = self._require()
         out: dict[TP, int] = {}
         for tp in consumer.assignment():
+            key = (tp.topic, tp.partition)
             high = consumer.highwater(tp)
             if high is None:
+                high = self._ends.get(key)  # not fetched yet: the end probed when placed
+            if high is None:
                 continue
-            done = applied.get((tp.topic, tp.partition), 0)
-            out[(tp.topic, tp.partition)] = max(0, high - done)
+            out[key] = max(0, high - applied.get(key, 0))
         return out
 
     async def stop(self) -> None:
@@ -306,22 +394,15 @@ class BatchConsumer:
         return self._consumer
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
-    def __init__(self, owner: BatchConsumer) -> None:
-        self._owner = owner
+async def partitions_of(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[str, set[int]]:
+    """Return each topic's partitions, from the cluster's metadata for every topic.
 
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        log.info("partitions revoked: %s", sorted((tp.topic, tp.partition) for tp in revoked))
-        self._owner._revoked(list(revoked))
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        log.info("partitions assigned: %s", sorted((tp.topic, tp.partition) for tp in assigned))
-        await self._owner._assigned(list(assigned))
-
-
-def _replaced(records: list[Fetched], offset: int, stamp: int) -> bool:
-    """Say whether another record now sits at `offset` than the one applied (stamped `stamp`)."""
-    return bool(records) and records[0].offset == offset and records[0].timestamp_ms != stamp
+    Not `consumer.partitions_for_topic`: that reads the consumer's own metadata, which
+    covers only topics it subscribed to or was assigned. (Tansu answers a request for no
+    topics with all of them, so there it seemed to work; Apache Kafka answers with none.)
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return {t: set(cluster.partitions_for_topic(t) or ()) for t in topics}
 
 
 async def _quietly(awaitable: Awaitable[Any], timeout: float = 5.0) -> None:

@@ -22,10 +22,14 @@ from hub.settings import Settings
 
 TP = tuple[str, int]
 PROBE_ROUNDS = 25
+TIMEOUT_S = 15.0  # a broker that cannot say (metadata stale after a restart): fail, retry later
 
 
-async def log_ends(settings: Settings, partitions: Sequence[TP]) -> dict[TP, int]:
-    """Return the end (last stable offset) of each partition's log."""
+async def log_ends(
+    settings: Settings, partitions: Sequence[TP], timeout_s: float = TIMEOUT_S
+) -> dict[TP, int]:
+    """Return the end (last stable offset) of each partition's log; BrokerUnavailable if the
+    broker cannot say within `timeout_s` (the caller retries later)."""
     if not partitions:
         return {}
     tps = [TopicPartition(t, p) for t, p in partitions]
@@ -38,20 +42,21 @@ async def log_ends(settings: Settings, partitions: Sequence[TP]) -> dict[TP, int
         max_partition_fetch_bytes=64 * 1024,
     )
     try:
-        await consumer.start()
-        listed = {tp: int(o) for tp, o in (await consumer.end_offsets(tps)).items()}
-        consumer.assign(tps)
-        for tp in tps:
-            consumer.seek(tp, listed[tp])
-        for _ in range(PROBE_ROUNDS):
-            if all(consumer.last_stable_offset(tp) is not None for tp in tps):
-                break
-            await consumer.getmany(timeout_ms=200, max_records=1)
+        async with asyncio.timeout(timeout_s):
+            await consumer.start()
+            listed = {tp: int(o) for tp, o in (await consumer.end_offsets(tps)).items()}
+            consumer.assign(tps)
+            for tp in tps:
+                consumer.seek(tp, listed[tp])
+            for _ in range(PROBE_ROUNDS):
+                if all(consumer.last_stable_offset(tp) is not None for tp in tps):
+                    break
+                await consumer.getmany(timeout_ms=200, max_records=1)
         return {
             (tp.topic, tp.partition): max(listed[tp], consumer.last_stable_offset(tp) or 0)
             for tp in tps
         }
-    except (KafkaError, OSError) as exc:
+    except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerUnavailable(f"cannot read where the feed topics end: {exc!r}") from exc
     finally:
         await asyncio.wait_for(consumer.stop(), 10)

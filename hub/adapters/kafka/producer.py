@@ -8,6 +8,13 @@ later, because a version the caller was told failed must not turn up long
 after a newer one. (A request already on the wire when Kafka stalled may
 still be written when it wakes; that is a duplicate of what the caller will
 re-send, and identical versions of a record change nothing downstream.)
+
+A message Kafka refuses for itself (over the size limit, say) is not an
+outage: the request it belongs to fails with RecordRefused, and the producer
+and every other request's records carry on. A message over the producer's
+limit is refused before any message of its request is sent. Dead letters
+are cut to fit (`hub.adapters.codec.LETTER_MAX_BYTES`), and accepted records
+are small by validation, so neither should ever be refused for size.
 """
 
 from __future__ import annotations
@@ -18,13 +25,26 @@ from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaConnectionError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    PolicyViolationError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from hub.adapters.codec import encode_dead_letter, encode_envelope
 from hub.adapters.kafka.options import client_options
 from hub.adapters.kafka.topics import deadletter_topic
 from hub.adapters.signing import EnvelopeSigner
-from hub.domain.errors import BrokerUnavailable
+from hub.domain.errors import BrokerUnavailable, RecordRefused
 from hub.domain.feeds import topic_for
 from hub.ports import AcceptedRecord, DeadLetter
 from hub.settings import Settings
@@ -32,6 +52,19 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 Message = tuple[str, bytes, bytes, list[tuple[str, bytes]]]  # topic, key, value, headers
+MAX_REQUEST_BYTES = 1024 * 1024  # the producer's max_request_size (aiokafka's default)
+# Kafka refusing a message for what it is, not because the connection or the cluster failed …
+REFUSALS = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    UnsupportedForMessageFormatError,
+    PolicyViolationError,
+)
+# … or refusing a topic: unavailable to every message for it until fixed, but the producer is sound.
+TOPIC_REFUSALS = (InvalidTopicError, TopicAuthorizationFailedError)
 
 
 class KafkaProducerSink:
@@ -44,31 +77,42 @@ class KafkaProducerSink:
     ahead of it.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
         self._settings = settings
         self._timeout = settings.kafka_send_timeout_s
+        self._max_request_bytes = max_request_bytes
         self._signer = EnvelopeSigner.from_setting(settings.envelope_key)
         if self._signer is None:
             log.warning(
-                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers will treat the "
-                "records as if produced straight to the topic (validated again, no organisation "
-                "claimed, received at the broker's timestamp)"
+                "HUB_ENVELOPE_KEY is not set: envelopes go unsigned, and workers dead-letter "
+                "them (unless HUB_ACCEPT_UNSIGNED=true, for development, has them validated "
+                "again as bare records claiming no organisation)"
             )
         self._producer: AIOKafkaProducer | None = None
         self._starting: asyncio.Task[AIOKafkaProducer] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
 
-    async def publish(self, records: Sequence[AcceptedRecord]) -> None:
-        """Return when every record is acknowledged by all in-sync replicas."""
+    async def publish(self, records: Sequence[AcceptedRecord]) -> dict[tuple[str, int], int]:
+        """Return when every record is acknowledged by all in-sync replicas.
+
+        Return, per partition written, the offset just past the last record written.
+        """
         prefix = self._settings.topic_prefix
         messages: list[Message] = []
         for r in records:
             value = encode_envelope(
                 r.feed, r.canonical, r.received_at, r.submitter_org, r.submission_id, r.index
             )
-            headers = [] if self._signer is None else [self._signer.header(value)]
-            messages.append((topic_for(r.feed, prefix), r.key.encode(), value, headers))
-        await self._send(messages)
+            topic, key = topic_for(r.feed, prefix), r.key.encode()
+            # The signature binds topic, key and these bytes (feed, record, organisation, time).
+            headers = [] if self._signer is None else [self._signer.header(topic, key, value)]
+            messages.append((topic, key, value, headers))
+        written = await self._send(messages)
+        ends: dict[tuple[str, int], int] = {}
+        for meta in written:
+            tp = (meta.topic, meta.partition)
+            ends[tp] = max(ends.get(tp, 0), meta.offset + 1)
+        return ends
 
     async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
         topic = deadletter_topic(self._settings)
@@ -88,6 +132,7 @@ class KafkaProducerSink:
         """Flush and stop the producer (bounded), then wait for discarded ones to finish."""
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()  # a producer started now would outlive the sink
+            await asyncio.wait([self._starting], timeout=self._timeout)  # it aborts what it began
         producer, self._producer = self._producer, None
         if producer is not None:
             try:
@@ -98,19 +143,35 @@ class KafkaProducerSink:
         if self._stopping:
             await asyncio.wait(self._stopping, timeout=self._timeout)
 
-    async def _send(self, messages: Sequence[Message]) -> None:
+    async def _send(self, messages: Sequence[Message]) -> list[Any]:
+        """Send and wait for every acknowledgement; return each message's RecordMetadata."""
         if not messages:
-            return
+            return []
+        self._refuse_oversized(messages)
         producer = await self._ready()
         try:
             async with asyncio.timeout(self._timeout):
                 futures = [
                     await producer.send(t, v, key=k, headers=h or None) for t, k, v, h in messages
                 ]
-                await asyncio.gather(*futures)
+                return list(await asyncio.gather(*futures))
+        except REFUSALS as exc:  # this request's problem: the producer is sound, keep it
+            raise RecordRefused(f"Kafka refused a message: {exc!r}") from exc
+        except TOPIC_REFUSALS as exc:
+            raise BrokerUnavailable(f"Kafka refused the topic: {exc!r}") from exc
         except (KafkaError, OSError, TimeoutError) as exc:
             self._discard(producer)
             raise BrokerUnavailable(f"Kafka did not acknowledge the records: {exc!r}") from exc
+
+    def _refuse_oversized(self, messages: Sequence[Message]) -> None:
+        """Refuse the whole request before sending any of it if one message is over the limit."""
+        for topic, key, value, headers in messages:
+            size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, list(headers))
+            if size > self._max_request_bytes:
+                raise RecordRefused(
+                    f"a message for {topic} is {size:,} bytes; the producer's limit is "
+                    f"{self._max_request_bytes:,}"
+                )
 
     async def _ready(self) -> AIOKafkaProducer:
         if self._producer is not None:
@@ -129,6 +190,7 @@ class KafkaProducerSink:
             enable_idempotence=False,
             linger_ms=2,
             max_batch_size=256 * 1024,
+            max_request_size=self._max_request_bytes,
             request_timeout_ms=int(self._timeout * 1000),
             retry_backoff_ms=100,
         )
@@ -137,6 +199,9 @@ class KafkaProducerSink:
         except (KafkaError, OSError, TimeoutError) as exc:
             self._in_background(_abort(producer))
             raise BrokerUnavailable(f"Kafka unreachable: {exc!r}") from exc
+        except asyncio.CancelledError:  # the sink is closing: its client must not outlive it
+            self._in_background(_abort(producer))
+            raise
         self._producer = producer
         return producer
 
@@ -159,13 +224,22 @@ async def _abort(producer: AIOKafkaProducer) -> None:
     # aiokafka's stop() flushes, and if cut short leaves its sender retrying
     # in the background; aborting means cancelling the sender (so nothing is
     # re-sent later), failing the pending batches and closing the sockets.
+    # Each step is tried whatever the one before did: a sender still waiting on a
+    # request to a dead broker outlasts its timeout, and the sockets must close anyway.
+    producer._closed = True  # a later stop() then does nothing
+    sender: Any = producer._sender
+    if sender is not None:
+        await _quietly(sender.close())
     try:
-        producer._closed = True  # a later stop() then does nothing
-        sender: Any = producer._sender
-        if sender is not None:
-            await asyncio.wait_for(sender.close(), 2.0)
         producer._message_accumulator.fail_all(KafkaConnectionError("the producer was reset"))
-        await asyncio.wait_for(producer.client.close(), 2.0)
+    except Exception as exc:
+        log.debug("ignored while aborting a Kafka producer: %r", exc)
+    await _quietly(producer.client.close())
+
+
+async def _quietly(step: Awaitable[None], timeout: float = 2.0) -> None:
+    try:
+        await asyncio.wait_for(step, timeout)
     except Exception as exc:  # tearing down a broken client must not hide the first error
         log.debug("ignored while aborting a Kafka producer: %r", exc)
 

@@ -7,6 +7,12 @@ with the message key the entity key) rather than deletion after a retention
 period. A broker's default for a topic it creates on first use is deletion
 after 7 days; a hub that found such a topic would silently lose history, so
 it refuses to start unless told that is intended (HUB_ALLOW_TOPIC_RETENTION).
+
+What a record counts as received at, when no signed envelope says, is its
+Kafka timestamp; only `message.timestamp.type=LogAppendTime` makes that the
+broker's clock. `ensure_topics` returns the configs the broker reports so
+that the production checks (`hub.domain.production`) can judge them: a
+direct topic without it is refused there, a main feed topic warned about.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from hub.adapters.kafka.options import client_options
 from hub.domain.errors import BrokerUnavailable, ConfigError
@@ -29,6 +35,8 @@ from hub.settings import Settings
 log = logging.getLogger(__name__)
 
 DEADLETTER_RETENTION_MS = 30 * 24 * 3_600_000  # dead letters: a month, deduplicated by id
+DESCRIBE_ATTEMPTS = 40  # a quarter of a second apart
+TopicConfigs = dict[str, dict[str, str]]  # topic → its configs, as the broker reports them
 
 
 def feed_topics(settings: Settings) -> list[str]:
@@ -84,23 +92,41 @@ def history_problem(topic: str, configs: Mapping[str, str]) -> str | None:
     return None
 
 
-async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Create the hub's topics if they do not exist; refuse feed topics that delete history."""
+async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> TopicConfigs:
+    """Create the hub's topics if they do not exist; refuse feed topics that delete history.
+
+    Return the configs of the feed topics whose broker reports them, for the production checks.
+    """
     admin = AIOKafkaAdminClient(
         **client_options(settings), request_timeout_ms=int(timeout_s * 1000)
     )
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         await _create_missing(admin, settings)
-        problems = await _history_problems(admin, feed_topics(settings))
+        reported = await _reported_configs(admin, feed_topics(settings))
     except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerUnavailable(f"cannot create topics on the broker: {exc!r}") from exc
     finally:
         await admin.close()
-    for problem in problems:
-        if not settings.allow_topic_retention:
+    for topic, configs in reported.items():
+        problem = history_problem(topic, configs)
+        if problem is not None and not settings.allow_topic_retention:
             raise ConfigError(problem)
-        log.warning("%s; allowed by HUB_ALLOW_TOPIC_RETENTION", problem)
+        if problem is not None:
+            log.warning("%s; allowed by HUB_ALLOW_TOPIC_RETENTION", problem)
+    return reported
+
+
+def timestamp_types(
+    settings: Settings, described: TopicConfigs
+) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Return each direct and each main feed topic's `message.timestamp.type` (None: unreported)."""
+    direct = set(direct_topics(settings))
+    stamps = {t: described.get(t, {}).get("message.timestamp.type") for t in feed_topics(settings)}
+    return (
+        {t: v for t, v in stamps.items() if t in direct},
+        {t: v for t, v in stamps.items() if t not in direct},
+    )
 
 
 async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> None:
@@ -125,26 +151,50 @@ async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> Non
     if new:
         # Another process may have created them first.
         with contextlib.suppress(TopicAlreadyExistsError):
-            await admin.create_topics(new)
+            response = await admin.create_topics(new)
+            for topic, code, *message in response.topic_errors:
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    raise _refused(f"cannot create topic {topic}", code, message)
+
+
+def _refused(what: str, code: int, message: list[Any]) -> Exception:
+    """Return the error a broker's per-topic refusal means (Kafka answers, it does not raise)."""
+    error = for_code(code)
+    detail = f"{what}: {error.__name__}" + (f" ({message[0]})" if message and message[0] else "")
+    return BrokerUnavailable(detail) if error.retriable else ConfigError(detail)
 
 
 _unreported_said = False
 
 
-async def _history_problems(admin: AIOKafkaAdminClient, topics: list[str]) -> list[str]:
-    global _unreported_said
+async def _described(admin: AIOKafkaAdminClient, topics: list[str]) -> list[Any]:
+    """Describe the topics' configs, waiting out brokers that do not know a new topic yet."""
     resources = [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics]
-    responses: list[Any] = await admin.describe_configs(resources)
-    problems, unreported = [], []
-    for response in responses:
-        for _code, _message, _type, name, entries in response.resources:
-            configs = {entry[0]: entry[1] for entry in entries}
-            if "cleanup.policy" not in configs:
-                unreported.append(name)  # this broker does not describe what it does not store
-                continue
-            problem = history_problem(name, configs)
-            if problem is not None:
-                problems.append(problem)
+    for attempt in range(DESCRIBE_ATTEMPTS):
+        described = [
+            r for response in await admin.describe_configs(resources) for r in response.resources
+        ]
+        failed = next((r for r in described if r[0]), None)
+        if failed is None:
+            return described
+        code, message, _type, name, _entries = failed
+        error = _refused(f"cannot read the configs of topic {name}", code, [message])
+        if isinstance(error, ConfigError) or attempt == DESCRIBE_ATTEMPTS - 1:
+            raise error
+        await asyncio.sleep(0.25)  # created a moment ago: its metadata is still on its way
+    raise AssertionError("unreachable")
+
+
+async def _reported_configs(admin: AIOKafkaAdminClient, topics: list[str]) -> TopicConfigs:
+    """Return the configs of each topic whose broker reports them (defaults included)."""
+    global _unreported_said
+    reported, unreported = {}, []
+    for _code, _message, _type, name, entries in await _described(admin, topics):
+        configs = {entry[0]: entry[1] for entry in entries}
+        if "cleanup.policy" not in configs:
+            unreported.append(name)  # this broker does not describe what it does not store
+            continue
+        reported[name] = configs
     if unreported and not _unreported_said:
         _unreported_said = True
         log.warning(
@@ -152,4 +202,4 @@ async def _history_problems(admin: AIOKafkaAdminClient, topics: list[str]) -> li
             "log in memory and deletes nothing): cannot check they keep their history",
             ", ".join(sorted(unreported)),
         )
-    return problems
+    return reported

@@ -68,6 +68,8 @@ for _, e in ipairs(p.e) do holds(e[1], 'string'); str(e[2]); num(e[3]) end
 for _, g in ipairs(p.g) do holds(g[1], 'zset'); str(g[2]); num(g[3]) end
 holds(p.o[1], 'string'); num(p.o[2]); holds(p.o[3], 'set')
 if p.f then holds(p.f[1], 'hash'); str(p.f[2]); str(p.f[3]) end
+holds(p.r[1], 'hash'); str(p.r[2]); num(p.r[3])
+if p.fd then holds(p.fd[1], 'hash'); str(p.fd[2]) end
 if p.x then holds(p.x[1], 'stream'); for i = 2, #p.x do str(p.x[i]) end end
 -- 2. Write.
 for _, h in ipairs(p.h) do
@@ -89,6 +91,9 @@ for _, g in ipairs(p.g) do redis.call('ZADD', g[1], 'GT', g[3], g[2]) end
 redis.call('SET', p.o[1], p.o[2])
 redis.call('SADD', p.o[3], p.o[1])
 if p.f then redis.call('HSET', p.f[1], p.f[2], p.f[3]) end
+if p.r[3] >= 0 then redis.call('HSET', p.r[1], p.r[2], p.r[3])
+else redis.call('HDEL', p.r[1], p.r[2]) end
+if p.fd then redis.call('HDEL', p.fd[1], p.fd[2]) end
 if p.x then for i = 2, #p.x do redis.call('XADD', p.x[1], '*', 'letter', p.x[i]) end end
 return 1
 """
@@ -134,6 +139,10 @@ def plan_payload(
     if progress.fingerprint is not None:
         offset, stamp = progress.fingerprint
         doc["f"] = [keys.fingerprints, f"{topic}:{partition}", f"{offset}:{stamp}"]
+    else:  # a skip: no record applied, so no fingerprint of an older log may stay behind
+        doc["fd"] = [keys.fingerprints, f"{topic}:{partition}"]
+    history = -1 if progress.history_end is None else progress.history_end  # -1: none (HDEL)
+    doc["r"] = [keys.history_ends, f"{topic}:{partition}", history]
     if letters:
         doc["x"] = [keys.outbox, *(dumps(dead_letter_doc(letter)).decode() for letter in letters)]
     return dumps(doc)

@@ -10,6 +10,8 @@ one has caught up with the log:
     offsets                      the names of those offset keys (set)
     fp                           per partition, "offset:timestamp" of the last record applied
                                  (hash), to tell a re-created log from the one applied
+    hist                         per partition being read from its beginning, where the log
+                                 ended when that began (hash): records before are history
     config                       digest of the reference data and settings counted by
     e:{feed}:{entity key}        the entity's applied version, canonical JSON (string, expires)
     b:{m|h|d}:{n}:{scope}        counters of one minute/hour/London-day bucket (hash, expires)
@@ -22,8 +24,13 @@ one has caught up with the log:
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
-append to and workers drain to Kafka), the fingerprints of the latest
+append to and workers drain to Kafka, and `outbox:parked`, a capped stream of
+letters Kafka refused), the fingerprints of the latest
 accepted version of each entity (`acc:{feed}:{key}`, for receipts),
+how far the API has written each feed partition and when (`lag:{topic}:{partition}`,
+a sorted set of one mark per second written: member the second's first accept
+in ms, score the offset written up to then; `lag`, the set of those partitions;
+marks are dropped once applied: see `hub/adapters/redis/acceptance.py`),
 forecasts (`fc:{metric}:{scope}`, JSON, written hourly by `hub forecast`),
 the audit trail (`audit`, a capped stream of token changes and ingest receipts),
 the live-update channel (`live`), and what people said about alerts and
@@ -95,6 +102,10 @@ class Keys:
         """A bulk rebuild's bookkeeping key in this generation (progress, checkpoints)."""
         return f"{self._g}bulk:{name}"
 
+    @property
+    def history_ends(self) -> str:
+        return f"{self._g}hist"
+
     def entity(self, feed: str, key: str) -> str:
         return f"{self._g}e:{feed}:{key}"
 
@@ -134,8 +145,21 @@ class Keys:
     def outbox(self) -> str:
         return f"{self.prefix}:outbox"
 
+    @property
+    def outbox_parked(self) -> str:
+        """Dead letters that could not be published, moved aside (a capped stream)."""
+        return f"{self.prefix}:outbox:parked"
+
     def accepted(self, feed: str, key: str) -> str:
         return f"{self.prefix}:acc:{feed}:{key}"
+
+    @property
+    def lag_partitions(self) -> str:
+        """The partitions the API has written to, as `topic:partition` (set)."""
+        return f"{self.prefix}:lag"
+
+    def lag_marks(self, topic: str, partition: int) -> str:
+        return f"{self.prefix}:lag:{topic}:{partition}"
 
     @property
     def live(self) -> str:

@@ -9,11 +9,16 @@ goes to one worker, a dead worker's unfinished letters are claimed by
 another after `CLAIM_AFTER_MS`, and a letter is deleted only after Kafka
 acknowledged it. A crash between the two publishes it twice, with the same
 Kafka key (its stable id), which consumers and compaction collapse.
+
+A letter that cannot be published (Kafka refuses it, or the entry is not a
+letter) is parked: moved to `outbox:parked`, a stream capped at PARKED_KEEP,
+so the letters after it flow. `trim` caps the outbox itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -22,11 +27,12 @@ from redis.exceptions import ResponseError
 from hub.adapters.codec import loads
 from hub.adapters.redis.errors import translated
 from hub.adapters.redis.keys import Keys
-from hub.ports import DeadLetter
+from hub.ports import Claimed, DeadLetter
 
 GROUP = "publishers"
 CLAIM_AFTER_MS = 30_000
 BLOCK_MS = 500
+PARKED_KEEP = 10_000
 
 
 class RedisOutbox:
@@ -35,9 +41,10 @@ class RedisOutbox:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self._r = client
         self._key = Keys(prefix).outbox
+        self._parked = Keys(prefix).outbox_parked
         self._grouped = False
 
-    async def claim(self, consumer: str, limit: int) -> list[tuple[str, DeadLetter]]:
+    async def claim(self, consumer: str, limit: int) -> Claimed:
         async with translated("cannot read the dead-letter outbox"):
             await self._group()
             # Its own unfinished letters first (a publish that failed), then a dead
@@ -50,9 +57,14 @@ class RedisOutbox:
                 entries = list(stale)
             if not entries:
                 entries = await self._read(consumer, ">", limit, block=BLOCK_MS)
-        return [
-            (str(entry_id), _letter(fields["letter"])) for entry_id, fields in entries if fields
-        ]
+            gone = [str(entry_id) for entry_id, fields in entries if not fields]
+            if gone:  # trimmed while pending: nothing to publish, and never read again
+                await self._r.xack(self._key, GROUP, *gone)
+        claimed = Claimed()
+        for entry_id, fields in entries:
+            if fields:
+                _sort(claimed, str(entry_id), fields)
+        return claimed
 
     async def _read(self, consumer: str, start: str, limit: int, block: int | None) -> list[Any]:
         reply: Any = await self._r.xreadgroup(
@@ -67,6 +79,21 @@ class RedisOutbox:
             p.xack(self._key, GROUP, *ids)
             p.xdel(self._key, *ids)
             await p.execute()
+
+    async def park(self, entry_id: str, reason: str) -> None:
+        async with translated("cannot park a dead letter"):
+            found: Any = await self._r.xrange(self._key, entry_id, entry_id)
+            async with self._r.pipeline(True) as p:
+                if found and found[0][1]:
+                    moved: Any = {**found[0][1], "entry": entry_id, "reason": reason}
+                    p.xadd(self._parked, moved, maxlen=PARKED_KEEP, approximate=True)
+                p.xack(self._key, GROUP, entry_id)
+                p.xdel(self._key, entry_id)
+                await p.execute()
+
+    async def trim(self, keep: int) -> int:
+        async with translated("cannot trim the dead-letter outbox"):
+            return int(await self._r.xtrim(self._key, maxlen=keep, approximate=False))
 
     async def backlog(self) -> int:
         async with translated("cannot read the dead-letter outbox"):
@@ -84,7 +111,17 @@ class RedisOutbox:
         self._grouped = True
 
 
+def _sort(claimed: Claimed, entry_id: str, fields: dict[str, Any]) -> None:
+    """Add an entry to the letters, or to the unreadable if it is not a well-formed letter."""
+    try:
+        claimed.letters.append((entry_id, _letter(fields["letter"])))
+    except Exception as exc:  # written by something else, or damaged: never publishable
+        claimed.unreadable.append((entry_id, f"not a dead letter: {exc!r}"[:500]))
+
+
 def _letter(raw: str) -> DeadLetter:
     doc = loads(raw)
-    doc["errors"] = tuple(tuple(pair) for pair in doc["errors"])
-    return DeadLetter(**doc)
+    doc["errors"] = tuple((str(field), str(message)) for field, message in doc["errors"])
+    letter = DeadLetter(**doc)
+    datetime.fromisoformat(letter.received_at)  # the rejection lists are scored by it
+    return letter

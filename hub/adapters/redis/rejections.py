@@ -3,6 +3,10 @@
 Stored as a sorted set scored by receipt time, with the rejection's stable id
 inside the member, so a dead letter recorded twice (a worker replaying a
 batch) appears once.
+
+Bounded three ways: KEEP entries per organisation; each entry a dead letter
+cut shorter than the one on the dead-letter topic (ORIGINAL_CHARS of the
+record, ERRORS errors); and one answer stops at ANSWER_BYTES, saying so.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ from hub.adapters.redis.keys import Keys
 from hub.ports import DeadLetter
 
 KEEP = 1_000
+ORIGINAL_CHARS = 2_000
+ERRORS = 10
+ANSWER_BYTES = 1024 * 1024
+PAGE = 100
 
 
 class RedisRejectionLog:
@@ -32,7 +40,9 @@ class RedisRejectionLog:
             if letter.org is None:
                 continue
             score = datetime.fromisoformat(letter.received_at).timestamp()
-            by_org.setdefault(letter.org, {})[dumps(dead_letter_doc(letter))] = score
+            by_org.setdefault(letter.org, {})[
+                dumps(dead_letter_doc(letter, ORIGINAL_CHARS, ERRORS))
+            ] = score
         if not by_org:
             return
         async with translated("cannot record rejections"), self._r.pipeline(False) as pipe:
@@ -42,14 +52,28 @@ class RedisRejectionLog:
                 pipe.zremrangebyrank(key, 0, -KEEP - 1)
             await pipe.execute()
 
-    async def recent(self, org: str, feed: str | None, limit: int) -> list[Mapping[str, Any]]:
-        async with translated("cannot read rejections"):
-            members = await self._r.zrevrange(self._keys.rejections(org), 0, KEEP - 1)
+    async def recent(
+        self, org: str, feed: str | None, limit: int
+    ) -> tuple[list[Mapping[str, Any]], bool]:
+        """Return up to `limit` rejections, newest first, and whether ANSWER_BYTES cut them short."""
         out: list[Mapping[str, Any]] = []
-        for member in members:
-            doc = loads(str(member))
-            if feed is None or doc["feed"] == feed:
+        size = 0
+        for start in range(0, KEEP, PAGE):
+            async with translated("cannot read rejections"):
+                members = await self._r.zrevrange(
+                    self._keys.rejections(org), start, start + PAGE - 1
+                )
+            for member in members:
+                text = str(member)
+                doc = loads(text)
+                if feed is not None and doc["feed"] != feed:
+                    continue
+                size += len(text.encode())
+                if size > ANSWER_BYTES and out:
+                    return out, True
                 out.append(doc)
                 if len(out) >= limit:
-                    break
-        return out
+                    return out, False
+            if len(members) < PAGE:
+                break
+        return out, False

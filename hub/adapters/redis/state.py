@@ -23,22 +23,21 @@ from hub.adapters.codec import dumps, loads
 from hub.adapters.redis.apply_script import APPLY_PLAN, APPLY_PLAN_SHA, plan_payload
 from hub.adapters.redis.errors import guarded, translated
 from hub.adapters.redis.keys import Keys
+from hub.adapters.redis.serving import GenerationPointer
 from hub.adapters.redis.window_sums import WINDOW_SUMS, parse_sums, script_arguments
 from hub.domain.errors import ConfigError, StateConflict, StateUnavailable
 from hub.domain.plan import StatePlan
 from hub.domain.windows import Bucket
 from hub.ports import DeadLetter, Progress
 
-_GEN_CACHE_S = 1.0
-
 # What a batch's transaction reads, after WATCH, as one reply: the generation, the partition's
-# offset and fingerprint, then each entity ('' where none). One JSON string is far cheaper for
-# redis-py to read than a reply element per entity.
+# offset, fingerprint and history end, then each entity ('' where none). One JSON string is
+# far cheaper for redis-py to read than a reply element per entity.
 READ_BATCH = """
 local a = cjson.decode(ARGV[1])
 local out = {redis.call('GET', a[1]) or '', redis.call('GET', a[2]) or '',
-             redis.call('HGET', a[3], a[4]) or ''}
-for i = 5, #a do out[#out + 1] = redis.call('GET', a[i]) or '' end
+             redis.call('HGET', a[3], a[5]) or '', redis.call('HGET', a[4], a[5]) or ''}
+for i = 6, #a do out[#out + 1] = redis.call('GET', a[i]) or '' end
 return cjson.encode(out)
 """
 
@@ -71,13 +70,14 @@ class _Transaction:
         self.letters = dead_letters
 
 
-def _progress(offset: Any, fingerprint: Any) -> Progress | None:
+def _progress(offset: Any, fingerprint: Any, history_end: Any = None) -> Progress | None:
     if offset is None:
         return None
+    history = None if history_end is None else int(history_end)
     if fingerprint is None:
-        return Progress(int(offset))
+        return Progress(int(offset), None, history)
     at, _, stamp = fingerprint.partition(":")
-    return Progress(int(offset), (int(at), int(stamp)))
+    return Progress(int(offset), (int(at), int(stamp)), history)
 
 
 class RedisStateStore:
@@ -88,9 +88,7 @@ class RedisStateStore:
     ) -> None:
         self._r = client
         self._clock_ms = clock_ms or now_ms  # what "now" keys' times to live count from
-        self._keys = Keys(prefix)
-        self._serving = self._keys
-        self._gen_read_at = 0.0
+        self._pointer = GenerationPointer(client, Keys(prefix))
         self._window_sums_sha: str | None = None
         self._server_checked = False
 
@@ -110,19 +108,8 @@ class RedisStateStore:
         self._server_checked = True
 
     async def _current(self, fresh: bool = False) -> Keys:
-        """Return the keys of the generation workers write (and the one queries read)."""
-        now = time.monotonic()
-        if fresh or now - self._gen_read_at > _GEN_CACHE_S:
-            gen, serving = await self._r.mget(self._keys.gen, self._keys.serving)
-            self._keys = self._keys.at(int(gen or 0))
-            self._serving = self._keys if serving is None else self._keys.at(int(serving))
-            self._gen_read_at = now
-        return self._keys
-
-    async def _reading(self) -> Keys:
-        """Return the keys queries read: during a rebuild, the last complete generation."""
-        await self._current()
-        return self._serving
+        """Return the keys of the generation workers write."""
+        return await self._pointer.current(fresh)
 
     @asynccontextmanager
     async def transaction(
@@ -137,16 +124,17 @@ class RedisStateStore:
                 async with self._r.pipeline(transaction=True) as pipe:
                     await pipe.watch(keys.gen, off_key, *names)
                     field = f"{topic}:{partition}"
-                    read = dumps([keys.gen, off_key, keys.fingerprints, field, *names])
+                    hashes = [keys.fingerprints, keys.history_ends, field]
+                    read = dumps([keys.gen, off_key, *hashes, *names])
                     values = loads(await pipe.eval(READ_BATCH, 0, read))
                     if int(values[0] or 0) != keys.generation:
                         await self._current(fresh=True)
                         raise StateConflict("the serving state was rebuilt; starting again")
                     tx = _Transaction(
-                        _progress(values[1] or None, values[2] or None),
+                        _progress(values[1] or None, values[2] or None, values[3] or None),
                         {
                             ek: (loads(v) if v else None)
-                            for ek, v in zip(entity_keys, values[3:], strict=True)
+                            for ek, v in zip(entity_keys, values[4:], strict=True)
                         },
                     )
                     yield tx
@@ -173,46 +161,52 @@ class RedisStateStore:
         return [None if v is None else loads(v) for v in values]
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
-        k = await guarded(self._reading())
-        pipe = self._r.pipeline(transaction=False)
-        for scope, bucket in requests:
-            pipe.hgetall(k.bucket(scope, bucket))
-        rows = await guarded(pipe.execute())
-        return [{f: int(v) for f, v in row.items()} for row in rows]
+        async def attempt(k: Keys) -> list[dict[str, int]]:
+            pipe = self._r.pipeline(transaction=False)
+            for scope, bucket in requests:
+                pipe.hgetall(k.bucket(scope, bucket))
+            rows = await self._pointer.execute(pipe, k)
+            return [{f: int(v) for f, v in row.items()} for row in rows]
+
+        return await self._pointer.consistently(attempt)
 
     async def read_window_sums(
         self, requests: Sequence[tuple[str, Mapping[str, Sequence[Bucket]]]]
     ) -> list[dict[str, dict[str, int]]]:
-        k = await guarded(self._reading())
-        calls = [script_arguments(k, scope, windows) for scope, windows in requests]
-        try:
-            replies = await guarded(self._sum_windows(calls))
-        except NoScriptError:  # the server restarted or flushed its scripts: load it again
-            self._window_sums_sha = None
-            replies = await guarded(self._sum_windows(calls))
+        async def attempt(k: Keys) -> list[str]:
+            calls = [script_arguments(k, scope, windows) for scope, windows in requests]
+            try:
+                return await self._sum_windows(k, calls)
+            except NoScriptError:  # the server restarted or flushed its scripts: load it again
+                self._window_sums_sha = None
+                return await self._sum_windows(k, calls)
+
+        replies = await self._pointer.consistently(attempt)
         return [
             parse_sums(reply, list(windows))
             for reply, (_, windows) in zip(replies, requests, strict=True)
         ]
 
-    async def _sum_windows(self, calls: list[tuple[list[str], list[str]]]) -> list[str]:
+    async def _sum_windows(self, k: Keys, calls: list[tuple[list[str], list[str]]]) -> list[str]:
         if self._window_sums_sha is None:
-            self._window_sums_sha = str(await self._r.script_load(WINDOW_SUMS))
+            self._window_sums_sha = str(await guarded(self._r.script_load(WINDOW_SUMS)))
         pipe = self._r.pipeline(transaction=False)
         for keys, args in calls:
             pipe.evalsha(self._window_sums_sha, len(keys), *keys, *args)
-        return [str(reply) for reply in await pipe.execute()]
+        return [str(reply) for reply in await self._pointer.execute(pipe, k)]
 
     async def read_gauges(
         self, requests: Sequence[tuple[str, str, int]]
     ) -> list[tuple[int, int | None]]:
-        k = await guarded(self._reading())
-        pipe = self._r.pipeline(transaction=False)
-        for gauge, scope, since in requests:
-            key = k.gauge(gauge, scope)
-            pipe.zcount(key, since, "+inf")
-            pipe.zrangebyscore(key, since, "+inf", start=0, num=1, withscores=True)
-        rows = await guarded(pipe.execute())
+        async def attempt(k: Keys) -> list[Any]:
+            pipe = self._r.pipeline(transaction=False)
+            for gauge, scope, since in requests:
+                key = k.gauge(gauge, scope)
+                pipe.zcount(key, since, "+inf")
+                pipe.zrangebyscore(key, since, "+inf", start=0, num=1, withscores=True)
+            return await self._pointer.execute(pipe, k)
+
+        rows = await self._pointer.consistently(attempt)
         out: list[tuple[int, int | None]] = []
         for i in range(0, len(rows), 2):
             earliest = rows[i + 1]
@@ -222,45 +216,51 @@ class RedisStateStore:
     async def read_sitreps(
         self, requests: Sequence[tuple[str, str]]
     ) -> list[tuple[date, dict[str, int]] | None]:
-        k = await guarded(self._reading())
-        pipe = self._r.pipeline(transaction=False)
-        for feed, scope in requests:
-            pipe.zrevrange(k.sitrep_dates(feed, scope), 0, 0)
-        latest = await guarded(pipe.execute())
-        days = [date.fromordinal(int(row[0])) if row else None for row in latest]
-        pipe = self._r.pipeline(transaction=False)
-        for (feed, scope), day in zip(requests, days, strict=True):
-            if day is not None:
-                pipe.hgetall(k.sitrep(feed, day, scope))
-        rows = iter(await guarded(pipe.execute()))
-        return [
-            None if day is None else (day, {f: int(v) for f, v in next(rows).items()})
-            for day in days
-        ]
+        async def attempt(k: Keys) -> list[tuple[date, dict[str, int]] | None]:
+            pipe = self._r.pipeline(transaction=False)
+            for feed, scope in requests:
+                pipe.zrevrange(k.sitrep_dates(feed, scope), 0, 0)
+            latest = await guarded(pipe.execute())
+            days = [date.fromordinal(int(row[0])) if row else None for row in latest]
+            pipe = self._r.pipeline(transaction=False)
+            for (feed, scope), day in zip(requests, days, strict=True):
+                if day is not None:
+                    pipe.hgetall(k.sitrep(feed, day, scope))
+            rows = iter(await self._pointer.execute(pipe, k))  # checks both pipelines' reads
+            return [
+                None if day is None else (day, {f: int(v) for f, v in next(rows).items()})
+                for day in days
+            ]
+
+        return await self._pointer.consistently(attempt)
 
     async def read_sitrep_days(
         self, feed: str, scope: str, days: Sequence[date]
     ) -> list[dict[str, int]]:
-        k = await guarded(self._reading())
-        pipe = self._r.pipeline(transaction=False)
-        for day in days:
-            pipe.hgetall(k.sitrep(feed, day, scope))
-        rows = await guarded(pipe.execute())
-        return [{f: int(v) for f, v in row.items()} for row in rows]
+        async def attempt(k: Keys) -> list[dict[str, int]]:
+            pipe = self._r.pipeline(transaction=False)
+            for day in days:
+                pipe.hgetall(k.sitrep(feed, day, scope))
+            rows = await self._pointer.execute(pipe, k)
+            return [{f: int(v) for f, v in row.items()} for row in rows]
+
+        return await self._pointer.consistently(attempt)
 
     async def read_freshness(self, feed: str) -> tuple[dict[str, float], dict[str, float]]:
-        k = await guarded(self._reading())
-        pipe = self._r.pipeline(transaction=False)
-        pipe.zrange(k.received(feed), 0, -1, withscores=True)
-        pipe.zrange(k.events(feed), 0, -1, withscores=True)
-        received, events = await guarded(pipe.execute())
+        async def attempt(k: Keys) -> list[Any]:
+            pipe = self._r.pipeline(transaction=False)
+            pipe.zrange(k.received(feed), 0, -1, withscores=True)
+            pipe.zrange(k.events(feed), 0, -1, withscores=True)
+            return await self._pointer.execute(pipe, k)
+
+        received, events = await self._pointer.consistently(attempt)
         return dict(received), dict(events)
 
     async def progress(self) -> dict[tuple[str, int], Progress]:
         offsets = await self.offsets()
         if not offsets:
             return {}
-        k = self._keys
+        k = self._pointer.writing
         stamps = await guarded(self._r.hgetall(k.fingerprints))
         return {
             tp: _progress(str(o), stamps.get(f"{tp[0]}:{tp[1]}")) or Progress(o)

@@ -86,9 +86,13 @@ _BY_TYPE: dict[type, Any] = {
 }
 
 GAUGE_HORIZON_MS: dict[str, int] = (
-    handover.GAUGE_HORIZON_MS | ed.GAUGE_HORIZON_MS | ed_flow.GAUGE_HORIZON_MS
+    handover.GAUGE_HORIZON_MS
+    | incidents.GAUGE_HORIZON_MS
+    | ed.GAUGE_HORIZON_MS
+    | ed_flow.GAUGE_HORIZON_MS
 )
-"""How far back a gauge looks: handovers waiting from the last 24 h, ED patients from 48 h."""
+"""How far back a gauge looks: handovers and incidents waiting from the last 24 h, ED
+patients from 48 h."""
 
 
 def build_catalogue() -> dict[str, Metric]:

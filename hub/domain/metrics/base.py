@@ -63,6 +63,13 @@ class Metric:
     sitrep_feed: str = ""  # for SitRep metrics: which feed's dates
     compute_for_org: Callable[[Counters], Value] | None = None  # when an org's value differs
     headline: tuple[str, ...] = ()
+    over_ms: int = 0  # for count gauges: count only members waiting longer than this
+    definition: str = ""  # the full definition, when the short description leaves some out
+
+    @property
+    def defined(self) -> str:
+        """Return the metric's full definition (its description when that says it all)."""
+        return self.definition or self.description
 
     def value_at(self, scope_type: str, counters: Counters) -> Value:
         """Compute the metric's value for a scope of this type from its counters."""
@@ -85,15 +92,41 @@ def window(
     roles: frozenset[str],
     text: str,
     headline: tuple[str, ...] = (),
+    definition: str = "",
 ) -> Metric:
     """Return a rolling-window metric."""
-    return Metric(id_, Kind.WINDOW, unit, f, scopes, roles, text, headline=headline)
-
-
-def gauge(id_: str, unit: str, presence: str, roles: frozenset[str], text: str) -> Metric:
-    """Return a "now" gauge over the presence set `presence` (exported as `now`)."""
     return Metric(
-        id_, Kind.GAUGE, unit, count(id_), ALL, roles, text, gauge=presence, headline=(NOW,)
+        id_, Kind.WINDOW, unit, f, scopes, roles, text, headline=headline, definition=definition
+    )
+
+
+def gauge(
+    id_: str,
+    unit: str,
+    presence: str,
+    roles: frozenset[str],
+    text: str,
+    scopes: frozenset[str] = ALL,
+    over_ms: int = 0,
+    definition: str = "",
+) -> Metric:
+    """Return a "now" gauge over the presence set `presence` (exported as `now`).
+
+    A count gauge with `over_ms` counts only the members that started more than
+    `over_ms` before now (e.g. patients waiting longer than a standard).
+    """
+    return Metric(
+        id_,
+        Kind.GAUGE,
+        unit,
+        count(id_),
+        scopes,
+        roles,
+        text,
+        gauge=presence,
+        headline=(NOW,),
+        over_ms=over_ms,
+        definition=definition,
     )
 
 
@@ -170,11 +203,22 @@ def changes(*pairs: tuple[str, int]) -> Changes:
     return tuple([pair for pair in pairs if pair[1]])
 
 
+DEFINITIONS = 2
+"""Which definitions contributions follow; a stored version keeps the one it was counted by.
+
+1: until issue 22, ambulance response times were counted by `clock_start_at` and there
+were no ambulance "now" gauges or type-1 and admitted ED shares. 2: responses count by
+`first_arrival_at` (responses in the window), and incidents still waiting feed the gauges.
+A correction of a version counted by 1 subtracts what 1 added, so counters stay exact.
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Params:
-    """Definitions that DOMAIN marks as configurable."""
+    """Definitions that DOMAIN marks as configurable, and the definitions' version."""
 
     hours_lost_baseline_minutes: int = 15
+    definitions: int = DEFINITIONS
 
 
 def ms(at: datetime) -> int:

@@ -1,4 +1,11 @@
-"""Emergency department metrics (SPEC §4 `ed.*` windows and gauges)."""
+"""Emergency department metrics (SPEC §4 `ed.*` windows and gauges).
+
+The two 12-hour shares follow the national measures (DOMAIN §4): 12 hours from
+arrival is a share of type 1 departures only (types 2 and 3 rarely keep anyone
+that long and would dilute it), and 12 hours from decision to admit is a
+share of the departures that had a decision to admit, not of all departures.
+The counts stay beside them, over every department type.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,9 @@ DEPARTURES = "ed.dep"  # the rest by departed_at
 WITHIN_4H = "ed.4h"
 OVER_12H = "ed.12h"
 DTA_OVER_12H = "ed.dta12"
+TYPE1_DEPARTURES = "ed.t1dep"
+TYPE1_OVER_12H = "ed.t1o12"
+ADMITTED = "ed.adm"  # departures that had a decision to admit
 # The "now" gauge: patients in the department, from the last 48 h.
 IN_DEPARTMENT = "ed.in"
 GAUGE_HORIZON_MS = {IN_DEPARTMENT: 48 * HOUR_MS}
@@ -54,11 +64,17 @@ def contribute(r: EdAttendance, scopes: tuple[str, ...], p: Params) -> Contribut
     left = ms(r.departed_at)
     stay = left - arrived
     dta_wait = None if r.decision_to_admit_at is None else left - ms(r.decision_to_admit_at)
+    over_12h = int(stay > 12 * HOUR_MS)
+    shares = p.definitions >= 2  # definitions 1 (before issue 22) had no shares to retract
+    type1 = int(shares and r.department_type == 1)
     on_departure = changes(
         (DEPARTURES, 1),
         (WITHIN_4H, int(stay <= 4 * HOUR_MS)),
-        (OVER_12H, int(stay > 12 * HOUR_MS)),
+        (OVER_12H, over_12h),
         (DTA_OVER_12H, int(dta_wait is not None and dta_wait > 12 * HOUR_MS)),
+        (TYPE1_DEPARTURES, type1),
+        (TYPE1_OVER_12H, type1 * over_12h),
+        (ADMITTED, int(shares and dta_wait is not None)),
     )
     return Contribution(scopes, ((arrived, on_arrival), (left, on_departure)))
 
@@ -100,6 +116,28 @@ def metrics() -> list[Metric]:
             ACUTE,
             "Departures over 12 hours from decision to admit",
             headline=("24h",),
+        ),
+        window(
+            "ed.over_12h_from_arrival_pct",
+            "percent",
+            pct(TYPE1_OVER_12H, TYPE1_DEPARTURES),
+            ALL,
+            ACUTE,
+            "Type 1 departures over 12 hours from arrival (%)",
+            headline=("24h",),
+            definition="Type 1 departures with departed_at − arrived_at over 12 h, as a share "
+            "of type 1 departures (by departed_at)",
+        ),
+        window(
+            "ed.dta_over_12h_pct",
+            "percent",
+            pct(DTA_OVER_12H, ADMITTED),
+            ALL,
+            ACUTE,
+            "Admitted patients over 12 hours from decision to admit (%)",
+            headline=("24h",),
+            definition="Departures with departed_at − decision_to_admit_at over 12 h, as a "
+            "share of the departures that had a decision to admit (by departed_at)",
         ),
         gauge(
             "ed.in_department_now",

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from hub.adapters.reference_files import load_response_standards, load_scoped_thresholds
+from hub.bootstrap import SHARE_BASES
 from hub.domain import sketch
+from hub.domain.errors import ConfigError
+from hub.domain.triage import judge
+from tests.conftest import CONFIG
 from tests.integration.metrics.conftest import HubMaker
 from tests.metric_hubs import NOW, Hub, ago, incident, z
 
@@ -122,3 +129,169 @@ async def test_a_response_across_the_spring_clock_change_is_measured_in_real_tim
     )
     got = await hub.served("org/RX9", received)
     assert got["ambulance.c1.mean_seconds"]["windows"]["4h"] == pytest.approx(480.0)
+
+
+async def test_a_response_after_a_long_wait_counts_in_the_window_where_it_arrived(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    # Reached 10 minutes ago: one after 4 h 50 min (17,400 s), one after 20 min (1,200 s).
+    await hub.send(FEED, incident(1, ago(300), ago(10)))
+    await hub.send(FEED, incident(2, ago(30), ago(10)))
+    got = await hub.served("org/RX9")
+    mean = got["ambulance.c2.mean_seconds"]["windows"]
+    assert mean == {"15m": 9300.0, "1h": 9300.0, "4h": 9300.0, "24h": 9300.0}
+    p90 = got["ambulance.c2.p90_seconds"]["windows"]["15m"]
+    assert p90 == pytest.approx(17_400, rel=0.01)
+    # Incidents still count by when their clock started: the first started 5 hours ago.
+    assert got["ambulance.c2.incidents"]["windows"] == {"15m": 0, "1h": 1, "4h": 1, "24h": 2}
+
+
+async def test_a_response_leaves_the_window_of_its_clock_start_when_corrected(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await hub.send(FEED, incident(1, ago(100), ago(90)))  # reached 90 minutes ago: 600 s
+    before = (await hub.window("ambulance.c2.mean_seconds", "national")).values()
+    assert list(before) == [None, None, 600.0, 600.0]
+    await hub.send(FEED, incident(1, ago(100), ago(5)))  # corrected: reached 5 minutes ago
+    after = (await hub.window("ambulance.c2.mean_seconds", "national")).values()
+    assert list(after) == [5700.0, 5700.0, 5700.0, 5700.0]  # the 600 s left no trace
+
+
+def waiting(got: dict[str, Any], cat: str) -> tuple[Any, Any, Any]:
+    """Return (waiting now, longest wait in seconds, over the standard now) of a category."""
+    return tuple(
+        got[f"ambulance.{cat}.{part}"]["value"]
+        for part in ("waiting_now", "longest_wait_seconds", "over_target_now")
+    )  # type: ignore[return-value]
+
+
+async def waits_at_every_scope(hub: Hub) -> None:
+    """Send incidents that wait, were reached, closed or are too old to count."""
+    sends = [
+        incident(1, ago(50)),  # RX9 C2: 50 min, past 40
+        incident(2, ago(20)),  # RX9 C2: 20 min
+        incident(3, ago(16), category="C1"),  # RX9 C1: 16 min, past 15
+        incident(4, ago(15), category="C1"),  # RX9 C1: exactly 15 min, not past it
+        incident(5, ago(45), ambulance_trust="RX7"),  # RX7 (Y62) C2: 45 min
+        incident(6, ago(60), ago(5)),  # reached: not waiting
+        incident(7, ago(200), None, category="C3", outcome="hear_and_treat"),  # closed
+        incident(8, ago(190), None, category="C3", outcome="cancelled"),  # closed
+        incident(9, ago(25 * 60)),  # clock started over 24 hours ago: left out
+        incident(10, ago(185), category="C4", ambulance_trust="RYA"),  # RYA C4: past 3 h
+    ]
+    for raw in sends:
+        await hub.send(FEED, raw)
+
+
+@pytest.mark.parametrize(
+    ("scope", "c1", "c2", "c4"),
+    [
+        ("org/RX9", (2, 960.0, 1), (2, 3000.0, 1), (0, None, 0)),
+        ("org/RYA", (0, None, 0), (0, None, 0), (1, 11_100.0, 1)),
+        ("org/RX7", (0, None, 0), (1, 2700.0, 1), (0, None, 0)),
+        ("region/Y60", (2, 960.0, 1), (2, 3000.0, 1), (1, 11_100.0, 1)),
+        ("region/Y62", (0, None, 0), (1, 2700.0, 1), (0, None, 0)),
+        ("national", (2, 960.0, 1), (3, 3000.0, 2), (1, 11_100.0, 1)),
+    ],
+)
+async def test_patients_waiting_now_show_at_every_scope(
+    make_hub: HubMaker, scope: str, c1: tuple[Any, ...], c2: tuple[Any, ...], c4: tuple[Any, ...]
+) -> None:
+    hub = await make_hub()
+    await waits_at_every_scope(hub)
+    got = await hub.served(scope)
+    assert (waiting(got, "c1"), waiting(got, "c2"), waiting(got, "c4")) == (c1, c2, c4)
+    assert waiting(got, "c3") == (0, None, 0)
+    closed_here = scope in ("org/RX9", "region/Y60", "national")
+    assert got["ambulance.hear_and_treat"]["windows"]["4h"] == int(closed_here)
+    assert got["ambulance.cancelled"]["windows"]["4h"] == int(closed_here)
+
+
+async def test_the_ambulance_gauges_are_not_reported_for_hospital_sites(make_hub: HubMaker) -> None:
+    hub = await make_hub()
+    await waits_at_every_scope(hub)
+    got = await hub.served("site/RWEAA")
+    assert not [m for m in got if m.startswith("ambulance.")]
+
+
+async def test_a_waiting_incident_leaves_the_gauges_when_reached_or_closed_and_returns_if_corrected(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await hub.send(FEED, incident(1, ago(70)))
+    await hub.send(FEED, incident(2, ago(90)))
+    assert waiting(await hub.served("org/RX9"), "c2") == (2, 5400.0, 2)
+    await hub.send(FEED, incident(2, ago(90), ago(1)))  # reached
+    assert waiting(await hub.served("org/RX9"), "c2") == (1, 4200.0, 1)
+    await hub.send(FEED, incident(1, ago(70), None, outcome="cancelled"))  # stood down
+    assert waiting(await hub.served("national"), "c2") == (0, None, 0)
+    await hub.send(FEED, incident(2, ago(90)))  # the arrival was sent in error: waiting again
+    await hub.send(FEED, incident(1, ago(70), None, category="C3"))  # reopened as a C3
+    got = await hub.served("region/Y60")
+    assert waiting(got, "c2") == (1, 5400.0, 1)
+    assert waiting(got, "c3") == (1, 4200.0, 0)
+
+
+async def test_a_c4_patient_waiting_over_3_hours_turns_c4_red(make_hub: HubMaker) -> None:
+    scoped = load_scoped_thresholds(CONFIG, SHARE_BASES)
+    hub = await make_hub()
+    await hub.send(FEED, incident(1, ago(175), category="C4"))  # 2 h 55 min: within 3 h
+    for scope, level in (("org/RX9", "org"), ("region/Y60", "region"), ("national", "national")):
+        got = await hub.served(scope)
+        verdict = judge(scoped.rule("ambulance.c4.over_target_now", level), got["ambulance.c4.over_target_now"], got, 0)  # fmt: skip
+        assert (verdict.rag, verdict.value) == ("green", 0.0), scope
+    await hub.send(FEED, incident(2, ago(181), category="C4"))  # 3 h 1 min
+    for scope, level in (("org/RX9", "org"), ("region/Y60", "region"), ("national", "national")):
+        got = await hub.served(scope)
+        verdict = judge(scoped.rule("ambulance.c4.over_target_now", level), got["ambulance.c4.over_target_now"], got, 0)  # fmt: skip
+        assert (verdict.rag, verdict.value) == ("red", 50.0), scope  # 1 of the 2 waiting
+
+
+async def test_a_c4_response_reached_after_5_hours_turns_its_90th_centile_red(
+    make_hub: HubMaker,
+) -> None:
+    scoped = load_scoped_thresholds(CONFIG, SHARE_BASES)
+    hub = await make_hub()
+    await hub.send(FEED, incident(1, ago(310), ago(10), category="C4"))  # 5 hours' wait
+    got = await hub.served("org/RX9")
+    rule = scoped.rule("ambulance.c4.p90_seconds", "org")
+    assert rule is not None and rule.threshold.window == "4h"
+    verdict = judge(rule, got["ambulance.c4.p90_seconds"], got, 0)
+    assert verdict.rag == "red" and verdict.value == pytest.approx(18_000, rel=0.01)
+
+
+async def test_the_over_target_line_is_the_configured_standard(
+    make_hub: HubMaker, tmp_path: Path
+) -> None:
+    text = (CONFIG / "thresholds.toml").read_text(encoding="utf-8")
+    assert load_response_standards(CONFIG) == {
+        "ambulance.c1.over_target_now": 15 * 60_000,
+        "ambulance.c2.over_target_now": 40 * 60_000,
+        "ambulance.c3.over_target_now": 120 * 60_000,
+        "ambulance.c4.over_target_now": 180 * 60_000,
+    }
+    (tmp_path / "thresholds.toml").write_text(text.replace("C2 = 40", "C2 = 30"), encoding="utf-8")
+    lines = load_response_standards(tmp_path)
+    hub = await make_hub()
+    for n, minutes in enumerate([25, 35, 45]):
+        await hub.send(FEED, incident(n, ago(minutes)))
+    assert waiting(await hub.served("org/RX9"), "c2")[2] == 1
+    assert waiting(await hub.served("org/RX9", over_lines=lines), "c2")[2] == 2
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("C1 = 15\nC2 = 40\nC3 = 120", "must give each of C1, C2, C3, C4"),
+        ("C1 = 15\nC2 = 40\nC3 = 120\nC4 = 1440", "under 24 hours"),
+        ('C1 = 15\nC2 = "40"\nC3 = 120\nC4 = 180', "C2 is not a number"),
+    ],
+)
+def test_a_bad_response_standard_is_refused(tmp_path: Path, table: str, message: str) -> None:
+    (tmp_path / "thresholds.toml").write_text(
+        f"[response_standards_minutes]\n{table}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_response_standards(tmp_path)

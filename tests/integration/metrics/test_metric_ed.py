@@ -103,3 +103,56 @@ async def test_a_stay_across_the_spring_clock_change_is_measured_in_real_time(
     await hub.send(FEED, attendance(1, "2026-03-28T22:30:00", "2026-03-29T03:00:00"), received)
     got = await hub.served("site/RX1CC", received)
     assert got["ed.four_hour_pct"]["windows"]["1h"] == 100.0
+
+
+async def test_the_12_hour_share_from_arrival_counts_type_1_departures_only(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    # Type 1: four departures 10 minutes ago, one of them after 13 hours.
+    for n, hours in enumerate([13, 2, 5, 11]):
+        await hub.send(FEED, attendance(n, ago(10 + hours * 60), ago(10)))
+    # Types 2 and 3: three long stays that the national measure leaves out.
+    await hub.send(FEED, attendance(10, ago(10 + 14 * 60), ago(10), department_type="3"))
+    await hub.send(FEED, attendance(11, ago(10 + 13 * 60), ago(10), department_type="3"))
+    await hub.send(FEED, attendance(12, ago(10 + 15 * 60), ago(10), department_type="2"))
+    got = await hub.served("site/RX1CC")
+    assert got["ed.over_12h_from_arrival_pct"]["windows"]["15m"] == pytest.approx(25.0)  # 1 of 4
+    assert got["ed.over_12h_from_arrival"]["windows"]["15m"] == 4  # the count keeps every type
+    assert got["ed.departures"]["windows"]["15m"] == 7
+
+
+async def test_the_12_hour_share_from_decision_to_admit_is_of_admitted_departures(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await hub.send(FEED, attendance(1, ago(14 * 60), ago(10), dta=ago(12 * 60 + 20)))  # over
+    await hub.send(FEED, attendance(2, ago(6 * 60), ago(10), dta=ago(3 * 60)))
+    await hub.send(FEED, attendance(3, ago(9 * 60), ago(10), dta=ago(8 * 60)))
+    for n in range(4, 9):  # five sent home: no decision to admit, not in the denominator
+        await hub.send(FEED, attendance(n, ago(3 * 60), ago(10)))
+    got = await hub.served("org/RX1")
+    assert got["ed.dta_over_12h_pct"]["windows"]["1h"] == pytest.approx(100 / 3)
+    assert got["ed.dta_over_12h"]["windows"]["1h"] == 1
+    assert got["ed.departures"]["windows"]["1h"] == 8  # as a share of these it would be 12.5%
+
+
+async def test_the_12_hour_shares_are_null_without_their_denominators_and_follow_corrections(
+    make_hub: HubMaker,
+) -> None:
+    hub = await make_hub()
+    await hub.send(FEED, attendance(1, ago(13 * 60), ago(10), department_type="3"))
+    got = await hub.served("national")
+    assert got["ed.over_12h_from_arrival_pct"]["windows"]["1h"] is None  # no type 1 departure
+    assert got["ed.dta_over_12h_pct"]["windows"]["1h"] is None  # no decision to admit
+    # Corrected: it was a type 1 attendance, admitted 12 h 30 min after the decision.
+    await hub.send(
+        FEED, attendance(1, ago(13 * 60), ago(10), dta=ago(12 * 60 + 40), department_type="1")
+    )
+    got = await hub.served("national")
+    assert got["ed.over_12h_from_arrival_pct"]["windows"]["1h"] == pytest.approx(100.0)
+    assert got["ed.dta_over_12h_pct"]["windows"]["1h"] == pytest.approx(100.0)
+    await hub.send(FEED, attendance(1, ago(13 * 60), ago(10), department_type="2"))
+    got = await hub.served("national")
+    assert got["ed.over_12h_from_arrival_pct"]["windows"]["1h"] is None
+    assert got["ed.dta_over_12h_pct"]["windows"]["1h"] is None

@@ -53,14 +53,16 @@ export const RAG = {
   none: { word: "No standard", tag: "nhsuk-tag--grey", symbol: "–" },
   unknown: { word: "Unknown: data not live", tag: "nhsuk-tag--grey", symbol: "?" },
 };
+// An unknown RAG because the figures lag what the hub accepted, not because a feed is late.
+const DELAYED_WORD = "Unknown: figures delayed";
 
 export function ragOf(name) {
   return RAG[name] || RAG.none;
 }
 
 /** Return a compact RAG badge: a symbol and the word, never colour alone. */
-export function ragBadge(name, compact = false) {
-  const rag = ragOf(name);
+export function ragBadge(name, compact = false, delayed = false) {
+  const rag = delayed && name === "unknown" ? { ...RAG.unknown, word: DELAYED_WORD } : ragOf(name);
   const el = document.createElement("strong");
   el.className = `nhsuk-tag ${rag.tag} hub-rag hub-rag--${name || "none"}${compact ? " hub-rag--compact" : ""}`;
   const sym = document.createElement("span");

@@ -17,6 +17,7 @@ const STATUS = {
   stale: { word: "Stale", tag: "nhsuk-tag--red", symbol: "✕" },
   never: { word: "Never received", tag: "nhsuk-tag--grey", symbol: "–" },
   partial: { word: "Partly live", tag: "nhsuk-tag--aqua-green", symbol: "◐" },
+  delayed: { word: "Figures delayed", tag: "nhsuk-tag--orange", symbol: "!" },
 };
 
 /** Sum up a feed's rows: all live, the worst of late and stale, or live where ever sent. */
@@ -58,28 +59,36 @@ export class FreshnessBoard {
     for (const [feed, data] of Object.entries(board.feeds)) {
       const rows = rowsFor(this.scope, this.ref, data.organisations);
       if (!rows.length) continue;
-      cards.push(this.card(feed, rows, now));
+      cards.push(this.card(feed, rows, now, data.application));
     }
     this.element.replaceChildren(...cards);
   }
 
-  card(feed, rows, now) {
+  card(feed, rows, now, application) {
     const [label, noun] = FEEDS[feed] || [feed, "organisations"];
     const count = (s) => rows.filter((r) => r.status === s).length;
     const live = count("live");
     const item = el("div", "hub-feed");
     item.dataset.feed = feed;
-    const status = overall(count, rows.length);
+    // Received is not applied: a feed whose records wait for the workers is not shown "Live".
+    const delayed = Boolean(application && application.delayed);
+    const status = delayed ? "delayed" : overall(count, rows.length);
     item.classList.add(`hub-feed--${status}`);
+    const received = rows[0].last_received_at && agoText(rows[0].last_received_at, now);
     const summary = rows.length > 1 ? `${live} of ${rows.length} ${noun} live`
-      : rows[0].last_received_at ? `${STATUS[rows[0].status].word}: last received ${agoText(rows[0].last_received_at, now)}`
-        : "Nothing received yet";
+      : !received ? "Nothing received yet"
+        : delayed ? `Last received ${received}` // received, but not in the figures yet
+          : `${STATUS[rows[0].status].word}: last received ${received}`;
     const head = el("div", "hub-feed__head");
     const words = el("div", "hub-feed__words");
     words.append(el("span", "hub-feed__label", label), el("span", "hub-feed__summary", summary));
     const extra = ["late", "stale", "never"].map((s) => [s, count(s)]).filter(([, n]) => n)
       .map(([s, n]) => `${n} ${STATUS[s].word.toLowerCase()}`).join(", ");
     if (extra && rows.length > 1) words.append(el("span", "hub-feed__extra", extra));
+    if (delayed) {
+      const text = application.text;
+      words.append(el("span", "hub-feed__delay", text.charAt(0).toUpperCase() + text.slice(1)));
+    }
     head.append(statusTag(status), words);
     const details = el("details", "nhsuk-details hub-feed__details");
     details.open = this.open.has(feed);

@@ -29,9 +29,9 @@ export function opelTile(code) {
       value.textContent = `computed ${levelWords(body.level)} · ${declared}`;
       value.dataset.computed = String(body.level ?? "");
       value.dataset.declared = body.declared ? String(body.declared.level) : "";
-      const missing = body.parameters.filter((p) => p.value === null).length;
-      note.textContent = body.score === null ? "too few parameters reported to compute"
-        : `score ${body.score} of ${body.max_score}${missing ? `, ${missing} parameter(s) not reported` : ""}`;
+      const left = body.excluded.length;
+      note.textContent = body.score === null ? `no computed level: ${body.reason}`
+        : `score ${body.score.toFixed(2)} of 4; ${body.coverage.pct}% of the weight counted${left ? `, ${left} parameter(s) left out` : ""}`;
     } catch (err) {
       value.textContent = "unavailable";
     }

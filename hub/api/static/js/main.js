@@ -15,7 +15,8 @@ const STATUS_WORDS = {
   unavailable: "Data service unavailable: retrying",
 };
 
-const state = { page: null, updated: null, status: "connecting", wall: null };
+// `delayed`: the page's figures lag what the hub accepted (workers stalled): never "Live".
+const state = { page: null, updated: null, status: "connecting", wall: null, delayed: null };
 window.hubStats = { events: 0, readyAt: null };
 
 function main() {
@@ -39,6 +40,12 @@ const ctx = {
     state.status = status;
     renderStatus();
   },
+  /** Say the page's figures are delayed (the reason, as the API words it), or null. */
+  setDelayed(text) {
+    if (state.delayed === text) return;
+    state.delayed = text;
+    renderStatus();
+  },
   setUpdated(iso) {
     state.updated = iso;
     if (state.wall) state.wall.setUpdated(iso);
@@ -56,9 +63,15 @@ const ctx = {
 
 function renderStatus() {
   const box = document.getElementById("live-status");
-  box.dataset.status = state.status;
-  const words = STATUS_WORDS[state.status] || "Connecting…";
-  const when = state.updated && state.status === "live" ? ` · updated ${timeText(state.updated)}` : "";
+  const status = state.status === "live" && state.delayed ? "delayed" : state.status;
+  box.dataset.status = status;
+  if (status === "delayed") {
+    const text = state.delayed;
+    box.querySelector(".hub-status__text").textContent = text.charAt(0).toUpperCase() + text.slice(1);
+    return;
+  }
+  const words = STATUS_WORDS[status] || "Connecting…";
+  const when = state.updated && status === "live" ? ` · updated ${timeText(state.updated)}` : "";
   box.querySelector(".hub-status__text").textContent = words + when;
 }
 
@@ -125,6 +138,7 @@ function notFound() {
 async function render({ focus = false } = {}) {
   if (state.page) state.page.destroy();
   state.page = null;
+  state.delayed = null;
   delete document.body.dataset.ready;
   const ref = await loadReference();
   const r = route(location.pathname);

@@ -59,6 +59,16 @@ export function describeScope(scope, ref) {
     trail: [["England", "/"], [r.name, `/region/${r.code}`], [o.name, `/org/${o.code}`]] };
 }
 
+/** Return what delays this scope's figures the most (the oldest records waiting), or null. */
+export function delayedText(body) {
+  let worst = null;
+  for (const entry of Object.values(body.metrics)) {
+    const q = entry.quality;
+    if (q && q.status === "delayed" && (!worst || q.oldest_pending_s > worst.oldest_pending_s)) worst = q;
+  }
+  return worst ? worst.text.split("; ")[0] : null;
+}
+
 function section(id, title, content, hidden = false) {
   const s = el("section", `hub-section hub-section--${id}`);
   s.setAttribute("aria-labelledby", `${id}-title`);
@@ -192,6 +202,7 @@ export class ScopePage {
     const key = scopeKey(body.scope.type, body.scope.code);
     if (key === this.key) {
       this.tiles.update(body);
+      this.ctx.setDelayed(delayedText(body));
       this.ctx.setUpdated(body.as_of);
       this.ctx.ready();
       if (Date.now() - this.trendsAt > TREND_EVERY_MS) this.refreshTrends();

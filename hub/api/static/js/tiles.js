@@ -12,18 +12,30 @@ const HANDOVER = [
   ["handover.over_60", "Handovers over 60 minutes"],
   ["handover.hours_lost", "Hours lost to handover delays", "24h"],
 ];
+// Patients waiting now first: response times count only those already reached.
+const WAITING = [
+  ["ambulance.c1.over_target_now", "Category 1 patients waiting past the standard"],
+  ["ambulance.c2.over_target_now", "Category 2 patients waiting past the standard"],
+  ["ambulance.c3.over_target_now", "Category 3 patients waiting past the standard"],
+  ["ambulance.c4.over_target_now", "Category 4 patients waiting past the standard"],
+  ["ambulance.c2.waiting_now", "Category 2 patients waiting for an ambulance"],
+  ["ambulance.c2.longest_wait_seconds", "Longest Category 2 wait now"],
+];
 const AMBULANCE = [
   ["ambulance.incidents", "Ambulance incidents", "24h"],
   ["ambulance.c1.mean_seconds", "Category 1 mean response"],
   ["ambulance.c2.mean_seconds", "Category 2 mean response"],
   ["ambulance.c2.p90_seconds", "Category 2 90th centile"],
+  ["ambulance.c3.p90_seconds", "Category 3 90th centile"],
+  ["ambulance.c4.p90_seconds", "Category 4 90th centile"],
 ];
 const ED = [
   ["ed.four_hour_pct", "A&E patients seen within 4 hours"],
   ["ed.arrivals", "A&E attendances", "24h"],
   ["ed.in_department_now", "Patients in A&E now"],
   ["ed.longest_wait_minutes", "Longest current time in A&E"],
-  ["ed.dta_over_12h", "12-hour waits from decision to admit"],
+  ["ed.dta_over_12h_pct", "12-hour waits from decision to admit"],
+  ["ed.over_12h_from_arrival_pct", "Type 1 A&E stays over 12 hours"],
 ];
 const NHS111 = [
   ["nhs111.calls_received", "NHS 111 calls received", "24h"],
@@ -35,12 +47,13 @@ const BEDS = [
   ["opel.level", "OPEL escalation level"],
 ];
 const OVERVIEW = [
-  HANDOVER[0], HANDOVER[2], HANDOVER[3], AMBULANCE[1], AMBULANCE[2], ED[0], ED[1], ED[3], NHS111[1], BEDS[0], BEDS[1],
+  HANDOVER[0], HANDOVER[2], HANDOVER[3], WAITING[0], WAITING[1], AMBULANCE[1], AMBULANCE[2], ED[0], ED[1], ED[3], ED[5],
+  NHS111[1], BEDS[0], BEDS[1],
 ];
 
 // The wall screen: fewer, larger figures, readable across a room.
 export const WALL_TILES = [
-  HANDOVER[0], HANDOVER[3], HANDOVER[2], AMBULANCE[2], ED[0], ED[4], NHS111[1], BEDS[0],
+  HANDOVER[0], HANDOVER[3], WAITING[1], AMBULANCE[2], ED[0], ED[4], NHS111[1], BEDS[0],
 ];
 
 /** Return the tiles a scope's page shows, in order. */
@@ -50,7 +63,7 @@ export function tilesFor(scope, ref) {
   const roles = (ref.orgs[scope.code] || {}).roles || [];
   const out = [];
   if (roles.includes("acute")) out.push(...HANDOVER, ...ED, ...BEDS);
-  if (roles.includes("ambulance")) out.push(...AMBULANCE, ...HANDOVER.filter((t) => !out.includes(t)));
+  if (roles.includes("ambulance")) out.push(...WAITING, ...AMBULANCE, ...HANDOVER.filter((t) => !out.includes(t)));
   if (roles.includes("nhs111")) out.push(...NHS111);
   return out;
 }
@@ -75,7 +88,7 @@ function targetText(id, entry) {
   const j = entry && entry.judged;
   if (j && j.of) {
     const word = j.better === "lower" ? "red above" : "red below";
-    const what = metricInfo(j.of).description.toLowerCase();
+    const what = sentenceCase(metricInfo(j.of).description);
     const shown = j.value === null ? "–" : formatValue(j.value, "percent");
     return `${shown} of ${what}; ${j.red === null ? "" : `${word} ${formatValue(j.red, "percent")}`}`;
   }
@@ -85,6 +98,11 @@ function targetText(id, entry) {
   const unit = metricInfo(id).unit;
   const word = t.better === "lower" ? "at most" : "at least";
   return `Standard: ${word} ${formatValue(t.green, unit)}`;
+}
+
+/** Lower-case a description's first word for use mid-sentence, unless it is a code (C2, A&E). */
+function sentenceCase(text) {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
 }
 
 export class Tiles {
@@ -115,6 +133,8 @@ export class Tiles {
   }
 
   create(id, label) {
+    const over = metricInfo(id).over_minutes;
+    if (over !== undefined) label = label.replace("the standard", over >= 60 && over % 60 === 0 ? `${over / 60} h` : `${over} min`);
     const root = el("li", "hub-tile");
     root.dataset.metric = id;
     root.dataset.scope = this.scopeKey;
@@ -157,7 +177,9 @@ export class Tiles {
     tile.value.dataset.value = JSON.stringify(value);
     tile.value.dataset.window = window || "";
     const target = el("span", entry.judged ? "hub-tile__judged" : "hub-tile__target", targetText(id, entry));
-    tile.rag.replaceChildren(ragBadge(entry.rag), target);
+    const delayed = Boolean(entry.quality && entry.quality.status === "delayed");
+    tile.rag.replaceChildren(ragBadge(entry.rag, false, delayed), target);
+    tile.root.dataset.delayed = String(delayed);
     tile.quality.hidden = !entry.quality;
     tile.quality.textContent = entry.quality ? `⚠ ${entry.quality.text}` : "";
     tile.quality.dataset.status = entry.quality ? entry.quality.status : "live";

@@ -16,7 +16,8 @@ export async function feedSummary(scope) {
     const rows = scope.type === "region" ? data.organisations.filter((r) => r.region === scope.code) : data.organisations;
     if (!rows.length) continue;
     const live = rows.filter((r) => r.status === "live").length;
-    parts.push(`${FEED_WORDS[feed] || feed} ${live} of ${rows.length}${live < rows.length ? " ⚠" : ""}`);
+    const delayed = data.application && data.application.delayed ? " (figures delayed ⚠)" : "";
+    parts.push(`${FEED_WORDS[feed] || feed} ${live} of ${rows.length}${live < rows.length ? " ⚠" : ""}${delayed}`);
   }
   return `Feeds live: ${parts.join(" · ")}`;
 }
