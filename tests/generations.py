@@ -74,11 +74,12 @@ def same_but_entities_past_their_horizon(
     # Keys due to expire between the runs, or since, may be gone from either side.
     both = {**reference, **bulk}
     lapsed = {k for k in both if -slack_ms < ends(k, both[k][0]) - now_ms <= slack_ms}
-    assert set(bulk) - lapsed == set(reference) - gone - lapsed
+    extra, missing = set(bulk) - lapsed - set(reference), set(reference) - gone - lapsed - set(bulk)
+    assert not extra and not missing, (sorted(extra)[:5], len(extra), sorted(missing)[:5], len(missing))
     for key, (value, ttl) in bulk.items():
         if key not in reference:
             continue
-        assert value == reference[key][0], key
+        assert value == reference[key][0], (key, value, reference[key][0])
         if key.startswith("e:"):  # until its horizon, counted from when it was accepted
             by_bulk = abs(ttl - (horizon(key, value) - now_ms)) <= slack_ms
             by_live = abs(ttl - reference[key][1]) <= slack_ms  # the live path wrote it since
@@ -107,7 +108,7 @@ def horizon(key: str, value: str) -> int:
     doc = orjson.loads(value)
     accepted, event = int(doc["t"]), _event_ms(feed.kind, doc["v"][feed.event_time_field])
     window = SITREP_AMENDABLE_MS if feed.kind is FeedKind.SITREP else EVENT_AMENDABLE_MS
-    return accepted + max(0, event + window - accepted) + DAY_MS
+    return accepted + max(window, event + window - accepted) + DAY_MS  # kept ≥ 8 days (27c)
 
 
 def _event_ms(kind: FeedKind, value: str) -> int:

@@ -99,7 +99,7 @@ class LogReader:
             key = (tp.topic, tp.partition)
             stop = self._stretches[key][1]
             records = [
-                Fetched(m.offset, m.value, m.timestamp, m.headers)
+                Fetched(m.offset, m.value, m.timestamp, m.headers, m.key)
                 for m in messages
                 if m.offset < stop
             ]
