@@ -23,7 +23,7 @@ from hub.adapters.kafka.log_reader import LogReader
 from hub.adapters.redis.bulk_store import RedisBulkStore, entity_payloads, totals_payloads
 from hub.domain.bulk import BulkAggregator
 from hub.domain.feeds import FEEDS
-from hub.domain.plan import Version
+from hub.domain.plan import Version, replayed
 from hub.domain.validation import from_canonical
 from hub.ports import Fetched, MessageDecoder
 from streams.apply import Batch, BatchApplier, Message
@@ -158,8 +158,10 @@ class BulkJob:
         for tp, records in (await self._reader.fetch()).items():
             lane = self.lanes[tp]
             lane.fingerprint = (records[-1].offset, records[-1].timestamp_ms)
-            for offset, v in self._versions(lane, records):
+            for offset, v, signed in self._versions(lane, records):
                 key = lane.key(offset, v.received_at_ms)
+                if signed and replayed(v.feed, v.received_at_ms, key[0]):
+                    continue  # a copy of an envelope whose version has lapsed: see `_versions`
                 home = self.index if self._homes is None else self._homes(v.feed.name, v.key)
                 if home == self.index:
                     lane.waiting.append((*key, v))
@@ -168,11 +170,13 @@ class BulkJob:
                     outgoing.setdefault(home, []).append((*key, *_portable(v)))
         return outgoing
 
-    def _versions(self, lane: Lane, records: list[Fetched]) -> list[tuple[int, Version]]:
-        """Return a lane's versions by offset, judged exactly as the live path judges them.
+    def _versions(self, lane: Lane, records: list[Fetched]) -> list[tuple[int, Version, bool]]:
+        """Return a lane's versions by offset (and whether signed), judged as the live path does.
 
-        Everything the bulk read is below where the log ended when it began: history,
-        so no signed envelope is refused as a replay (as a replay's `_screen_replays`).
+        Everything the bulk read is history, as in a replay, which keeps every version
+        to the end: there a signed envelope written again after its version lapsed finds
+        it (or a later one) and counts nothing. The bulk lets versions lapse on the log's
+        clock, so it leaves such copies out (`plan.replayed`, read at the lane's clock).
         """
         messages = [
             Message(
@@ -183,7 +187,7 @@ class BulkJob:
             for f in records
         ]
         pending, _letters = self._applier.classify(Batch.of(lane.topic, lane.partition, messages))
-        return [(p.offset, p.version) for p in pending]  # a replay records no letters
+        return [(p.offset, p.version, p.signed) for p in pending]  # a replay records no letters
 
     def _balance(self, low: Key) -> None:
         """Fetch only the lanes the bound waits for: the others would only fill memory.
