@@ -105,9 +105,11 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, replay: bool) -> Non
     that stops (Ctrl-C, a crash, --timeout) continues from its last
     checkpoint (at most five minutes of work back) when run again.
 
-    A year of national data (400 days, about 200 M records) took about 6.5 h
-    with one job on a shared 2-core machine (8,600 records/s); its process
-    peaked at 951 MB on two days of data (bench/RESULTS.md).
+    On a shared 2-core machine a simulated national week read at 9,300
+    records/s with one job and 11,900 with --jobs 2: a year (400 days, about
+    200 M records) takes about 6 h, or 4.7 h with two jobs. Memory grew with
+    the span (3.0 GB for one job on a week); a year's was not measured
+    (bench/RESULTS.md).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
