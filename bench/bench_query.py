@@ -22,7 +22,9 @@ from bench.bench_worker import embedded_stack
 from bench.stack import (
     background,
     family_cpu_seconds,
+    free_cores,
     load,
+    machine_ticks,
     preload,
     processes,
     produced,
@@ -96,10 +98,12 @@ async def _queries(settings: Settings, logs: Path) -> dict[str, Any]:
 async def measured(base: str, proc: Any, clients: int, path: str) -> dict[str, Any]:
     """Warm up, then measure; add the CPU `hub serve` (all its processes) used meanwhile."""
     await load(base, min(clients, 10), 1.0, path)
-    before = family_cpu_seconds(proc.pid)
+    before, ticks = family_cpu_seconds(proc.pid), machine_ticks()
     result = await load(base, clients, SECONDS, path)
     used = family_cpu_seconds(proc.pid) - before
     result["serve_cpu_pct"] = round(100 * used / result["seconds"])
+    # Cores left idle meanwhile (wrk's and every other process's use counted as busy).
+    result["machine_free_cores"] = free_cores(ticks, machine_ticks())
     result["load_average"] = round(os.getloadavg()[0], 2)
     return result
 

@@ -288,6 +288,18 @@ def family_cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_ticks() -> tuple[int, int]:
+    """Return the machine's idle and total CPU ticks so far, over every core (/proc/stat)."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user … steal
+
+
+def free_cores(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """Return how many cores, on average, nobody used between two readings of machine_ticks."""
+    idle, total = after[0] - before[0], after[1] - before[1]
+    return round((os.cpu_count() or 1) * idle / total, 2) if total else 0.0
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

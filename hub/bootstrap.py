@@ -32,6 +32,7 @@ from hub.adapters.redis.forecasts import RedisForecastStore
 from hub.adapters.redis.generations import RedisGenerations
 from hub.adapters.redis.live import RedisLivePublisher, changed_scopes
 from hub.adapters.redis.outbox import RedisOutbox
+from hub.adapters.redis.reads import RedisStateReader
 from hub.adapters.redis.rejections import RedisRejectionLog
 from hub.adapters.redis.replication import (
     RedisReplicationWatch,
@@ -52,6 +53,7 @@ from hub.domain.metrics import CATALOGUE, Kind, Params
 from hub.domain.orgs import ReferenceData
 from hub.domain.plan import Planner
 from hub.domain.rag import Threshold
+from hub.offload import OffLoop
 from hub.ports import DeadLetterSink, GenerationReader, LivePublisher, RejectionLog
 from hub.read_path import read_limits, snapshot_caches, stream_feeds
 from hub.services.acks import AckService
@@ -59,10 +61,10 @@ from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
 from hub.services.apply_delay import ApplyDelay
 from hub.services.container import Services
+from hub.services.figures import FiguresService
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
-from hub.services.judged_query import JudgedQuery
 from hub.services.league import LeagueService
 from hub.services.limits import IngestLimits
 from hub.services.opel import OpelService
@@ -100,14 +102,15 @@ def build(
     """Wire the API process's services."""
     ref, thresholds = load_config(settings)
     client = redis_client(settings)
-    state = RedisStateStore(client, settings.key_prefix)
+    state = RedisStateReader(client, settings.key_prefix)
     sink = KafkaProducerSink(settings)
     rejections = RedisRejectionLog(client, settings.key_prefix)
     accepted = RedisAcceptedLog(client, settings.key_prefix)
     parse = functools.partial(parse_body, max_records=settings.max_body_records)
     written = RedisAcceptedOffsets(client, settings.key_prefix)
+    offload = OffLoop("ingest")  # reading and validating bodies, beside the event loop
     ingest = IngestService(
-        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, written
+        ref, parse, sink, DeadLetterProducer(sink), rejections, accepted, clock, written, offload
     )
     tokens = TokenService(
         RedisTokenStore(client, settings.key_prefix), settings.admin_token, ref, clock
@@ -124,22 +127,24 @@ def build(
     freshness = FreshnessService(ref, state, clock, delays)
     scoped = load_scoped_thresholds(settings.config_dir, SHARE_BASES)
     standards = load_response_standards(settings.config_dir)
-    query = JudgedQuery(ref, state, thresholds, clock_ms, scoped, freshness, over_lines=standards)
+    figures = FiguresService(ref, state, scoped, clock_ms, freshness, over_lines=standards)
     series = SeriesService(ref, state, thresholds, clock_ms)
     opel_config = load_opel(settings.config_dir)
     forecasts = RedisForecastStore(client, settings.key_prefix)
     live = RedisLivePublisher(client, settings.key_prefix)
     acks = AckService(RedisAlertLog(client, settings.key_prefix), live, clock_ms)
     annotations = RedisAnnotationStore(client, settings.key_prefix)
-    snapshots, series_snapshots = snapshot_caches(settings, query, series, clock_ms)
+    snapshots, series_snapshots = snapshot_caches(settings, figures, series, clock_ms)
     alerts = AlertsService(ref, snapshots, series, freshness, thresholds, clock_ms, acks)
 
     def notices() -> AsyncIterator[list[str]]:
         return changed_scopes(client, settings.key_prefix)
 
-    live_feed, alert_feed = stream_feeds(settings, snapshots, notices, alerts, registry)
+    live_feed, alert_feed = stream_feeds(settings, snapshots, notices, alerts, registry, clock_ms)
 
     async def close() -> None:
+        offload.close()
+        await alerts.close()
         await snapshots.close()
         await series_snapshots.close()
         await sink.close()
@@ -153,7 +158,7 @@ def build(
         state=state,
         tokens=tokens,
         ingest=ingest,
-        query=query,
+        figures=figures,
         freshness=freshness,
         series=series,
         snapshots=snapshots,
@@ -222,7 +227,7 @@ def build_forecaster(
     """Wire the forecaster (`hub forecast`): the hourly history in, forecasts out, both Redis."""
     ref, _ = load_config(settings)
     client = redis_client(settings)
-    state = RedisStateStore(client, settings.key_prefix)
+    state = RedisStateReader(client, settings.key_prefix)
     service = ForecastService(ref, state, RedisForecastStore(client, settings.key_prefix), clock_ms)
     return service, client.aclose
 

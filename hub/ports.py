@@ -165,7 +165,7 @@ class StateTransaction(Protocol):
 
 
 class StateStore(Protocol):
-    """Serving state in Redis: window buckets, gauges, SitReps, entities and offsets."""
+    """Serving state in Redis as the workers write it: one transaction per batch, and progress."""
 
     def transaction(
         self, topic: str, partition: int, entity_keys: Sequence[tuple[str, str]]
@@ -178,6 +178,23 @@ class StateStore(Protocol):
     ) -> list[dict[str, Any] | None]:
         """Return the applied version of each (feed, entity key), outside any transaction."""
         ...
+
+    async def offsets(self) -> dict[tuple[str, int], int]:
+        """Return the next offset to apply of every partition that has state."""
+        ...
+
+    async def progress(self) -> dict[tuple[str, int], Progress]:
+        """Return how far every partition that has state is applied."""
+        ...
+
+    async def ping(self) -> bool: ...
+
+
+class StateReader(Protocol):
+    """Serving state in Redis as queries read it: windows, gauges, SitReps, buckets, freshness.
+
+    Every read is of the generation queries are served, and never of one being dropped.
+    """
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
         """Return the counters of each (scope, bucket); empty where nothing was counted."""
@@ -210,12 +227,12 @@ class StateStore(Protocol):
         """Return per-organisation last received and last event instants (ms) for a feed."""
         ...
 
-    async def offsets(self) -> dict[tuple[str, int], int]:
-        """Return the next offset to apply of every partition that has state."""
+    async def read_heard(self, feed: str, first_hour: int, last_hour: int) -> dict[str, set[int]]:
+        """Return, per organisation, the hours from `first_hour` to `last_hour` it was heard from."""
         ...
 
-    async def progress(self) -> dict[tuple[str, int], Progress]:
-        """Return how far every partition that has state is applied."""
+    async def offsets(self) -> dict[tuple[str, int], int]:
+        """Return how far the workers have applied each partition (how far figures lag)."""
         ...
 
     async def ping(self) -> bool: ...

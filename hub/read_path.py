@@ -12,13 +12,13 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from hub.adapters.codec import encode_body
 from hub.adapters.telemetry import IngestMetrics, StreamMetrics
+from hub.domain.figures import ScopeFigures
 from hub.domain.scopes import ScopeRef
 from hub.services.alert_feed import AlertFeed
 from hub.services.alerts import AlertsService
+from hub.services.figures import FiguresService
 from hub.services.live import LiveFeed
-from hub.services.query import QueryService
 from hub.services.read_limits import ReadLimits
 from hub.services.series import SeriesService
 from hub.services.series_params import SeriesRequest
@@ -27,15 +27,14 @@ from hub.services.stream_limits import StreamLimits
 from hub.settings import Settings
 
 MIB = 1024 * 1024
-# A series body held as Python objects weighs 4 to 5 times its JSON (measured: 388 daily
-# points with SPC, 303 kB against 61 kB; 335 hourly, 186 kB against 46 kB), so an entry
-# weighs its encoding six times over: the objects and the encoding itself.
-SERIES_WEIGHT = 6
+# A series body held as Python objects weighed 780 bytes a point (388 daily points with SPC:
+# 303 kB) and its JSON, which the API keeps beside it, about 160 more: so a point weighs 1 kB.
+SERIES_POINT_BYTES = 1_000
 
 
 def snapshot_caches(
-    settings: Settings, query: QueryService, series: SeriesService, clock_ms: Callable[[], int]
-) -> tuple[SnapshotCache[ScopeRef], SnapshotCache[SeriesRequest]]:
+    settings: Settings, figures: FiguresService, series: SeriesService, clock_ms: Callable[[], int]
+) -> tuple[SnapshotCache[ScopeRef, ScopeFigures], SnapshotCache[SeriesRequest, dict[str, Any]]]:
     """Return the shared caches of metrics bodies (per scope) and series bodies (per request).
 
     Scopes are few (reference data), so the metrics cache is bounded by entries. A series
@@ -45,16 +44,14 @@ def snapshot_caches(
     """
     max_age = settings.snapshot_max_age_s
 
-    async def metrics(scopes: list[ScopeRef]) -> list[dict[str, Any]]:
-        bodies: list[dict[str, Any]] = await query.many(scopes)
-        return bodies
+    async def compute(scopes: list[ScopeRef]) -> list[ScopeFigures]:
+        return await figures.many(scopes)
 
     return (
-        SnapshotCache(metrics, _scope_key, encode_body, clock_ms, max_age, max_entries=4096),
+        SnapshotCache(compute, _scope_key, clock_ms, max_age, max_entries=4096),
         SnapshotCache(
             series.bodies,
             _series_scope,
-            encode_body,
             clock_ms,
             max_age,
             max_bytes=settings.series_cache_mb * MIB,
@@ -63,17 +60,18 @@ def snapshot_caches(
     )
 
 
-def series_weight(snapshot: Snapshot) -> int:
-    """Estimate the memory a shared series body holds: its objects and its encoding."""
-    return SERIES_WEIGHT * len(snapshot.data)
+def series_weight(snapshot: Snapshot[dict[str, Any]]) -> int:
+    """Estimate the memory a shared series holds: its objects and its rendering."""
+    return SERIES_POINT_BYTES * (1 + len(snapshot.value["points"]))
 
 
 def stream_feeds(
     settings: Settings,
-    snapshots: SnapshotCache[ScopeRef],
+    snapshots: SnapshotCache[ScopeRef, ScopeFigures],
     notices: Callable[[], AsyncIterator[list[str]]],
     alerts: AlertsService,
     registry: CollectorRegistry,
+    clock_ms: Callable[[], int],
 ) -> tuple[LiveFeed, AlertFeed]:
     """Return the live and alert stream fan-outs, sharing one set of caps and counters."""
     limits = StreamLimits(settings.sse_max_connections, settings.sse_max_per_token)
@@ -85,7 +83,7 @@ def stream_feeds(
         limits,
         telemetry,
         settings.sse_queue_events,
-        encode_body,
+        clock_ms,
         deadline_s=settings.request_deadline_s,
     )
     return live, alert_feed

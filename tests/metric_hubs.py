@@ -3,13 +3,15 @@
 `MemoryHub` folds each StatePlan into dictionaries laid out like the Redis
 state (buckets, SitRep days, gauge members); `RedisHub` writes the same plans
 with the production store (the Lua apply script, times to live, trimming) into
-Valkey. Both serve through the real QueryService, so a test reads exactly the
+Valkey, and reads them with the production reader. Both serve through the real
+FiguresService, rendered as the API renders it, so a test reads exactly the
 body `/v1/metrics` returns. The metric tests run every case against both: a
 contract that the in-memory oracle and the real store agree.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -17,15 +19,18 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from hub.adapters.redis.reads import RedisStateReader
 from hub.adapters.redis.state import RedisStateStore
+from hub.api.render import figures_json
 from hub.domain.feeds import FEEDS, FeedKind
 from hub.domain.metrics import Params, ms
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.plan import Planner, StatePlan, Version
+from hub.domain.triage import Judgement, LevelRule, ScopedThresholds, judge
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
 from hub.domain.windows import LONDON, Bucket
-from hub.ports import Progress
-from hub.services.query import QueryService
+from hub.ports import Progress, StateReader
+from hub.services.figures import FiguresService
 
 REF = ReferenceData.build(
     [Region("Y60", "Midlands"), Region("Y62", "North West")],
@@ -90,6 +95,7 @@ class MemoryHub:
         self._days: dict[tuple[str, str], dict[date, Counter[str]]] = defaultdict(dict)
         self._gauges: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self._entities: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._heard: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
         self._sent = 0
         self.unchanged = 0
 
@@ -119,6 +125,8 @@ class MemoryHub:
         for gauge, added in plan.presence_add.items():
             self._gauges[gauge].update(added)
         self._entities.update({k: v for k, (v, _) in plan.entities.items()})
+        for feed, org, hour in plan.heard:
+            self._heard[feed][org].add(hour)
         self.unchanged += plan.unchanged
 
     async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
@@ -156,13 +164,22 @@ class MemoryHub:
             for r, d in zip(requests, latest, strict=True)
         ]
 
+    @property
+    def store(self) -> Any:
+        """The hub itself: it reads like a StateReader (buckets, gauges, heard hours)."""
+        return self
+
+    async def read_heard(self, feed: str, first_hour: int, last_hour: int) -> dict[str, set[int]]:
+        return {
+            org: {h for h in hours if first_hour <= h <= last_hour}
+            for org, hours in self._heard[feed].items()
+        }
+
     async def served(
         self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
     ) -> dict[str, Any]:
         """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
-        query = QueryService(self.ref, self, {}, lambda: ms(now), over_lines)  # type: ignore[arg-type]  # reads only
-        body = (await query.many([query.resolve(scope)], ms(now)))[0]
-        return body["metrics"]  # type: ignore[no-any-return]
+        return await served(self.ref, self, scope, now, over_lines)  # type: ignore[arg-type]  # reads only
 
     async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
         return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
@@ -186,6 +203,7 @@ class RedisHub:
         self.ref = ref
         self._now = ms(NOW)
         self._store = RedisStateStore(client, prefix, clock_ms=lambda: self._now)
+        self._reads = RedisStateReader(client, prefix)
         self._planner = Planner(ref, params or Params())
         self._sent = 0
         self.unchanged = 0
@@ -202,13 +220,16 @@ class RedisHub:
             tx.write(plan, Progress(1 if progress is None else progress.next_offset + 1))
         self.unchanged += plan.unchanged
 
+    @property
+    def store(self) -> RedisStateReader:
+        """The production reader, for services that read what the store wrote."""
+        return self._reads
+
     async def served(
         self, scope: str, now: datetime = NOW, over_lines: Mapping[str, int] | None = None
     ) -> dict[str, Any]:
         """Return the `metrics` of `GET /v1/metrics/{scope}` at `now` (gauge lines: config's)."""
-        query = QueryService(self.ref, self._store, {}, lambda: ms(now), over_lines)
-        body = (await query.many([query.resolve(scope)], ms(now)))[0]
-        return body["metrics"]  # type: ignore[no-any-return]
+        return await served(self.ref, self._reads, scope, now, over_lines)
 
     async def window(self, metric: str, scope: str, now: datetime = NOW) -> dict[str, Any]:
         return (await self.served(scope, now))[metric]["windows"]  # type: ignore[no-any-return]
@@ -218,3 +239,30 @@ class RedisHub:
 
 
 Hub = MemoryHub | RedisHub
+
+
+async def served(
+    ref: ReferenceData,
+    reads: StateReader,
+    scope: str,
+    now: datetime,
+    over_lines: Mapping[str, int] | None = None,
+) -> Any:
+    """Return the `metrics` of `GET /v1/metrics/{scope}` at `now`, with no RAG lines."""
+    figures = FiguresService(
+        ref, reads, ScopedThresholds({}), lambda: ms(now), over_lines=over_lines
+    )
+    (computed,) = await figures.many([figures.resolve(scope)], ms(now))
+    return json.loads(json.dumps(figures_json(computed)[1]))["metrics"]
+
+
+def judged(rule: LevelRule | None, served: dict[str, Any], metric: str) -> Judgement:
+    """Judge a served figure by a level's rule, reading its numbers as the figures service does."""
+    window = "" if rule is None else rule.threshold.window
+
+    def at(entry: dict[str, Any]) -> float | None:
+        value = entry["windows"].get(window) if "windows" in entry else entry.get("value")
+        return None if isinstance(value, bool) or not isinstance(value, int | float) else value
+
+    of = None if rule is None or rule.of is None else served.get(rule.of)
+    return judge(rule, at(served[metric]), None if of is None else at(of), 0)

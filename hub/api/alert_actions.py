@@ -8,17 +8,17 @@ display name, so every acknowledgement and note says who made it.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import principal, require_viewer, services
+from hub.api.json_types import JsonObject
 from hub.domain.errors import BodyUnparseable
 from hub.services.acks import check_note
 
 
-async def _json_object(request: Request, example: str) -> dict[str, Any]:
+async def _json_object(request: Request, example: str) -> JsonObject:
     body = await request.body()
     if not body:
         return {}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import services
+from hub.api.json_types import JsonObject, JsonValue
+from hub.api.render import delay_json
 from hub.domain.errors import Unauthenticated, Unavailable
 from hub.ports import RedisReplication
 from hub.services.apply_delay import ApplyDelay
@@ -34,7 +35,7 @@ async def readyz(request: Request) -> Response:
     replication = svc.replication.read() if svc.replication else _none()
     kafka, redis, state = await asyncio.gather(svc.broker.ping(), svc.state.ping(), replication)
     ready = kafka and redis
-    body: dict[str, Any] = {"status": "ready" if ready else "unavailable", "kafka": kafka}
+    body: JsonObject = {"status": "ready" if ready else "unavailable", "kafka": kafka}
     body["redis"] = redis
     if state is not None:
         body["redis_role"] = state.role
@@ -50,14 +51,14 @@ async def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-async def _delayed(delays: ApplyDelay | None) -> list[dict[str, Any]]:
+async def _delayed(delays: ApplyDelay | None) -> list[JsonValue]:
     if delays is None:
         return []
     try:
         found = await delays.by_feed()
     except Unavailable:
         return []  # Redis just failed: the redis field says so
-    return [{"feed": d.feed, **d.as_dict()} for d in found.values() if d.delayed]
+    return [{"feed": d.feed, **delay_json(d)} for d in found.values() if d.delayed]
 
 
 async def _none() -> RedisReplication | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api.auth import limit_reads, principal, services
+from hub.api.json_types import JsonObject
 from hub.domain.errors import FieldError, Forbidden, PayloadTooLarge, ValidationFailed
 from hub.domain.feeds import FEEDS
 from hub.services.ingest import feed_named
@@ -75,7 +75,7 @@ async def rejections(request: Request) -> Response:
             "bad limit", (FieldError("limit", "limit must be a whole number from 1 to 1000"),)
         )
     items, cut = await svc.rejections.recent(who.org, feed, int(raw_limit))
-    answer: dict[str, Any] = {"org": who.org, "rejections": items}
+    answer: JsonObject = {"org": who.org, "rejections": items}
     if cut:  # the answer's size bound was reached before `limit`
         answer["more"] = True
     return JSONResponse(answer)

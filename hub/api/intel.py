@@ -7,12 +7,15 @@ from starlette.responses import JSONResponse, Response
 
 from hub.api import tables
 from hub.api.auth import require_viewer, services
+from hub.api.render_intel import league_json, opel_org_json, opel_summary_json
 
 
 async def opel_org(request: Request) -> Response:
     """`GET /v1/opel/org/{code}`: a trust's computed OPEL, each parameter explained."""
     await require_viewer(request)
-    return JSONResponse(await services(request).opel.org(request.path_params["code"]))
+    return JSONResponse(
+        opel_org_json(await services(request).opel.org(request.path_params["code"]))
+    )
 
 
 async def opel_summary(request: Request) -> Response:
@@ -20,14 +23,16 @@ async def opel_summary(request: Request) -> Response:
     await require_viewer(request)
     code = request.path_params.get("code")
     scope = "national" if code is None else f"region/{code}"
-    return JSONResponse(await services(request).opel.summary(scope))
+    return JSONResponse(opel_summary_json(await services(request).opel.summary(scope)))
 
 
 async def league(request: Request) -> Response:
     """`GET /v1/league`: a proportion across organisations of one kind, on a funnel plot."""
     await require_viewer(request)
-    body = await services(request).league.league(request.query_params)
-    return tables.league_csv(body) if tables.wants_csv(request) else JSONResponse(body)
+    league = await services(request).league.league(request.query_params)
+    if tables.wants_csv(request):
+        return tables.league_csv(league)
+    return JSONResponse(league_json(league))
 
 
 async def forecast(request: Request) -> Response:

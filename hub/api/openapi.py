@@ -8,12 +8,14 @@ route itself, including `404` for an unknown feed.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
+from hub.api.json_types import JsonMap, JsonObject, JsonValue, node
 from hub.api.openapi_actions import action_paths, limited, with_csv
 from hub.api.openapi_intel import intel_paths
 from hub.api.openapi_metrics import metrics_body
 from hub.api.openapi_schemas import OBJECT, record_name, schemas
+from hub.api.openapi_series import SERIES
 from hub.domain.feeds import FEEDS, Feed
 from hub.domain.metrics import CATALOGUE, Kind
 
@@ -26,50 +28,51 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _problem(description: str) -> dict[str, Any]:
+def _problem(description: str) -> JsonObject:
     return {
         "description": description,
         "content": {"application/problem+json": {"schema": _ref("Problem")}},
     }
 
 
-def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def _json(description: str, schema: JsonMap | None = None) -> JsonObject:
     return {
         "description": description,
         "content": {"application/json": {"schema": schema or OBJECT}},
     }
 
 
-def _text(description: str, media: str) -> dict[str, Any]:
+def _text(description: str, media: str) -> JsonObject:
     return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
 
 
-def _unavailable() -> dict[str, Any]:
+def _unavailable() -> JsonObject:
     response = _problem("Kafka or Redis is unavailable; retry after Retry-After seconds")
     response["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
     return response
 
 
-def _cached(op: dict[str, Any]) -> dict[str, Any]:
+def _cached(op: JsonObject) -> JsonObject:
     """Add HTTP caching to a read: validators on 200, and 304 for a matching If-None-Match."""
-    validators = {
+    validators: JsonObject = {
         "ETag": {"schema": {"type": "string"}, "description": "weak: of the figures, not as_of"},
         "Last-Modified": {"schema": {"type": "string"}},
         "Cache-Control": {"schema": {"type": "string", "enum": ["max-age=1"]}},
     }
-    responses = op["get"]["responses"]
-    responses["200"] = responses["200"] | {"headers": validators}
+    responses = node(op, "get", "responses")
+    node(responses, "200")["headers"] = validators
     responses["304"] = {"description": "Not modified: If-None-Match names the current ETag"}
-    op["get"].setdefault("parameters", []).append(
-        _param("If-None-Match", "header", {"type": "string"})
-    )
+    get = node(op, "get")
+    params = get.get("parameters")
+    before = list(params) if isinstance(params, list) else []
+    get["parameters"] = [*before, _param("If-None-Match", "header", {"type": "string"})]
     return op
 
 
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}}}
 
 
-def _rate_limited() -> dict[str, Any]:
+def _rate_limited() -> JsonObject:
     return {
         "429": _problem(
             "This client (its token, or its address without one) made HUB_READ_REQUESTS_PER_MINUTE"
@@ -79,18 +82,18 @@ def _rate_limited() -> dict[str, Any]:
     }
 
 
-def _param(name: str, where: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+def _param(name: str, where: str, schema: JsonMap, required: bool = False) -> JsonObject:
     return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
 
 
-def _reader_auth() -> dict[str, Any]:
+def _reader_auth() -> JsonObject:
     return {
         "401": _problem("HUB_REQUIRE_VIEWER_TOKEN is on and no valid token was sent"),
         "403": _problem("HUB_REQUIRE_VIEWER_TOKEN is on and the token is not a viewer's"),
     }
 
 
-def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+def _read(summary: str, params: Sequence[JsonMap] | None = None, **extra: JsonValue) -> JsonObject:
     """Return a control-room GET operation: open unless HUB_REQUIRE_VIEWER_TOKEN is on."""
     responses = {
         "200": _json("OK"),
@@ -99,19 +102,19 @@ def _read(summary: str, params: list[dict[str, Any]] | None = None, **extra: Any
         "503": _unavailable(),
         **extra,
     }
-    op: dict[str, Any] = {"summary": summary, "tags": ["query"], "security": OPTIONAL_BEARER}
+    op: JsonObject = {"summary": summary, "tags": ["query"], "security": OPTIONAL_BEARER}
     if params:
         op["parameters"] = params
     return {"get": op | {"responses": responses}}
 
 
-def _metrics_body(op: dict[str, Any]) -> dict[str, Any]:
+def _metrics_body(op: JsonObject) -> JsonObject:
     """Name the metrics body's schema (every catalogue metric, described) as the 200 answer."""
-    op["get"]["responses"]["200"] = _json("OK", _ref("MetricsBody"))
+    node(op, "get", "responses")["200"] = _json("OK", _ref("MetricsBody"))
     return op
 
 
-def _records_body(feed: Feed | None) -> dict[str, Any]:
+def _records_body(feed: Feed | None) -> JsonObject:
     item = _ref(record_name(feed)) if feed else OBJECT
     columns = ", ".join(f.name for f in feed.fields) if feed else "the feed's fields"
     return {
@@ -132,7 +135,7 @@ def _records_body(feed: Feed | None) -> dict[str, Any]:
     }
 
 
-def _submit(feed: Feed | None) -> dict[str, Any]:
+def _submit(feed: Feed | None) -> JsonObject:
     responses = {
         "200": _json("At least one record was accepted", _ref("Receipt")),
         "422": _json("No record was accepted; each rejection says why", _ref("Receipt")),
@@ -150,7 +153,7 @@ def _submit(feed: Feed | None) -> dict[str, Any]:
     }
     if feed is None:
         responses["404"] = _problem("Unknown feed")
-    op: dict[str, Any] = {
+    op: JsonObject = {
         "summary": f"Submit {feed.name} records" if feed else "Submit records of one feed",
         "tags": ["ingest"],
         "security": BEARER,
@@ -162,10 +165,10 @@ def _submit(feed: Feed | None) -> dict[str, Any]:
     return {"post": op}
 
 
-def _ingest_paths() -> dict[str, Any]:
-    paths = {"/v1/feeds/{feed}": _submit(None)}
+def _ingest_paths() -> JsonObject:
+    paths: JsonObject = {"/v1/feeds/{feed}": _submit(None)}
     paths |= {f"/v1/feeds/{feed.name}": _submit(feed) for feed in FEEDS.values()}
-    limit = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+    limit: JsonObject = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
     paths["/v1/rejections"] = {
         "get": {
             "summary": "The caller's organisation's recent rejections, newest first",
@@ -188,13 +191,13 @@ def _ingest_paths() -> dict[str, Any]:
     return paths
 
 
-def _admin_paths() -> dict[str, Any]:
+def _admin_paths() -> JsonObject:
     denied = {
         "401": _problem("Missing or unknown token"),
         "403": _problem("Not the admin token"),
         "503": _unavailable(),
     }
-    create = {
+    create: JsonObject = {
         "summary": "Issue a token for an organisation (the secret is shown once)",
         "tags": ["admin"],
         "security": BEARER,
@@ -208,7 +211,7 @@ def _admin_paths() -> dict[str, Any]:
             **denied,
         },
     }
-    revoke = {
+    revoke: JsonObject = {
         "summary": "Revoke a token; every API process refuses it from now on",
         "tags": ["admin"],
         "security": BEARER,
@@ -219,7 +222,7 @@ def _admin_paths() -> dict[str, Any]:
             **denied,
         },
     }
-    audit = {
+    audit: JsonObject = {
         "summary": "Token administration and ingest receipts, newest first",
         "tags": ["admin"],
         "security": BEARER,
@@ -244,7 +247,7 @@ def _admin_paths() -> dict[str, Any]:
     }
 
 
-def _query_paths() -> dict[str, Any]:
+def _query_paths() -> JsonObject:
     scope = {"type": "string", "pattern": SCOPE_PATTERN, "default": "national"}
     history = sorted(m.id for m in CATALOGUE.values() if m.kind is not Kind.GAUGE)
     series = [
@@ -274,7 +277,11 @@ def _query_paths() -> dict[str, Any]:
         ),
         "/v1/series": _cached(
             _read(
-                "A metric's hourly or daily points, with SPC on request", series, **bad, **unknown
+                "A metric's hourly or daily points, with SPC on request",
+                series,
+                **{"200": _json("OK", SERIES)},
+                **bad,
+                **unknown,
             )
         ),
         "/v1/alerts": _read(
@@ -284,7 +291,7 @@ def _query_paths() -> dict[str, Any]:
     }
 
 
-def _stream(scope: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
+def _stream(scope: JsonMap, errors: JsonMap) -> JsonObject:
     params = [
         _param("scope", "query", {"type": "array", "items": scope}) | {"explode": True},
         _param("members", "query", {"type": "string", "enum": ["true", "false"]}),
@@ -294,12 +301,14 @@ def _stream(scope: dict[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
         "(members=true adds the scopes below the first)"
     )
     stream = _read(summary, params, **errors, **limited(_problem))
-    stream["get"]["responses"]["200"] = _text("A stream of `metrics` events", "text/event-stream")
+    node(stream, "get", "responses")["200"] = _text(
+        "A stream of `metrics` events", "text/event-stream"
+    )
     return stream
 
 
-def _ops_paths() -> dict[str, Any]:
-    def op(summary: str, responses: dict[str, Any]) -> dict[str, Any]:
+def _ops_paths() -> JsonObject:
+    def op(summary: str, responses: JsonMap) -> JsonObject:
         return {"get": {"summary": summary, "tags": ["ops"], "responses": responses}}
 
     return {
@@ -322,7 +331,7 @@ def _ops_paths() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document() -> JsonObject:
     """Return the OpenAPI 3.1 description of the hub's HTTP API."""
     paths = {
         **_ingest_paths(),

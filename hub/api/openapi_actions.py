@@ -6,21 +6,25 @@ the tables that download: series, alerts, freshness and the league.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
+from hub.api.json_types import JsonMap, JsonObject, node
 from hub.domain.metrics import CATALOGUE
 
-Op = Callable[..., dict[str, Any]]
-OBJECT: dict[str, Any] = {"type": "object"}
+Op = Callable[..., JsonObject]
+OBJECT: JsonObject = {"type": "object"}
 CSV_TABLES = ("/v1/series", "/v1/alerts", "/v1/freshness", "/v1/league")
-NOTE = {"type": ["string", "null"], "maxLength": 500, "description": "what was done or agreed"}
-ACK_REQUEST: dict[str, Any] = {
+NOTE: JsonObject = {
+    "type": ["string", "null"],
+    "maxLength": 500,
+    "description": "what was done or agreed",
+}
+ACK_REQUEST: JsonObject = {
     "type": "object",
     "properties": {"note": NOTE},
     "example": {"note": "Seen: HALO on site, divert agreed until 16:00"},
 }
-ANNOTATION_REQUEST: dict[str, Any] = {
+ANNOTATION_REQUEST: JsonObject = {
     "type": "object",
     "properties": {
         "scope": {"type": "string", "example": "org/RWE"},
@@ -33,23 +37,24 @@ ANNOTATION_REQUEST: dict[str, Any] = {
 }
 
 
-def with_csv(paths: dict[str, Any]) -> None:
+def with_csv(paths: JsonObject) -> None:
     """Let each downloadable table answer CSV too, with `format=csv` documented."""
     for path in CSV_TABLES:
-        get = paths[path]["get"]
-        get["responses"]["200"]["content"]["text/csv"] = {
+        get = node(paths, path, "get")
+        node(get, "responses", "200", "content")["text/csv"] = {
             "schema": {"type": "string", "description": "the same figures as the JSON, one row "
                        "per item; UTF-8 with a byte-order mark"}
         }  # fmt: skip
-        fmt = {"name": "format", "in": "query", "required": False,
-               "schema": {"type": "string", "enum": ["json", "csv"]}}  # fmt: skip
-        get.setdefault("parameters", []).append(fmt)
+        fmt: JsonObject = {"name": "format", "in": "query", "required": False,
+                           "schema": {"type": "string", "enum": ["json", "csv"]}}  # fmt: skip
+        params = get.get("parameters")
+        get["parameters"] = [*(params if isinstance(params, list) else []), fmt]
 
 
-def _post(summary: str, schema: dict[str, Any], required: bool, responses: dict[str, Any],
-          params: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+def _post(summary: str, schema: JsonMap, required: bool, responses: JsonMap,
+          params: Sequence[JsonMap] | None = None) -> JsonObject:  # fmt: skip
     """Return a write operation of a named viewer."""
-    op: dict[str, Any] = {
+    op: JsonObject = {
         "summary": summary,
         "tags": ["alerts"],
         "security": [{"bearer": []}],
@@ -61,7 +66,7 @@ def _post(summary: str, schema: dict[str, Any], required: bool, responses: dict[
     return op
 
 
-def limited(problem: Op) -> dict[str, Any]:
+def limited(problem: Op) -> JsonObject:
     """Return the answers of a stream past a cap (alert and live streams share them)."""
     retry = {"Retry-After": {"schema": {"type": "integer"}}}
     return {
@@ -78,7 +83,7 @@ def limited(problem: Op) -> dict[str, Any]:
     }
 
 
-def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
+def action_paths(read: Op, param: Op, problem: Op, json: Op) -> JsonObject:
     """Return the paths of `/v1/alerts/...` actions and `/v1/annotations`."""
     writer = {
         "400": problem("A bad field: the field named says why"),
@@ -104,7 +109,7 @@ def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
                                 {"201": json("The note"), **unknown, **writer})  # fmt: skip
     stream = read("Server-Sent Events: a page's alerts whenever they change, and note notices",
                   [param("scope", "query", scope)], **unknown, **limited(problem))  # fmt: skip
-    stream["get"]["responses"]["200"] = {
+    node(stream, "get", "responses")["200"] = {
         "description": "A stream of `alerts`, `notes` and `heartbeat` events",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
@@ -118,7 +123,7 @@ def action_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
     }
 
 
-def _note_params(param: Op, scope: dict[str, Any]) -> list[dict[str, Any]]:
+def _note_params(param: Op, scope: JsonMap) -> list[JsonObject]:
     return [
         param("scope", "query", scope),
         param("metric", "query", {"type": "string"}),

@@ -7,16 +7,16 @@ in its helpers for control-room reads, parameters and problems.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from hub.api.json_types import JsonObject, node
 from hub.domain.day_windows import ROLLING_OR_DAY
 from hub.domain.league import LEAGUE_METRICS
 from hub.services.forecasts import FORECAST_METRICS
 
-Op = Callable[..., dict[str, Any]]
-NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
-INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
-SCOPE: dict[str, Any] = {
+Op = Callable[..., JsonObject]
+NUMBER_OR_NULL: JsonObject = {"type": ["number", "null"]}
+INT_OR_NULL: JsonObject = {"type": ["integer", "null"]}
+SCOPE: JsonObject = {
     "type": "object",
     "properties": {
         "type": {"type": "string"},
@@ -25,7 +25,7 @@ SCOPE: dict[str, Any] = {
     },
     "required": ["type", "code", "name"],
 }
-DECLARED: dict[str, Any] = {
+DECLARED: JsonObject = {
     "type": ["object", "null"],
     "properties": {
         "level": {"type": "integer", "minimum": 1, "maximum": 4},
@@ -39,7 +39,7 @@ STATUS = {
     "description": "counted in the score, or left out: not reported, its feed not live for "
     "the trust, or resting on fewer records than min_count",
 }
-PARAMETER: dict[str, Any] = {
+PARAMETER: JsonObject = {
     "type": "object",
     "properties": {
         "name": {"type": "string"},
@@ -64,7 +64,7 @@ PARAMETER: dict[str, Any] = {
         "reason", "contribution", "stale",
     ],
 }  # fmt: skip
-OPEL_ORG: dict[str, Any] = {
+OPEL_ORG: JsonObject = {
     "type": "object",
     "properties": {
         "framework": {"type": "string"},
@@ -105,12 +105,12 @@ OPEL_ORG: dict[str, Any] = {
         "computed_at", "parameters", "declared",
     ],
 }  # fmt: skip
-COUNTS: dict[str, Any] = {
+COUNTS: JsonObject = {
     "type": "object",
     "properties": {k: {"type": "integer"} for k in ("1", "2", "3", "4", "none")},
     "required": ["1", "2", "3", "4", "none"],
 }
-OPEL_SUMMARY: dict[str, Any] = {
+OPEL_SUMMARY: JsonObject = {
     "type": "object",
     "properties": {
         "framework": {"type": "string"},
@@ -121,13 +121,13 @@ OPEL_SUMMARY: dict[str, Any] = {
     },
     "required": ["framework", "scope", "computed", "declared", "organisations"],
 }
-LIMITS: dict[str, Any] = {
+LIMITS: JsonObject = {
     "type": "object",
     "properties": {k: NUMBER_OR_NULL for k in ("lower95", "upper95", "lower998", "upper998")},
     "required": ["lower95", "upper95", "lower998", "upper998"],
 }
-FLAG: dict[str, Any] = {"type": "string", "enum": ["above", "below", "within"]}
-LEAGUE: dict[str, Any] = {
+FLAG: JsonObject = {"type": "string", "enum": ["above", "below", "within"]}
+LEAGUE: JsonObject = {
     "type": "object",
     "properties": {
         "metric": {"type": "string"},
@@ -185,25 +185,71 @@ LEAGUE: dict[str, Any] = {
     },
     "required": ["metric", "window", "target", "overdispersion", "units"],
 }
-BAND = {
-    k: {"type": "number", "minimum": 0}
-    for k in ("mean", "lower80", "upper80", "lower95", "upper95")
+INTERVAL_BOUND: JsonObject = {
+    "type": ["number", "null"],
+    "minimum": 0,
+    "description": "null: under interval_history_hours of history, too little to give a range",
 }
-ACCURACY: dict[str, Any] = {
-    "type": ["object", "null"],
+BAND: JsonObject = {"mean": {"type": "number", "minimum": 0}}
+BAND |= {k: INTERVAL_BOUND for k in ("lower80", "upper80", "lower95", "upper95")}
+SHARE: JsonObject = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+METHODS = ["ets_week", "ets_day", "seasonal_naive_24", "seasonal_naive_168"]
+BACKTEST_REQUIRED = ["method", "mase", "mase_168", "evaluated_hours", "forecasts"]
+BACKTEST: JsonObject = {
+    "type": "object",
+    "description": (
+        "A rolling-origin backtest over the last week (at most) of held-out hours: from each "
+        "as an origin, the next 24 hours forecast from the hours before it only"
+    ),
     "properties": {
-        "mase": NUMBER_OR_NULL,
-        "coverage80": {"type": "number", "minimum": 0, "maximum": 1},
+        "method": {"type": "string", "enum": METHODS},
+        "mase": NUMBER_OR_NULL | {
+            "description": "mean absolute error over the in-sample error of the same London "
+                           "hour yesterday: below 1 beats it as it did in training"
+        },
+        "mase_168": NUMBER_OR_NULL | {
+            "description": "the same error over the in-sample error of the same hour last "
+                           "week (null under two weeks)"
+        },
+        "coverage80": SHARE,
+        "coverage95": SHARE,
+        "totals": {
+            "type": "array",
+            "description": "coverage of the intervals of the next 4, 8 and 24 hours' totals",
+            "items": {
+                "type": "object",
+                "properties": {"hours": {"type": "integer"}, "coverage80": SHARE,
+                               "coverage95": SHARE, "forecasts": {"type": "integer"}},
+                "required": ["hours", "coverage80", "coverage95", "forecasts"],
+            },
+        },
         "evaluated_hours": {"type": "integer"},
+        "forecasts": {"type": "integer"},
     },
-    "required": ["mase", "coverage80", "evaluated_hours"],
-}
-FORECAST: dict[str, Any] = {
+    "required": BACKTEST_REQUIRED,
+}  # fmt: skip
+ACCURACY: JsonObject = {
+    "oneOf": [{"type": "null"}, BACKTEST | {"required": [*BACKTEST_REQUIRED, "coverage80",
+                                                       "coverage95", "totals"]}],
+    "description": "the served method's backtest; null under 3 days of history",
+}  # fmt: skip
+FORECAST: JsonObject = {
     "type": "object",
     "properties": {
-        "method": {"type": "string", "enum": ["ets_ana", "seasonal_naive"]},
-        "baseline": {"type": "object"},
+        "method": {
+            "type": "string",
+            "enum": METHODS[:3],
+            "description": "ets_week: level × London hour-of-day × weekday profile (from two "
+                           "weeks of history); ets_day: level × hour-of-day; seasonal_naive_24: "
+                           "the same hour yesterday (under 3 days)",
+        },
         "generated_at": {"type": "string"},
+        "history_hours": {"type": "integer"},
+        "missing_hours": {
+            "type": "integer",
+            "description": "hours of history left out because a feed behind them was down",
+        },
+        "interval_history_hours": {"type": "integer"},
         "points": {
             "type": "array",
             "items": {
@@ -212,14 +258,27 @@ FORECAST: dict[str, Any] = {
                 "required": ["start", "end", *BAND],
             },
         },
-        "totals": {"type": "array", "items": {"type": "object"}},
+        "totals": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"hours": {"type": "integer"}, **BAND},
+                "required": ["hours", *BAND],
+            },
+        },
         "accuracy": ACCURACY,
+        "baselines": {
+            "type": "array",
+            "description": "seasonal naive (same hour yesterday; same hour last week, from two "
+                           "weeks) backtested on the same held-out origins",
+            "items": BACKTEST,
+        },
     },
-    "required": ["method", "baseline", "generated_at", "points", "accuracy"],
-}
+    "required": ["method", "generated_at", "points", "totals", "accuracy", "baselines"],
+}  # fmt: skip
 
 
-def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
+def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> JsonObject:
     """Return the paths of `/v1/opel/...`, `/v1/league` and `/v1/forecast`."""
     bad = {"400": problem("A bad parameter: the field named says why")}
     code = param("code", "path", {"type": "string"})
@@ -233,7 +292,7 @@ def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
         param("metric", "query", {"type": "string", "enum": list(FORECAST_METRICS)}, required=True),
         param("scope", "query", scope | {"default": "national"}),
     ]
-    paths = {
+    paths: JsonObject = {
         "/v1/opel/org/{code}": read(
             "A trust's computed OPEL score and level, each parameter explained, beside its "
             "declared level",
@@ -262,5 +321,5 @@ def intel_paths(read: Op, param: Op, problem: Op, json: Op) -> dict[str, Any]:
         "/v1/forecast": FORECAST,
     }
     for path, schema in bodies.items():
-        paths[path]["get"]["responses"]["200"] = json("OK", schema)
+        node(paths, path, "get", "responses")["200"] = json("OK", schema)
     return paths

@@ -8,13 +8,12 @@ bed occupancy), so none is required.
 
 from __future__ import annotations
 
-from typing import Any
-
+from hub.api.json_types import JsonObject
 from hub.domain.metrics import CATALOGUE, GAUGE_HORIZON_MS, Kind, Metric
 from hub.domain.windows import WINDOWS
 
-_NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
-_COMMON: dict[str, Any] = {
+_NUMBER_OR_NULL: JsonObject = {"type": ["number", "null"]}
+_COMMON: JsonObject = {
     "unit": {"type": "string"},
     "rag": {"type": "string", "enum": ["green", "amber", "red", "none", "unknown"]},
     "judged": {
@@ -24,7 +23,7 @@ _COMMON: dict[str, Any] = {
     },
     "quality": {"type": "object", "description": "the inputs' freshness, when not all live"},
 }
-_SHAPES: dict[Kind, dict[str, Any]] = {
+_SHAPES: dict[Kind, JsonObject] = {
     Kind.WINDOW: {
         "windows": {
             "type": "object",
@@ -59,7 +58,7 @@ def _words(m: Metric) -> str:
     return text
 
 
-def metric_schema(m: Metric) -> dict[str, Any]:
+def metric_schema(m: Metric) -> JsonObject:
     """Return the schema of one metric's entry in a metrics body."""
     shape = _SHAPES[m.kind]
     return {
@@ -70,7 +69,7 @@ def metric_schema(m: Metric) -> dict[str, Any]:
     }
 
 
-def metrics_body() -> dict[str, Any]:
+def metrics_body() -> JsonObject:
     """Return the schema of `GET /v1/metrics/...` (and of each live `metrics` event)."""
     return {
         "type": "object",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from hub.api.json_types import JsonObject
 from hub.domain.feeds import FEEDS, Feed, FieldSpec, FieldType
 
-_TYPES: dict[FieldType, dict[str, Any]] = {
+_TYPES: dict[FieldType, JsonObject] = {
     FieldType.TEXT: {"type": "string", "minLength": 1, "maxLength": 64},
     FieldType.ORG: {"type": "string", "description": "organisation code (ODS), e.g. RX9"},
     FieldType.SITE: {"type": "string", "description": "hospital site code (ODS), e.g. RWEAA"},
@@ -20,12 +19,12 @@ _TYPES: dict[FieldType, dict[str, Any]] = {
     FieldType.NUMBER: {"type": "number", "minimum": 0, "maximum": 1_000_000_000},
 }
 
-OBJECT: dict[str, Any] = {"type": "object"}
+OBJECT: JsonObject = {"type": "object"}
 
 
-def _field_schema(spec: FieldSpec) -> dict[str, Any]:
+def _field_schema(spec: FieldSpec) -> JsonObject:
     if spec.type is FieldType.CHOICE:
-        schema: dict[str, Any] = {"type": "string", "enum": list(spec.choices)}
+        schema: JsonObject = {"type": "string", "enum": list(spec.choices)}
         if all(c.isdigit() for c in spec.choices):
             schema = {"type": "integer", "enum": [int(c) for c in spec.choices]}
     else:
@@ -37,7 +36,7 @@ def _field_schema(spec: FieldSpec) -> dict[str, Any]:
     return schema
 
 
-def feed_schema(feed: Feed) -> dict[str, Any]:
+def feed_schema(feed: Feed) -> JsonObject:
     """Return the JSON Schema of one feed's records."""
     return {
         "type": "object",
@@ -53,11 +52,11 @@ def record_name(feed: Feed) -> str:
     return "".join(part.capitalize() for part in feed.name.replace("-", " ").split()) + "Record"
 
 
-def _strings(*names: str) -> dict[str, Any]:
+def _strings(*names: str) -> JsonObject:
     return {name: {"type": "string"} for name in names}
 
 
-PROBLEM: dict[str, Any] = {
+PROBLEM: JsonObject = {
     "type": "object",
     "description": "RFC 9457 problem details, with a sentence a person can act on.",
     "properties": {
@@ -75,13 +74,13 @@ PROBLEM: dict[str, Any] = {
     "required": ["title", "status", "detail"],
 }
 
-FIELD_ERROR: dict[str, Any] = {
+FIELD_ERROR: JsonObject = {
     "type": "object",
     "properties": _strings("field", "message"),
     "required": ["field", "message"],
 }
 
-REJECTION: dict[str, Any] = {
+REJECTION: JsonObject = {
     "type": "object",
     "properties": {
         "index": {"type": "integer", "description": "0-based position of the record in the body"},
@@ -97,7 +96,7 @@ REJECTION: dict[str, Any] = {
     "required": ["index", "errors"],
 }
 
-REJECTED_MORE: dict[str, Any] = {
+REJECTED_MORE: JsonObject = {
     "type": "object",
     "description": "the rejected records a receipt counts without listing them: present only "
     "when `rejected` holds the first ones (at most 1,000, and 512 KiB), so that a receipt has a "
@@ -122,7 +121,7 @@ REJECTED_MORE: dict[str, Any] = {
     "required": ["records", "by_field"],
 }
 
-RECEIPT: dict[str, Any] = {
+RECEIPT: JsonObject = {
     "type": "object",
     "properties": {
         **_strings("submission_id", "feed"),
@@ -146,7 +145,7 @@ RECEIPT: dict[str, Any] = {
     "required": ["submission_id", "feed", "received", "accepted", "unchanged", "rejected"],
 }
 
-TOKEN_REQUEST: dict[str, Any] = {
+TOKEN_REQUEST: JsonObject = {
     "type": "object",
     "properties": {
         "org": {"type": "string", "description": "organisation code, e.g. RX9"},
@@ -164,7 +163,7 @@ TOKEN_REQUEST: dict[str, Any] = {
     "required": ["org"],
 }
 
-TOKEN: dict[str, Any] = {
+TOKEN: JsonObject = {
     "type": "object",
     "properties": {
         **_strings("id", "org", "role"),
@@ -176,7 +175,7 @@ TOKEN: dict[str, Any] = {
     "required": ["id", "token", "org", "feeds", "role"],
 }
 
-REJECTIONS: dict[str, Any] = {
+REJECTIONS: JsonObject = {
     "type": "object",
     "properties": {
         "org": {"type": "string"},
@@ -213,9 +212,9 @@ REJECTIONS: dict[str, Any] = {
 }
 
 
-def schemas() -> dict[str, Any]:
+def schemas() -> JsonObject:
     """Return every component schema, keyed by name."""
-    out: dict[str, Any] = {record_name(f): feed_schema(f) for f in FEEDS.values()}
+    out: JsonObject = {record_name(f): feed_schema(f) for f in FEEDS.values()}
     out |= {
         "Problem": PROBLEM,
         "FieldError": FIELD_ERROR,

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from hub.api.json_types import JsonObject
 from hub.domain import errors as E
 from hub.domain.bounds import NAME_CHARS, NAMES_LISTED, clip
 
@@ -53,7 +54,7 @@ def from_error(exc: E.HubError) -> JSONResponse:
     """Return the problem response for a HubError."""
     for cls, status, title in STATUS:
         if isinstance(exc, cls):
-            extra: dict[str, Any] = {}
+            extra: JsonObject = {}
             if isinstance(exc, E.BodyUnparseable):
                 extra = {
                     k: v for k, v in (("line", exc.line), ("column", exc.column)) if v is not None
@@ -67,8 +68,8 @@ def from_error(exc: E.HubError) -> JSONResponse:
     return problem(500, "Internal error", "the hub failed unexpectedly")
 
 
-def _errors(errors: tuple[E.FieldError, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _errors(errors: tuple[E.FieldError, ...]) -> JsonObject:
+    out: JsonObject = {
         "errors": [
             {"field": clip(e.field, NAME_CHARS * 2), "message": clip(e.message)}
             for e in errors[:ERRORS_LISTED]

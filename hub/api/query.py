@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from hub.api import tables
 from hub.api.auth import require_viewer, services
-from hub.api.caching import cached_response
+from hub.api.caching import cached_response, rendered
+from hub.api.json_types import JsonObject
+from hub.api.render import figures_json, freshness_json, series_json
 from hub.domain.metrics import CATALOGUE
 from hub.domain.rag import Threshold
 
@@ -19,13 +19,16 @@ async def metrics(request: Request) -> Response:
     kind = request.path_params.get("kind")
     scope = "national" if kind is None else f"{kind}/{request.path_params['code']}"
     svc = services(request)
-    return cached_response(request, await svc.snapshots.get(svc.query.resolve(scope)))
+    snapshot = await svc.snapshots.get(svc.figures.resolve(scope))
+    return cached_response(request, rendered(snapshot, figures_json))
 
 
 async def freshness(request: Request) -> Response:
     await require_viewer(request)
-    body = await services(request).freshness.board()
-    return tables.freshness_csv(body) if tables.wants_csv(request) else JSONResponse(body)
+    board = await services(request).freshness.board()
+    if tables.wants_csv(request):
+        return tables.freshness_csv(board)
+    return JSONResponse(freshness_json(board))
 
 
 async def organisations(request: Request) -> Response:
@@ -62,8 +65,8 @@ async def series(request: Request) -> Response:
     svc = services(request)
     snapshot = await svc.series_snapshots.get(svc.series.request(request.query_params))
     if tables.wants_csv(request):
-        return tables.series_csv(snapshot.body)
-    return cached_response(request, snapshot)
+        return tables.series_csv(snapshot.value)
+    return cached_response(request, rendered(snapshot, series_json))
 
 
 async def alerts(request: Request) -> Response:
@@ -78,7 +81,7 @@ async def catalogue(request: Request) -> Response:
     """`GET /v1/catalogue`: every metric's unit, scopes and RAG/SPC lines, for the dashboard."""
     await require_viewer(request)
     thresholds = services(request).thresholds
-    query = services(request).query
+    figures = services(request).figures
     return JSONResponse(
         {
             "metrics": [
@@ -92,14 +95,14 @@ async def catalogue(request: Request) -> Response:
                     "roles": sorted(m.roles),
                     "threshold": _threshold(thresholds.get(m.id)),
                 }
-                | ({"over_minutes": query.over_line_ms(m) / 60_000} if m.over_ms else {})
+                | ({"over_minutes": figures.over_line_ms(m) / 60_000} if m.over_ms else {})
                 for m in CATALOGUE.values()
             ]
         }
     )
 
 
-def _threshold(t: Threshold | None) -> dict[str, Any] | None:
+def _threshold(t: Threshold | None) -> JsonObject | None:
     if t is None:
         return None
     return {

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,7 +69,7 @@ class SecurityMiddleware:
 
 
 def _log(scope: Scope, status: int, started: float) -> None:
-    state: dict[str, Any] = scope.get("state", {})
+    state: Mapping[str, object] = scope.get("state", {})
     access.info(
         "method=%s path=%s status=%s ms=%.1f token=%s",
         scope["method"],

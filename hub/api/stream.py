@@ -6,7 +6,8 @@
 
 Each `metrics` event carries one scope's body, the same bytes as
 `/v1/metrics/...`, and its id is that body's version. The figures are computed
-and framed once per change for every viewer (`hub.services.live`); this module
+once per change for every viewer (`hub.services.live`) and framed once for all
+of them (`hub.api.sse`); this module
 admits a viewer (caps per process and per token: 503 or 429 with Retry-After; a
 token counts by its id, however its Authorization header is spelt) and writes
 its frames, as it does for the alert streams (`hub.api.alert_stream`). A `heartbeat` event goes out after 15 s without one,
@@ -26,9 +27,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.auth import caller, require_viewer, services, still_authorised
+from hub.api.sse import HEARTBEAT, frames
 from hub.domain.errors import FieldError, ValidationFailed
 from hub.domain.scopes import ScopeRef, members
-from hub.services.live import DROPPED, HEARTBEAT, LiveFeed, Viewer
+from hub.services.events import DROPPED
+from hub.services.live import LiveFeed, Viewer
 
 HEARTBEAT_S = 15
 RECHECK_S = 3  # how often a stream opened with a token checks it was not revoked
@@ -40,7 +43,7 @@ SEND_TIMEOUT_S = 30
 
 def _scopes(request: Request) -> list[ScopeRef]:
     svc = services(request)
-    named = [svc.query.resolve(s) for s in request.query_params.getlist("scope") or ["national"]]
+    named = [svc.figures.resolve(s) for s in request.query_params.getlist("scope") or ["national"]]
     if request.query_params.get("members", "").lower() in {"1", "true", "yes"}:
         named += members(svc.ref, named[0])
     unique = list({s.key: s for s in named}.values())
@@ -93,19 +96,19 @@ async def _events(
         await live.welcome(viewer)
         quiet_s = 0.0
         while True:
-            frame = await viewer.next(RECHECK_S)
+            events = await viewer.next(RECHECK_S)
             if not await still_allowed():
                 return  # the token was revoked: no more figures on this connection
-            if frame is None:
+            if events is None:
                 quiet_s += RECHECK_S
                 if quiet_s >= HEARTBEAT_S:
                     # An event, unlike the comment ping, lets a browser notice a silent connection.
                     quiet_s = 0.0
                     yield HEARTBEAT
-            elif frame == DROPPED:
+            elif DROPPED in events:
                 return
             else:
                 quiet_s = 0.0
-                yield frame
+                yield frames(events)
     finally:
         live.close(viewer)

@@ -18,6 +18,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.api.render import org_json
+from hub.api.render_intel import pct
+from hub.domain.freshness import FreshnessBoard
+from hub.services.league import League
+
 CSV_TYPE = "text/csv; charset=utf-8"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -62,15 +67,18 @@ def _safe(name: str) -> str:
 SERIES_COLUMNS = ["start", "end", "date", "value", "complete"]
 SPC_POINT_COLUMNS = ["special_cause", "kind", "side"]
 SPC_LINES = ["mean", "upper_limit", "lower_limit", "target"]
+# An hourly chart's lines are each hour's own: its expected value and band.
+SEASONAL_COLUMNS = ["expected", "lower", "upper", "season"]
 
 
 def series_csv(body: dict[str, Any]) -> Response:
     """`GET /v1/series` as CSV: one row per period, with SPC flags and lines when asked for."""
     spc = body.get("spc")
+    seasonal = spc is not None and spc.get("chart") == "seasonal"
     header = ["metric", "scope", "resolution", *SERIES_COLUMNS, "coverage_submitted"]
     header += ["coverage_expected"]
     if spc is not None:
-        header += SPC_POINT_COLUMNS + SPC_LINES
+        header += SPC_POINT_COLUMNS + ([*SEASONAL_COLUMNS, "target"] if seasonal else SPC_LINES)
     scope = _scope_key(body["scope"])
     rows = []
     for p in body["points"]:
@@ -78,7 +86,11 @@ def series_csv(body: dict[str, Any]) -> Response:
         row = [body["metric"], scope, body["resolution"], *(p.get(c) for c in SERIES_COLUMNS)]
         row += [coverage.get("submitted"), coverage.get("expected")]
         if spc is not None:
-            row += [p.get(c) for c in SPC_POINT_COLUMNS] + [spc.get(c) for c in SPC_LINES]
+            row += [p.get(c) for c in SPC_POINT_COLUMNS]
+            if seasonal:
+                row += [p.get(c) for c in SEASONAL_COLUMNS] + [spc.get("target")]
+            else:
+                row += [spc.get(c) for c in SPC_LINES]
         rows.append(row)
     return csv_response(header, rows, f"series-{body['metric']}-{scope}")
 
@@ -113,13 +125,12 @@ FRESHNESS_COLUMNS = [
 ]  # fmt: skip
 
 
-def freshness_csv(body: dict[str, Any]) -> Response:
-    """`GET /v1/freshness` as CSV: one row per feed and organisation."""
-    rows = [
-        [feed, *(row.get(c) for c in FRESHNESS_COLUMNS[1:])]
-        for feed, section in body["feeds"].items()
-        for row in section["organisations"]
-    ]
+def freshness_csv(board: FreshnessBoard) -> Response:
+    """`GET /v1/freshness` as CSV: one row per feed and organisation, as the JSON has them."""
+    rows = []
+    for feed, org in board.rows():
+        row = org_json(org, daily=True)
+        rows.append([feed, *(row.get(c) for c in FRESHNESS_COLUMNS[1:])])
     return csv_response(FRESHNESS_COLUMNS, rows, "freshness")
 
 
@@ -129,17 +140,19 @@ LEAGUE_COLUMNS = ["code", "name", "value", "numerator", "denominator", "z", *LIM
                   *UNADJUSTED, "flag_unadjusted", "marked"]  # fmt: skip
 
 
-def league_csv(body: dict[str, Any]) -> Response:
+def league_csv(league: League) -> Response:
     """`GET /v1/league` as CSV: one row per organisation, by name, with both sets of limits."""
+    names = league.names
     rows = [
-        [u["code"], u["name"], u["value"], u["numerator"], u["denominator"], u["z"]]
-        + [u["limits"][k] for k in LIMITS]
-        + [u["flag"]]
-        + [u["unadjusted_limits"][k] for k in LIMITS]
-        + [u["flag_unadjusted"], u["marked"]]
-        for u in body["units"]
+        [p.unit.code, names[p.unit.code], pct(p.proportion), p.unit.numerator]
+        + [p.unit.denominator, round(p.z, 4)]
+        + [pct(getattr(p.limits, k)) for k in LIMITS]
+        + [p.flag]
+        + [pct(getattr(p.unadjusted or p.limits, k)) for k in LIMITS]
+        + [p.flag_unadjusted, p.marked]
+        for p in sorted(league.funnel.units, key=lambda p: names[p.unit.code])
     ]
-    return csv_response(LEAGUE_COLUMNS, rows, f"league-{body['metric']}-{body['window']}")
+    return csv_response(LEAGUE_COLUMNS, rows, f"league-{league.metric.id}-{league.window}")
 
 
 def _scope_key(scope: dict[str, Any]) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
-from hub.domain.feeds import Feed
+from hub.domain.delays import FeedDelay
+from hub.domain.feeds import Feed, FeedKind
 from hub.domain.windows import LONDON
 
 LIVE, LATE, STALE, NEVER = "live", "late", "stale", "never"
@@ -64,3 +65,51 @@ def summary(statuses: list[str]) -> dict[str, int]:
     out = {s: statuses.count(s) for s in STATUSES}
     out["expected"] = len(statuses)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class OrgFreshness:
+    """One organisation's row on one feed's board: what was last had from it, and its status."""
+
+    org: str
+    name: str
+    region: str
+    status: str
+    last_received_ms: int | None
+    last_event_ms: int | None
+    latest_date: date | None = None  # SitReps: the newest date submitted
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFreshness:
+    """One feed's board: a row per organisation expected to send it, in reference-data order."""
+
+    feed: str
+    daily: bool  # a SitRep: its rows say the latest date submitted
+    organisations: tuple[OrgFreshness, ...]
+    by_org: dict[str, OrgFreshness] = field(compare=False, repr=False)
+    application: FeedDelay | None = None  # records accepted, not yet applied (None: none wait)
+
+    @classmethod
+    def of(cls, feed: Feed, rows: tuple[OrgFreshness, ...]) -> FeedFreshness:
+        daily = feed.kind is FeedKind.SITREP
+        return cls(feed.name, daily, rows, {row.org: row for row in rows})
+
+    def waiting(self, delay: FeedDelay | None) -> FeedFreshness:
+        """Return this board with the feed's records waiting to be applied."""
+        return replace(self, application=delay)
+
+    def summary(self) -> dict[str, int]:
+        return summary([row.status for row in self.organisations])
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessBoard:
+    """Every feed's board at one instant (`GET /v1/freshness`); times stay in ms until rendered."""
+
+    as_of_ms: int
+    feeds: dict[str, FeedFreshness]  # by feed name, in the order of the feed catalogue
+
+    def rows(self) -> list[tuple[str, OrgFreshness]]:
+        """Return (feed, row) for every organisation on every feed."""
+        return [(name, row) for name, feed in self.feeds.items() for row in feed.organisations]

@@ -10,13 +10,13 @@ the window `now`, SitRep values the window `latest`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from hub.domain.delays import FeedDelay
+from hub.domain.figures import ScopeFigures
 from hub.domain.metrics import HEADLINES, LATEST, NOW
-from hub.domain.orgs import ReferenceData
+from hub.domain.orgs import Organisation, ReferenceData, Region
 from hub.domain.scopes import ScopeRef
 
 
@@ -81,24 +81,23 @@ def scope_labels(ref: ReferenceData) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def headline_values(bodies: Iterable[Mapping[str, Any]]) -> list[UecValue]:
-    """Pick the headline values out of `/v1/metrics/{scope}` bodies, skipping nulls."""
+def headline_values(scopes: Iterable[ScopeFigures]) -> list[UecValue]:
+    """Pick the headline values out of scopes' figures, skipping nulls."""
     out: list[UecValue] = []
-    for body in bodies:
-        scope = body["scope"]
-        key = "national" if scope["code"] is None else f"{scope['type']}/{scope['code']}"
-        metrics = body["metrics"]
+    for figures in scopes:
+        key = figures.scope.key
         for metric, windows in HEADLINES.items():
-            entry = metrics.get(metric)
-            if entry is None:
+            figure = figures.figures.get(metric)
+            if figure is None:
                 continue
+            reading = figure.reading
             for window in windows:
-                raw = entry["value"] if window in (NOW, LATEST) else entry["windows"][window]
+                raw = reading.value if window in (NOW, LATEST) else reading.windows[window]
                 # bool is an int, and a dict is a distribution (OPEL): neither is a gauge value.
                 if isinstance(raw, int | float) and not isinstance(raw, bool):
                     out.append(UecValue(metric, key, window, float(raw)))
     return out
 
 
-def _code(item: Any) -> str:
-    return str(item.code)
+def _code(item: Region | Organisation) -> str:
+    return item.code

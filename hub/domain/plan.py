@@ -24,7 +24,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.records import Record
 from hub.domain.validation import from_canonical
 from hub.domain.validation_rules import EVENT_MAX_AGE, SITREP_AMENDMENT_DAYS
-from hub.domain.windows import DAY_MS, MINUTE_MS, Bucket, buckets_of
+from hub.domain.windows import DAY_MS, HOUR_MS, MINUTE_MS, Bucket, buckets_of
 
 CounterKey = tuple[str, Bucket]  # (scope, bucket)
 DayKey = tuple[str, date, str]  # (feed, day, scope)
@@ -135,6 +135,9 @@ class StatePlan:
     entities: dict[tuple[str, str], tuple[dict[str, Any], int]] = field(default_factory=dict)
     received: dict[tuple[str, str], int] = field(default_factory=dict)
     events: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (feed, org, hour): hours in which something from the organisation was received or
+    # happened. An hour with neither, once a feed has begun, is an outage (domain.outages).
+    heard: set[tuple[str, str, int]] = field(default_factory=set)
     scopes: set[str] = field(default_factory=set)
     applied: int = 0
     unchanged: int = 0
@@ -301,6 +304,8 @@ def _note_freshness(plan: StatePlan, v: Version) -> None:
     ident = (v.feed.name, v.org)
     plan.received[ident] = max(plan.received.get(ident, 0), v.received_at_ms)
     plan.events[ident] = max(plan.events.get(ident, 0), v.event_ms)
+    plan.heard.add((v.feed.name, v.org, v.received_at_ms // HOUR_MS))
+    plan.heard.add((v.feed.name, v.org, v.event_ms // HOUR_MS))
 
 
 def amendable_until_ms(feed: Feed, event_ms: int) -> int:

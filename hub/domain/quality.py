@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from hub.domain.delays import FeedDelay
 from hub.domain.feeds import FEEDS
-from hub.domain.freshness import LATE, LIVE, NEVER, STALE
+from hub.domain.freshness import LATE, LIVE, NEVER, STALE, OrgFreshness
 from hub.domain.metrics import Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef
@@ -76,19 +75,6 @@ class Quality:
     pending_records: int | None = None  # delayed: accepted, not yet applied
     oldest_pending_s: float | None = None  # delayed: how long the oldest of them has waited
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "status": self.status,
-            "live": self.live,
-            "expected": self.expected,
-            "age_minutes": self.age_minutes,
-            "text": self.text,
-        }
-        if self.pending_records is not None:
-            out["pending_records"] = self.pending_records
-            out["oldest_pending_s"] = self.oldest_pending_s
-        return out
-
 
 def with_delay(quality: Quality | None, delay: FeedDelay, inputs: int) -> Quality:
     """Mark a figure whose feed's accepted records wait to be applied: it cannot be trusted."""
@@ -108,20 +94,18 @@ def with_delay(quality: Quality | None, delay: FeedDelay, inputs: int) -> Qualit
 
 
 def assess(
-    rows: Mapping[str, Mapping[str, Any]], orgs: list[str], feed: str, now_ms: int
+    rows: Mapping[str, OrgFreshness], orgs: list[str], feed: str, now_ms: int
 ) -> Quality | None:
     """Judge the inputs `orgs` of one feed from freshness rows by org; None when all are live."""
     if not orgs:
         return None
-    statuses = [str(rows[o]["status"]) if o in rows else NEVER for o in orgs]
+    statuses = [rows[o].status if o in rows else NEVER for o in orgs]
     live = statuses.count(LIVE)
     if live == len(orgs):
         return None
     worst = next(s for s in (STALE, LATE, NEVER) if s in statuses)
     ages = [
-        _age_minutes(rows.get(o, {}), now_ms)
-        for o, s in zip(orgs, statuses, strict=True)
-        if s != LIVE
+        _age_minutes(rows.get(o), now_ms) for o, s in zip(orgs, statuses, strict=True) if s != LIVE
     ]
     known = [a for a in ages if a is not None]
     age = max(known) if known else None
@@ -136,8 +120,8 @@ def assess(
     return Quality(worst if live == 0 else "partial", live, len(orgs), age, text, unknown)
 
 
-def _age_minutes(row: Mapping[str, Any], now_ms: int) -> int | None:
-    received = row.get("last_received_ms")
+def _age_minutes(row: OrgFreshness | None, now_ms: int) -> int | None:
+    received = None if row is None else row.last_received_ms
     return None if received is None else max(0, int((now_ms - received) // 60_000))
 
 
@@ -145,10 +129,10 @@ def _age_words(minutes: int) -> str:
     return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
 
 
-def _single_text(status: str, age: int | None, row: Mapping[str, Any] | None) -> str:
+def _single_text(status: str, age: int | None, row: OrgFreshness | None) -> str:
     if status == NEVER or age is None:
         return "no data received — feed never sent"
-    date = None if row is None else row.get("latest_date")
+    date = None if row is None else row.latest_date
     if date is not None:
         return f"latest return for {date} — return {status}"
     return f"data {_age_words(age)} old — feed {status}"

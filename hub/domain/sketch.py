@@ -54,6 +54,44 @@ def nearest_rank(counts: Mapping[str, int], quantile: float) -> float | None:
     raise AssertionError("unreachable: rank ≤ total")
 
 
+class Grouped(dict[str, int]):
+    """Counters that group their sketches' buckets once, for every formula that reads one.
+
+    A national window holds some 700 counters, and each centile formula wants one
+    sketch's buckets: scanned by prefix, a scope's figures read them sixteen times.
+    Grouped by name (a sketch counter is its prefix, ending in a dot, then a bucket
+    with none), they are found by a lookup.
+    """
+
+    __slots__ = ("_sketches",)
+    _sketches: dict[str, dict[str, int]]
+
+    def sketch(self, prefix: str) -> dict[str, int]:
+        """Return the bucket counts of the counters named `prefix` + bucket."""
+        try:
+            sketches = self._sketches
+        except AttributeError:
+            sketches = self._sketches = _by_prefix(self)
+        return sketches.get(prefix, {})
+
+
+def _by_prefix(counters: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, count in counters.items():
+        head, dot, bucket = name.rpartition(".")
+        if dot:
+            out.setdefault(head + dot, {})[bucket] = count
+    return out
+
+
+def counts_of(counters: Mapping[str, int], prefix: str) -> dict[str, int]:
+    """Return one sketch's bucket counts from counters: those named `prefix` + bucket."""
+    if isinstance(counters, Grouped):
+        return counters.sketch(prefix)
+    cut = len(prefix)
+    return {k[cut:]: v for k, v in counters.items() if k.startswith(prefix)}
+
+
 def merge(parts: Iterable[Mapping[str, int]]) -> dict[str, int]:
     """Add several sketches' bucket counts together."""
     out: dict[str, int] = {}

@@ -115,18 +115,20 @@ def xmr(
     direction: Direction,
     target: float | None = None,
     baseline: int | None = None,
+    min_moving_range: float = 0.0,
 ) -> SpcResult:
     """Build an XmR chart of `values`, with limits locked on the first `baseline` points if given.
 
     A baseline longer than the series uses every point, as the baseline is not complete yet.
-    Limits resting on fewer than 12 points are trial limits.
+    Limits resting on fewer than 12 points are trial limits. `min_moving_range` floors MR̄:
+    a chart of standardised values uses it so its limits are never narrower than chance.
     """
     if baseline is not None and baseline < 2:
         raise ValueError(f"baseline must be at least 2 points, not {baseline}")
     fitted = values if baseline is None else values[:baseline]
     if len(fitted) < 2:
         return _unfitted(values, fitted)
-    limits = _fit(fitted)
+    limits = _fit(fitted, min_moving_range)
     points = _points(values, limits, direction)
     return SpcResult(
         mean=limits.mean,
@@ -158,10 +160,12 @@ def _unfitted(values: Sequence[float], fitted: Sequence[float]) -> SpcResult:
     )
 
 
-def _fit(values: Sequence[float]) -> _Limits:
+def _fit(values: Sequence[float], min_moving_range: float = 0.0) -> _Limits:
     """Compute the mean, MR̄ and limits of at least 2 values."""
     mean = fmean(values)
-    mr_bar = fmean(abs(later - earlier) for earlier, later in pairwise(values))
+    mr_bar = max(
+        fmean(abs(later - earlier) for earlier, later in pairwise(values)), min_moving_range
+    )
     return _Limits(
         mean=mean,
         mean_moving_range=mr_bar,

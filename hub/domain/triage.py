@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import RAG_NONE, Threshold, rag
@@ -61,12 +60,51 @@ class ScopedThresholds:
 
 
 @dataclass(frozen=True, slots=True)
+class Basis:
+    """What a level's rule judged when it was not the raw value: a share, or a count per unit.
+
+    Example: a region's handovers over 60 minutes as a share of those completed,
+    `Basis("4h", 6, 3.0, 0, 5, "lower", of="handover.completed", denominator=200)`.
+    """
+
+    window: str
+    count: float | None  # the metric's own value in the window
+    value: float | None  # what was judged: the share (in %) or the count per unit
+    green: float
+    red: float | None
+    better: str
+    of: str | None = None  # a share of this window metric
+    denominator: float | None = None
+    per: str | None = None  # or a count per acute site or trust
+    units: int | None = None
+
+    @property
+    def unit(self) -> str:
+        return "percent" if self.of is not None else "count"
+
+    def fields(self) -> dict[str, str | float | None]:
+        """Return what the rule judged as the API and alerts carry it (`judged`, `basis`)."""
+        out: dict[str, str | float | None] = {"window": self.window, "count": self.count}
+        if self.of is not None:
+            out |= {"of": self.of, "denominator": self.denominator}
+        else:
+            out |= {"per": self.per, "units": self.units}
+        out["unit"] = self.unit
+        return out | {
+            "value": self.value,
+            "green": self.green,
+            "red": self.red,
+            "better": self.better,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Judgement:
-    """A metric entry's RAG, and what was judged when it was not the raw value."""
+    """A figure's RAG, the number judged, and how it was judged when not the raw value."""
 
     rag: str
     value: float | None
-    basis: dict[str, Any] | None  # None: the raw value was judged
+    basis: Basis | None = None  # None: the raw value was judged
 
 
 def units_in(ref: ReferenceData, scope: ScopeRef, per: str) -> int:
@@ -89,38 +127,26 @@ def _within(ref: ReferenceData, scope: ScopeRef, org: str, region: str) -> bool:
     return scope.code is not None and ref.sites[scope.code].trust == org
 
 
-def raw_value(entry: Mapping[str, Any], window: str) -> float | None:
-    """Return the number an entry holds for `window` (gauges and SitReps: their value)."""
-    value = entry["windows"].get(window) if "windows" in entry else entry.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
 def judge(
-    rule: LevelRule | None,
-    entry: Mapping[str, Any],
-    entries: Mapping[str, Mapping[str, Any]],
-    units: int,
+    rule: LevelRule | None, value: float | None, denominator: float | None, units: int
 ) -> Judgement:
-    """Judge one metric entry of a scope by its level's rule."""
+    """Judge one figure of a scope by its level's rule.
+
+    `value` is the figure's number in the rule's window; `denominator` that of the
+    metric the rule shares it of (`of`), `units` the sites or trusts it divides by (`per`).
+    """
     if rule is None:
-        return Judgement(RAG_NONE, None, None)
+        return Judgement(RAG_NONE, None)
     t = rule.threshold
-    value = raw_value(entry, t.window)
     if rule.plain:
-        return Judgement(rag(value, t), value, None)
-    basis: dict[str, Any] = {"window": t.window, "count": value}
+        return Judgement(rag(value, t), value)
     judged: float | None = None
     if rule.of is not None:
-        other = entries.get(rule.of)
-        denominator = None if other is None else raw_value(other, t.window)
-        basis |= {"of": rule.of, "denominator": denominator, "unit": "percent"}
         if value is not None and denominator:
             judged = 100.0 * value / denominator
+        basis = Basis(t.window, value, judged, t.green, t.red, t.better, rule.of, denominator)
     else:
-        basis |= {"per": rule.per, "units": units, "unit": "count"}
         if value is not None and units:
             judged = value / units
-    basis |= {"value": judged, "green": t.green, "red": t.red, "better": t.better}
+        basis = Basis(t.window, value, judged, t.green, t.red, t.better, per=rule.per, units=units)
     return Judgement(rag(judged, t), judged, basis)

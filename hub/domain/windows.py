@@ -42,11 +42,13 @@ class Resolution(Enum):
         return _RETENTION_MS[self]
 
 
-# Minute buckets serve only the ≤24 h windows; hour buckets serve the 14-day hourly series;
-# day buckets the 400-day daily series. One extra period of slack at each.
+# Minute buckets serve only the ≤24 h windows; hour buckets serve the 35-day hourly series
+# (a week judged against the same hours of the four weeks before it, and four weeks of
+# forecasting history); day buckets the 400-day daily series. One extra period of slack at each.
+HOURLY_KEPT_DAYS = 35
 _RETENTION_MS = {
     Resolution.MINUTE: 25 * HOUR_MS,
-    Resolution.HOUR: 15 * DAY_MS,
+    Resolution.HOUR: (HOURLY_KEPT_DAYS + 1) * DAY_MS,
     Resolution.DAY: 401 * DAY_MS,
 }
 

@@ -21,6 +21,7 @@ from hub.entrypoints.common import (
     settings_from_env,
 )
 from hub.entrypoints.tokens import token
+from hub.settings import Settings
 from hub.simulation.scenarios import SCENARIOS
 
 
@@ -49,8 +50,21 @@ def main() -> None:
     show_default=True,
     help="What the simulated feeds show: an ordinary day, or a surge (services fall behind).",
 )
+@click.option(
+    "--history-days",
+    type=click.IntRange(1, 35),
+    default=None,
+    help="A new hub's simulator starts this many days back, writing them straight to Kafka "
+    "before the workers start, so forecasts and SPC have weeks of history.",
+)
 def up(
-    port: int, workers: int, no_simulator: bool, ephemeral: bool, kafka: bool, scenario: str
+    port: int,
+    workers: int,
+    no_simulator: bool,
+    ephemeral: bool,
+    kafka: bool,
+    scenario: str,
+    history_days: int | None,
 ) -> None:
     """Run the whole hub on this machine (embedded broker and Redis unless configured).
 
@@ -74,6 +88,7 @@ def up(
             ephemeral=ephemeral,
             kafka=kafka,
             scenario=scenario,
+            history_days=history_days,
         )
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -143,7 +158,10 @@ def worker() -> None:
 )
 @click.option("--seed", default=None, type=int, help="Random seed, for repeatable feeds.")
 @click.option(
-    "--days", default=0.0, show_default=True, help="Start this many days before now (at most 7)."
+    "--days",
+    default=0.0,
+    show_default=True,
+    help="Start this many days before now (at most 7; 35 with --history).",
 )
 @click.option(
     "--follow/--no-follow",
@@ -158,15 +176,39 @@ def worker() -> None:
     show_default=True,
     help="surge: from 3 hours before now, demand rises and ambulance services fall behind.",
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Write the days before now straight to the feed topics, signed and stamped with when "
+    "they would have been received (needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY). Records "
+    "accepted 8 days or more ago count only if written before the workers first read the "
+    "topics (as `hub up --history-days` does); later, workers refuse them as replays.",
+)
+@click.option(
+    "--history-written",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    hidden=True,
+    help="With --history, create this file once the history is written (`hub up` waits on it).",
+)
 def simulate(
-    url: str | None, speed: float, seed: int | None, days: float, follow: bool, scenario: str
+    url: str | None,
+    speed: float,
+    seed: int | None,
+    days: float,
+    follow: bool,
+    scenario: str,
+    history: bool,
+    history_written: Path | None,
 ) -> None:
     """Push realistic simulated feeds through the real ingest path (needs HUB_ADMIN_TOKEN)."""
+    from hub.adapters.kafka.producer import KafkaProducerSink
     from hub.adapters.reference_files import load_reference_data
     from hub.client.http import HubClient
     from hub.simulation.driver import Generator, Simulator
     from hub.simulation.ed import EdSimulator
     from hub.simulation.handovers import HandoverSimulator
+    from hub.simulation.history import HistoryWriter
     from hub.simulation.incidents import IncidentSimulator
     from hub.simulation.nhs111 import Nhs111Simulator
     from hub.simulation.scenarios import scenario as placed
@@ -174,19 +216,16 @@ def simulate(
 
     settings = settings_from_env()
     configure_logging(settings.log_level)
-    if not settings.admin_token:
-        raise click.UsageError(
-            "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
-        )
-    if not 0 <= days <= 7:
-        raise click.UsageError(
-            "--days must be from 0 to 7 (older records are rejected as too late)"
-        )
+    _check_simulation(settings, days, history)
     base = url or f"http://{settings.http_host}:{settings.http_port}"
     ref = load_reference_data(settings.config_dir)
     seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
     run_id = f"{seed:x}{int(time.time()) % 100000:05d}"
     rng = random.Random(seed)
+    # Patients already in the department at the start, unless too old for the API to accept.
+    # Weeks of history start empty instead: a warm-up's patients would count as arrivals in
+    # the hours before it, a part-filled day that forecasts would learn from.
+    warm_up = 0.0 if history else max(0.0, min(24.0, (7 - days) * 24 - 1))
     shown = placed(scenario, int(time.time() * 1000))  # a surge is placed by when we catch up
 
     async def run() -> None:
@@ -198,23 +237,42 @@ def simulate(
             generators: list[Generator] = [
                 HandoverSimulator(ref, rng, run_id, scenario=shown),
                 IncidentSimulator(ref, rng, run_id, scenario=shown),
-                # Patients already in the department at the start, unless too old to accept.
-                EdSimulator(
-                    ref,
-                    rng,
-                    run_id,
-                    warm_up_hours=max(0.0, min(24.0, (7 - days) * 24 - 1)),
-                    scenario=shown,
-                ),
+                EdSimulator(ref, rng, run_id, warm_up_hours=warm_up, scenario=shown),
                 Nhs111Simulator(ref, rng, run_id),
                 AcuteSitrepSimulator(ref, rng, run_id),
                 AmbulanceSitrepSimulator(ref, rng, run_id),
             ]
-            sim = Simulator(client, generators, days, speed, follow)
-            await sim.run(stop)
+            # No one waits on a reply here: give Kafka a minute, not the API's 5 s, per batch.
+            sink = KafkaProducerSink(settings.with_(kafka_send_timeout_s=60)) if history else None
+            writer = None if sink is None else HistoryWriter(ref, sink, run_id, history_written)
+            sim = Simulator(client, generators, days, speed, follow, history=writer)
+            try:
+                await sim.run(stop)
+            finally:
+                if sink is not None:
+                    await sink.close()
             click.echo(f"simulator: {sim.sent} records accepted, {sim.rejected} rejected")
 
     asyncio.run(run())
+
+
+def _check_simulation(settings: Settings, days: float, history: bool) -> None:
+    """Refuse a simulation that cannot run: no admin token, or days the hub would refuse."""
+    from hub.domain.windows import HOURLY_KEPT_DAYS
+
+    if not settings.admin_token:
+        raise click.UsageError(
+            "set HUB_ADMIN_TOKEN: the simulator creates a token for each organisation"
+        )
+    if history and not (settings.kafka_bootstrap and settings.envelope_key):
+        raise click.UsageError("--history needs HUB_KAFKA_BOOTSTRAP and HUB_ENVELOPE_KEY")
+    most = HOURLY_KEPT_DAYS if history else 7
+    if not 0 <= days <= most:
+        raise click.UsageError(
+            f"--days must be from 0 to {most}"
+            + (" (hourly history is kept 35 days)" if history else " (older records are "
+               "rejected as too late; --history writes up to 35 days straight to Kafka)")
+        )  # fmt: skip
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

@@ -30,8 +30,9 @@ from hub.adapters.embedded import ManagedProcess, free_port, spawn, start_tansu,
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.local_kafka import start_kafka
 from hub.entrypoints.restarts import CrashLoop, Restarts, Start
+from hub.entrypoints.simulated_span import STOPPED_AT, history_words, simulated_span
 from hub.settings import Settings
-from hub.simulation.scenarios import history_days
+from hub.simulation.history import HISTORY_WRITTEN
 
 READY_TIMEOUT_S = 90.0
 
@@ -174,10 +175,14 @@ def up(
     ephemeral: bool = False,
     kafka: bool = False,
     scenario: str = "normal",
+    history_days: int | None = None,
 ) -> None:
     """Run the whole hub until interrupted; keep its state in HUB_DATA_DIR unless ephemeral.
 
-    `kafka` runs a local Apache Kafka (Java 17+) rather than the embedded Tansu.
+    `kafka` runs a local Apache Kafka (Java 17+) rather than the embedded Tansu. With
+    `history_days`, a new hub's simulator starts that many days back and writes the days
+    before now straight to Kafka (`hub simulate --history`) before the workers start; a
+    hub with kept state fills only the gap since it stopped, as ever.
     """
     data_dir = None if ephemeral else Path(settings.data_dir).resolve()
     if data_dir is not None:
@@ -200,8 +205,10 @@ def up(
             http_port=port,
         )
         asyncio.run(ensure_topics(settings))
-        days = history_days(scenario, simulated_days(data_dir))
-        url = start_hub(settings, workers, simulator and days, run_dir, stack, scenario)
+        days, history = simulated_span(data_dir, history_days, scenario)
+        if simulator and history_days:
+            print(history_words(days, history, run_dir), flush=True)
+        url = start_hub(settings, workers, simulator and days, run_dir, stack, scenario, history)
         _announce(url, settings, stack, run_dir, data_dir, kafka)
         restarts = supervise(stack, settings)
         while not stopping:
@@ -245,25 +252,6 @@ def _with_topics(start: Start, settings: Settings) -> Start:
     return restart
 
 
-STOPPED_AT = "stopped-at"
-
-
-def simulated_days(data_dir: Path | None) -> float:
-    """Return how far back the simulator starts: a day, or since this data last stopped.
-
-    A restart fills the gap since the last run, as feeds catch up after an outage,
-    rather than pushing a second copy of a day the kept figures already hold.
-    """
-    marker = None if data_dir is None else data_dir / STOPPED_AT
-    if marker is None or not marker.exists():
-        return 1.0
-    try:
-        stopped = float(marker.read_text(encoding="utf-8").strip())
-    except ValueError:
-        return 1.0
-    return max(1 / 1440, min(1.0, (time.time() - stopped) / 86_400))
-
-
 def hold_data_dir(data_dir: Path) -> None:
     """Take the data directory for this process, or say which `hub up` already holds it."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -293,34 +281,76 @@ def start_hub(
     run_dir: Path,
     stack: Stack,
     scenario: str = "normal",
+    history: bool = False,
 ) -> str:
     """Start the workers, the HTTP service and the simulator; return the hub's URL once ready.
 
-    `simulator` is how many days back simulated feeds start (0: no simulator).
+    `simulator` is how many days back simulated feeds start (0: no simulator). With
+    `history`, the days before now go straight to Kafka, and the workers start only once
+    they are written: a worker applies whatever a partition held when it first read it as
+    history, while envelopes accepted 8 days or more ago that arrive later are refused as
+    replays (`streams.apply`).
     """
     env = settings.to_env()
-    for i in range(workers):
-        metrics_port = free_port()
-        worker_env = {**env, "HUB_METRICS_PORT": str(metrics_port)}
-        _child(stack, f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
+    history = history and simulator > 0
+    if not history:
+        _start_workers(stack, workers, run_dir, env)
     _child(stack, "api", _python("serve"), run_dir, env, settings.http_port)
     _child(stack, "forecaster", _python("forecast"), run_dir, env)
     url = f"http://{settings.http_host}:{settings.http_port}"
     wait_ready(url, stack.children)
     if simulator:
-        argv = _python("simulate", "--url", url, "--days", f"{simulator:.4f}", "--speed", "0")
-        argv += ["--scenario", scenario]
-        # Restarted, it goes back a few minutes: resent records are unchanged versions.
-        again = _python(
-            "simulate", "--url", url, "--days", f"{RESIMULATE_DAYS:.4f}", "--speed", "0"
-        )
-        again += ["--scenario", scenario]
-        stack.start(
-            "simulator",
-            lambda: spawn("simulator", argv, run_dir, env),
-            lambda: spawn("simulator", again, run_dir, env, append=True),
-        )
+        written = run_dir / HISTORY_WRITTEN if history else None
+        _start_simulator(stack, url, simulator, scenario, run_dir, env, written)
+        if written is not None:
+            wait_for_history(written, stack.children)
+            _start_workers(stack, workers, run_dir, env)
     return url
+
+
+def _start_workers(stack: Stack, workers: int, run_dir: Path, env: dict[str, str]) -> None:
+    for i in range(workers):
+        metrics_port = free_port()
+        worker_env = {**env, "HUB_METRICS_PORT": str(metrics_port)}
+        _child(stack, f"worker-{i + 1}", _python("worker"), run_dir, worker_env, metrics_port)
+
+
+def _start_simulator(
+    stack: Stack,
+    url: str,
+    days: float,
+    scenario: str,
+    run_dir: Path,
+    env: dict[str, str],
+    history_written: Path | None,
+) -> None:
+    """Start the simulator `days` back; given `history_written`, it writes history first."""
+    argv = _python("simulate", "--url", url, "--days", f"{days:.4f}", "--speed", "0")
+    argv += ["--scenario", scenario]
+    if history_written is not None:
+        history_written.unlink(missing_ok=True)
+        argv += ["--history", "--history-written", str(history_written)]
+    # Restarted, it goes back a few minutes: resent records are unchanged versions.
+    again = _python("simulate", "--url", url, "--days", f"{RESIMULATE_DAYS:.4f}", "--speed", "0")
+    again += ["--scenario", scenario]
+    stack.start(
+        "simulator",
+        lambda: spawn("simulator", argv, run_dir, env),
+        lambda: spawn("simulator", again, run_dir, env, append=True),
+    )
+
+
+def wait_for_history(written: Path, children: list[ManagedProcess]) -> None:
+    """Wait until the simulator says its history is written; fail if a child dies meanwhile.
+
+    No time limit: weeks of history take minutes, and how many depends on the machine.
+    """
+    while not written.exists():
+        for child in children:
+            if not child.alive():
+                raise RuntimeError(f"{child.name} exited while history was written:\n"
+                                   f"{child.log_tail()}")  # fmt: skip
+        time.sleep(0.5)
 
 
 RESIMULATE_DAYS = 5 / 1440

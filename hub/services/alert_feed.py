@@ -3,9 +3,10 @@
 One pump per process refreshes the alerts of every watched page: every
 `refresh_s`, and at once (at most once per `min_interval_s`) when an alerts or
 notes notice arrives on the workers' channel (an acknowledgement given or
-ended, a note added). Each page is computed and encoded once per round and its
-frame offered to every viewer of that page if its content changed; a notes
-notice becomes one `notes` frame for every viewer. A round that cannot finish
+ended, a note added). Each page is computed once per round and, if its
+content changed, one event is offered to every viewer of that page (rendered
+into one frame for all of them by `hub.api.sse`); a notes notice becomes one
+`notes` event for every viewer. A round that cannot finish
 within `deadline_s` (Redis hung) tells the viewers the alerts are unavailable
 instead of leaving them silent.
 
@@ -26,13 +27,14 @@ from hub.domain.errors import CallerLimitReached, ProcessLimitReached, Unavailab
 from hub.domain.scopes import ScopeRef
 from hub.ports import StreamTelemetry
 from hub.services.acks import ALERTS_NOTICE, NOTES_NOTICE
-from hub.services.live import Viewer, unavailable_frame
+from hub.services.events import NOTES_ADDED, AlertsChanged, FiguresUnavailable
+from hub.services.live import Viewer
+from hub.services.snapshots import Snapshot
 from hub.services.stream_limits import StreamLimits
 from hub.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
-NOTES_FRAME = b"event: notes\r\ndata: {}\r\n\r\n"
 UNCHANGED_FIELDS = ("as_of",)  # when the alerts were computed: not a change of content
 
 
@@ -48,10 +50,6 @@ class Notices(Protocol):
         ...
 
 
-def alerts_frame(version: int, data: bytes) -> bytes:
-    return b"event: alerts\r\nid: %d\r\ndata: %s\r\n\r\n" % (version, data)
-
-
 class AlertFeed:
     """Keep the watched pages' alerts fresh and hand each change to the pages' viewers."""
 
@@ -62,7 +60,7 @@ class AlertFeed:
         limits: StreamLimits,
         telemetry: StreamTelemetry,
         queue_limit: int,
-        encode: Callable[[Any], bytes],
+        clock_ms: Callable[[], int],
         min_interval_s: float = 1.0,
         refresh_s: float = 5.0,
         deadline_s: float = 30.0,
@@ -74,7 +72,7 @@ class AlertFeed:
         self._limits = limits
         self._telemetry = telemetry
         self._queue_limit = queue_limit
-        self._encode = encode
+        self._clock_ms = clock_ms
         self._min_interval_s = min_interval_s
         self._refresh_s = refresh_s
         self._deadline_s = deadline_s
@@ -82,7 +80,7 @@ class AlertFeed:
         self._timer = timer
         self._viewers: dict[str, set[Viewer]] = {}
         self._pages: dict[str, ScopeRef] = {}
-        self._frames: dict[str, tuple[bytes, int, bytes]] = {}  # page → (content, version, frame)
+        self._frames: dict[str, AlertsChanged] = {}  # page → its latest event
         self._versions = 0
         self._new_pages = False
         self._round_at = -1e9
@@ -133,7 +131,7 @@ class AlertFeed:
         """Queue the page's current alerts if this process has them (else the next round's)."""
         cached = self._frames.get(viewer.scopes[0].key)
         if cached is not None:
-            viewer.offer(viewer.scopes[0].key, cached[1], cached[2])
+            viewer.offer(viewer.scopes[0].key, cached.snapshot.version, cached)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._pump())]
@@ -179,29 +177,32 @@ class AlertFeed:
         self._offer_notes(notes)
 
     def _offer(self, key: str, body: dict[str, Any]) -> None:
-        content = self._encode({k: v for k, v in body.items() if k not in UNCHANGED_FIELDS})
         cached = self._frames.get(key)
-        if cached is None or cached[0] != content:
+        if cached is None or _content(cached.snapshot.value) != _content(body):
             self._versions += 1
-            cached = (content, self._versions, alerts_frame(self._versions, self._encode(body)))
+            cached = AlertsChanged(Snapshot(body, self._versions, self._clock_ms()))
             if key in self._viewers:
                 self._frames[key] = cached
         for viewer in list(self._viewers.get(key, ())):
-            viewer.offer(key, cached[1], cached[2])
+            viewer.offer(key, cached.snapshot.version, cached)
 
     def _offer_notes(self, notes: int) -> None:
         if notes == self._notes:
             return
         self._notes = notes
         for viewer in self._all_viewers():
-            viewer.offer(NOTES_NOTICE, notes, NOTES_FRAME)
+            viewer.offer(NOTES_NOTICE, notes, NOTES_ADDED)
 
     def _failed(self, keys: Sequence[str], detail: str) -> None:
-        frame = unavailable_frame(detail)
+        event = FiguresUnavailable(detail)
         for key in keys:
             self._frames.pop(key, None)  # resend when back, though unchanged
             for viewer in list(self._viewers.get(key, ())):
-                viewer.fail(frame)
+                viewer.fail(event)
 
     def _all_viewers(self) -> list[Viewer]:
         return [v for viewers in self._viewers.values() for v in viewers]
+
+
+def _content(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in UNCHANGED_FIELDS}

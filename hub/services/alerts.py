@@ -5,8 +5,11 @@ scopes and kept bounded so the answer stays cheap at any size:
 
 - `threshold`: a metric whose RAG status is red, judged by the scope level's
   rule (`config/thresholds.toml`; sites roll up into their trust);
-- `spc`: a special cause (DOMAIN §7) on the latest complete hour of the key
-  hourly series — the window metrics with an SPC target — nationally and by region;
+- `spc`: the latest complete hour is unusual for its London hour of the week (or of
+  the day, with under two weeks of history): beyond its expected band, or two of three
+  hours in the band's outer third (`hub.services.seasonal`), for the window metrics
+  with an SPC target and the arrivals (ED, ambulance, 111), in England, every region
+  and every organisation; each shows on its own scope's page only;
 - `feed`: an organisation whose feed is late or stale.
 
 A page sees one group per metric or feed (`hub.domain.alert_groups`): its own
@@ -16,7 +19,9 @@ computed at most once per `ttl_s` (callers arriving meanwhile wait for it),
 so many screens cost one computation; acknowledgements are read per request,
 so one shows everywhere at once.
 Its threshold part reads the snapshots every other reader shares
-(`hub.services.snapshots`).
+(`hub.services.snapshots`). The special causes are judged in the background once
+an hour completes (and again 10 minutes later, for late records): a page shows the
+latest judgement and never waits for the next (`hub.services.special_causes`).
 """
 
 from __future__ import annotations
@@ -28,19 +33,19 @@ from typing import Any
 
 from hub.domain import alert_groups as groups
 from hub.domain.errors import NotFound
+from hub.domain.figures import Figure, ScopeFigures
 from hub.domain.freshness import LATE, STALE
 from hub.domain.metrics import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import NATIONAL, ScopeRef, resolve
 from hub.domain.timestamps import format_utc_ms
-from hub.domain.windows import HOUR_MS
 from hub.services.acks import AckService
 from hub.services.freshness import FreshnessService
-from hub.services.series import SeriesService, chart
+from hub.services.series import SeriesService
 from hub.services.snapshots import SnapshotCache
+from hub.services.special_causes import SpecialCauses
 
-SPC_HOURS = 24
 FEED_TITLES = {
     "ambulance-incident": "Ambulance incidents",
     "ambulance-handover": "Ambulance handovers",
@@ -64,7 +69,7 @@ class AlertsService:
     def __init__(
         self,
         ref: ReferenceData,
-        snapshots: SnapshotCache[ScopeRef],
+        snapshots: SnapshotCache[ScopeRef, ScopeFigures],
         series: SeriesService,
         freshness: FreshnessService,
         thresholds: dict[str, Threshold],
@@ -85,6 +90,7 @@ class AlertsService:
         self._timer = timer
         self._cached: tuple[float, Computed] | None = None
         self._lock = asyncio.Lock()
+        self._special: SpecialCauses | None = None
 
     async def active(self, scope: str | None = None) -> dict[str, Any]:
         """Return the body of `GET /v1/alerts` for the page of `scope` (England by default)."""
@@ -118,6 +124,11 @@ class AlertsService:
         if found is None:
             raise NotFound(f"no active alert {group_id!r}: it may have cleared")
         return found
+
+    async def close(self) -> None:
+        """Stop a special-cause judgement under way."""
+        if self._special is not None:
+            await self._special.close()
 
     def root(self, scope: str) -> ScopeRef:
         """Return the scope whose groups a page of `scope` shows (a site shows its trust's)."""
@@ -160,12 +171,23 @@ class AlertsService:
         orgs = [resolve(self._ref, f"org/{o}") for o in sorted(self._ref.organisations)]
         top = [resolve(self._ref, NATIONAL), *regions]
         atomic = await self._breaches([*top, *orgs])
-        atomic += await self._special_causes(top, now)
+        if self._special is None:
+            self._special = SpecialCauses(
+                self._ref, self._series.seasonal, self.key_metrics(), self._timer
+            )
+        atomic += await self._special.latest([*top, *orgs], now)
         atomic += await self._feeds()
         by_id: dict[str, dict[str, Any]] = {}
         roots: dict[str, list[str]] = {}
-        for root in [*top, *orgs]:
-            page = groups.group(atomic, _scope(root), self._within(root))
+        for i, root in enumerate([*top, *orgs]):
+            if i:
+                await asyncio.sleep(0)  # a page at a time: requests waiting go in between
+            # A special cause shows on its own scope's page: rolled up, chance in any of
+            # fifty trusts would raise an alert for England every few hours.
+            mine = [
+                a for a in atomic if a["type"] != "spc" or groups.scope_key(a["scope"]) == root.key
+            ]
+            page = groups.group(mine, _scope(root), self._within(root))
             roots[root.key] = [g["id"] for g in page]
             by_id |= {g["id"]: g for g in page}
         memories = await self._acks.remember(by_id, now)
@@ -182,19 +204,19 @@ class AlertsService:
     async def _breaches(self, scopes: list[ScopeRef]) -> list[dict[str, Any]]:
         out = []
         for scope, snapshot in zip(scopes, await self._snapshots.many(scopes), strict=True):
-            for metric_id, entry in snapshot.body["metrics"].items():
+            for metric_id, figure in snapshot.value.figures.items():
                 threshold = self._thresholds.get(metric_id)
-                if entry["rag"] != "red" or threshold is None:
+                if figure.rag != "red" or threshold is None:
                     continue
-                alert = self._breach(scope, metric_id, entry, threshold)
-                out.append(alert)
+                out.append(self._breach(scope, metric_id, figure, threshold))
         return out
 
     def _breach(
-        self, scope: ScopeRef, metric_id: str, entry: dict[str, Any], threshold: Threshold
+        self, scope: ScopeRef, metric_id: str, figure: Figure, threshold: Threshold
     ) -> dict[str, Any]:
         """Describe one red figure by what was judged: its value, or its share or rate."""
-        windowed = "windows" in entry
+        reading = figure.reading
+        windowed = reading.metric.kind is Kind.WINDOW
         alert: dict[str, Any] = {
             "id": f"threshold:{metric_id}:{scope.key}",
             "type": "threshold",
@@ -203,19 +225,19 @@ class AlertsService:
             "region": self._region_of(scope),
             "metric": metric_id,
             "title": CATALOGUE[metric_id].description,
-            "unit": entry["unit"],
+            "unit": reading.metric.unit,
             "window": threshold.window if windowed else None,
-            "date": entry.get("date"),
+            "date": None if reading.date is None else reading.date.isoformat(),
             "line": threshold.red,
             "better": threshold.better,
         }
-        judged = entry.get("judged")
-        if judged is not None:
-            alert |= {"value": judged["value"], "line": judged["red"], "basis": judged}
-            alert["unit"] = judged.get("unit") or entry["unit"]
-            alert["window"] = judged["window"] if windowed else None
+        basis = figure.judgement.basis
+        if basis is not None:
+            alert |= {"value": basis.value, "line": basis.red, "basis": basis.fields()}
+            alert["unit"] = basis.unit
+            alert["window"] = basis.window if windowed else None
         else:
-            alert["value"] = entry["windows"][threshold.window] if windowed else entry["value"]
+            alert["value"] = reading.windows[threshold.window] if windowed else reading.value
         return alert
 
     def _region_of(self, scope: ScopeRef) -> str | None:
@@ -225,65 +247,28 @@ class AlertsService:
             return self._ref.organisations[scope.code].region
         return None
 
-    async def _special_causes(self, scopes: list[ScopeRef], now: int) -> list[dict[str, Any]]:
-        last = now // HOUR_MS - 1  # the latest complete hour
-        metrics = self.key_metrics()
-        series = await self._series.hourly(scopes, metrics, last - SPC_HOURS + 1, last)
-        out = []
-        for scope in scopes:
-            for m in metrics:
-                points = series.get((scope.key, m.id))
-                if not points:
-                    continue
-                result, used = chart(points, self._thresholds.get(m.id))
-                if not used or used[-1] != len(points) - 1:
-                    continue  # the latest hour has no value to judge
-                latest = result.points[-1]
-                if latest.special_cause is None:
-                    continue
-                out.append(
-                    {
-                        "id": f"spc:{m.id}:{scope.key}",
-                        "type": "spc",
-                        "severity": "amber" if latest.kind == "concern" else "info",
-                        "scope": _scope(scope),
-                        "region": self._region_of(scope),
-                        "metric": m.id,
-                        "title": m.description,
-                        "value": latest.value,
-                        "unit": m.unit,
-                        "hour": format_utc_ms(points[-1].start_ms),
-                        "special_cause": latest.special_cause,
-                        "variation": result.variation,
-                        "mean": result.mean,
-                        "upper_limit": result.upper_limit,
-                        "lower_limit": result.lower_limit,
-                    }
-                )
-        return out
-
     async def _feeds(self) -> list[dict[str, Any]]:
         board = await self._freshness.board()
         out = []
-        for name, feed_board in board["feeds"].items():
-            for row in feed_board["organisations"]:
-                if row["status"] not in (LATE, STALE):
-                    continue
-                org = resolve(self._ref, f"org/{row['org']}")
-                out.append(
-                    {
-                        "id": f"feed:{name}:{org.key}",
-                        "type": "feed",
-                        "severity": "red" if row["status"] == STALE else "amber",
-                        "scope": _scope(org),
-                        "region": row["region"],
-                        "feed": name,
-                        "title": f"{FEED_TITLES.get(name, name)} feed {row['status']}",
-                        "status": row["status"],
-                        "last_received_at": row["last_received_at"],
-                        "latest_date": row.get("latest_date"),
-                    }
-                )
+        for name, row in board.rows():
+            if row.status not in (LATE, STALE):
+                continue
+            org = resolve(self._ref, f"org/{row.org}")
+            received = row.last_received_ms
+            out.append(
+                {
+                    "id": f"feed:{name}:{org.key}",
+                    "type": "feed",
+                    "severity": "red" if row.status == STALE else "amber",
+                    "scope": _scope(org),
+                    "region": row.region,
+                    "feed": name,
+                    "title": f"{FEED_TITLES.get(name, name)} feed {row.status}",
+                    "status": row.status,
+                    "last_received_at": None if received is None else format_utc_ms(received),
+                    "latest_date": None if row.latest_date is None else row.latest_date.isoformat(),
+                }
+            )
         return out
 
 

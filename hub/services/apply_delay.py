@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from hub.domain.delays import FeedDelay, feed_delays
-from hub.ports import AcceptedOffsets, StateStore
+from hub.ports import AcceptedOffsets, StateReader
 
 
 class ApplyDelay:
@@ -21,7 +21,7 @@ class ApplyDelay:
     def __init__(
         self,
         written: AcceptedOffsets,
-        state: StateStore,
+        state: StateReader,
         topics: Sequence[str],
         prefix: str,
         clock_ms: Callable[[], int],

@@ -6,14 +6,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from hub.domain.figures import ScopeFigures
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef
-from hub.ports import AuditLog, RejectionLog, ReplicationProbe, StateStore
+from hub.ports import AuditLog, RejectionLog, ReplicationProbe, StateReader
 from hub.services.acks import AckService
 from hub.services.alert_feed import AlertFeed
 from hub.services.alerts import AlertsService
 from hub.services.annotations import AnnotationService
+from hub.services.figures import FiguresService
 from hub.services.forecasts import ForecastService
 from hub.services.freshness import FreshnessService
 from hub.services.ingest import IngestService
@@ -23,7 +25,6 @@ from hub.services.live import LiveFeed
 from hub.services.opel import OpelService
 from hub.services.opel_snapshot import OpelSnapshotService
 from hub.services.ops_snapshot import OpsSnapshotService
-from hub.services.query import QueryService
 from hub.services.read_limits import ReadLimits
 from hub.services.series import SeriesService
 from hub.services.series_params import SeriesRequest
@@ -44,15 +45,15 @@ class Services:
     ref: ReferenceData
     thresholds: dict[str, Threshold]
     broker: Pingable
-    state: StateStore
+    state: StateReader
     tokens: TokenService
     ingest: IngestService
-    query: QueryService
+    figures: FiguresService  # computes and judges scopes' figures (read through `snapshots`)
     freshness: FreshnessService
     series: SeriesService
     # One computation per scope (or series) per change, shared by every reader.
-    snapshots: SnapshotCache[ScopeRef]
-    series_snapshots: SnapshotCache[SeriesRequest]
+    snapshots: SnapshotCache[ScopeRef, ScopeFigures]
+    series_snapshots: SnapshotCache[SeriesRequest, dict[str, Any]]
     live: LiveFeed  # the live streams; the API's lifespan starts and stops it
     alerts: AlertsService
     alert_feed: AlertFeed  # the alert streams; the API's lifespan starts and stops it

@@ -1,7 +1,10 @@
 """Take a trust's submission: read it, validate every record, write the good ones to Kafka.
 
 Records are handled in chunks, so memory stays near the body's own size.
-A receipt counts a record as accepted only after Kafka acknowledged it; if
+Reading and validating them (pure CPU) runs off the event loop, through the
+injected `offload` (`hub.offload.OffLoop` in `hub serve`): a large body then
+never holds up the reads that the same process answers meanwhile; only the
+writes to Kafka and Redis are the loop's. A receipt counts a record as accepted only after Kafka acknowledged it; if
 Kafka fails part-way the caller gets BrokerUnavailable (503) and no receipt,
 and sending the same body again is harmless, because a record identical to
 the version already held changes nothing.
@@ -12,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.domain.errors import FieldError, NotFound, StateUnavailable
 from hub.domain.feeds import FEEDS, Feed
@@ -24,6 +28,7 @@ from hub.domain.orgs import ReferenceData
 from hub.domain.plan import amendable_until_ms
 from hub.domain.receipts import Receipt, Rejection, fingerprint
 from hub.domain.validation import Invalid, entity_key, to_canonical, validate
+from hub.offload import inline
 from hub.ports import (
     AcceptedLog,
     AcceptedOffsets,
@@ -37,6 +42,8 @@ from hub.ports import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+Offload = Callable[[Callable[[], T]], Awaitable[T]]
 
 CHUNK = 1_000
 LISTED = 1_000  # rejections of one submission kept in the organisation's rejection list
@@ -61,9 +68,11 @@ class IngestService:
         accepted: AcceptedLog,
         clock: Callable[[], datetime],
         written: AcceptedOffsets | None = None,
+        offload: Offload[Any] = inline,
     ) -> None:
         self._ref = ref
         self._written = written  # how far each partition is written, to see application lag
+        self._offload = offload
         self._parse = parse
         self._sink = sink
         self._deadletters = deadletters
@@ -73,64 +82,69 @@ class IngestService:
 
     async def submit(self, feed: Feed, org: str, content_type: str | None, body: bytes) -> Receipt:
         """Validate and write a body of records submitted for `org`; return the receipt."""
-        items = self._parse(feed, content_type, body)
+        items: Iterator[ParsedItem] = await self._offload(
+            lambda: iter(self._parse(feed, content_type, body))
+        )
         now = self._clock()
         receipt = Receipt(submission_id=f"sub_{secrets.token_hex(8)}", feed=feed.name)
         held: dict[str, str | None] = {}
-        for chunk in _chunks(items, CHUNK):
-            await self._chunk(feed, org, now, chunk, receipt, held)
-        return receipt
+        while True:
+            checked: _Checked = await self._offload(
+                lambda: self._checked(feed, org, now, items, receipt.submission_id)
+            )
+            if not checked.received:
+                return receipt
+            await self._write(feed, checked, receipt, held, now)
 
-    async def _chunk(
-        self,
-        feed: Feed,
-        org: str,
-        now: datetime,
-        chunk: list[ParsedItem],
-        receipt: Receipt,
-        held: dict[str, str | None],
-    ) -> None:
-        accepted: list[AcceptedRecord] = []
-        until: list[int] = []
-        letters: list[DeadLetter] = []
-        rejected: list[Rejection] = []
-        rejected_before = receipt.rejected_count
-        for item in chunk:
-            receipt.received += 1
+    def _checked(
+        self, feed: Feed, org: str, now: datetime, items: Iterator[ParsedItem], submission: str
+    ) -> _Checked:
+        """Read and validate the body's next chunk of records (pure CPU: runs off the loop)."""
+        out = _Checked()
+        for item in islice(items, CHUNK):
+            out.received += 1
             errors, record = self._check(feed, org, now, item)
             if record is None:
                 key = _raw_key(feed, item)
-                rejected.append(Rejection(item.index, errors, item.line, key))
-                letters.append(_letter(feed, org, now, receipt.submission_id, item, errors, key))
+                out.rejected.append(Rejection(item.index, errors, item.line, key))
+                out.letters.append(_letter(feed, org, now, submission, item, errors, key))
                 continue
-            until.append(amendable_until_ms(feed, _event_ms(feed, record)))
-            accepted.append(
-                AcceptedRecord(
-                    feed,
-                    entity_key(feed, record),
-                    to_canonical(feed, record),
-                    now,
-                    org,
-                    receipt.submission_id,
-                    item.index,
-                )
-            )
-        marks = [fingerprint(r.canonical) for r in accepted]
+            accepted = AcceptedRecord(
+                feed, entity_key(feed, record), to_canonical(feed, record), now, org,
+                submission, item.index,
+            )  # fmt: skip
+            out.accepted.append(accepted)
+            out.marks.append(fingerprint(accepted.canonical))
+            out.until.append(amendable_until_ms(feed, _event_ms(feed, record)))
+        return out
+
+    async def _write(
+        self,
+        feed: Feed,
+        checked: _Checked,
+        receipt: Receipt,
+        held: dict[str, str | None],
+        now: datetime,
+    ) -> None:
+        """Write one checked chunk: its records to Kafka, its dead letters, and the receipt."""
+        rejected_before = receipt.rejected_count
+        receipt.received += checked.received
+        accepted, marks = checked.accepted, checked.marks
         receipt.unchanged += await self._count_unchanged(feed, accepted, marks, held)
         ends = await self._sink.publish(accepted)
         await asyncio.gather(
-            self._remember(feed, accepted, marks, until), self._note_written(ends, now)
+            self._remember(feed, accepted, marks, checked.until), self._note_written(ends, now)
         )
-        if letters:
-            await self._deadletters.publish(letters)
+        if checked.letters:
+            await self._deadletters.publish(checked.letters)
             # Every letter reaches the dead-letter topic; the organisation's list gets the first
             # LISTED of a submission, so one all-rejected body cannot write a hundred thousand
             # entries to Redis.
             room = max(0, LISTED - rejected_before)
             if room:
-                await self._rejections.record(letters[:room])
+                await self._rejections.record(checked.letters[:room])
         receipt.accepted += len(accepted)
-        for rejection in rejected:  # the receipt lists the first in full and counts the rest
+        for rejection in checked.rejected:  # the receipt lists the first in full, counts the rest
             receipt.reject(rejection)
 
     def _check(
@@ -190,17 +204,23 @@ class IngestService:
             log.warning("offsets written not noted (the delay shown may read short): %s", exc)
 
 
+@dataclass(slots=True)
+class _Checked:
+    """One chunk of a body, read and validated: what to write, and what to refuse."""
+
+    received: int = 0
+    accepted: list[AcceptedRecord] = field(default_factory=list)
+    marks: list[str] = field(default_factory=list)  # each accepted record's fingerprint
+    until: list[int] = field(default_factory=list)  # until when each may still be amended
+    rejected: list[Rejection] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
+
+
 def _event_ms(feed: Feed, record: Any) -> int:
     value = getattr(record, feed.event_time_field)
     if isinstance(value, datetime):
         return ms(value)
     return ms(datetime(value.year, value.month, value.day, tzinfo=UTC))
-
-
-def _chunks(items: Iterable[ParsedItem], size: int) -> Iterator[list[ParsedItem]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def _raw_key(feed: Feed, item: ParsedItem) -> str | None:

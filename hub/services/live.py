@@ -5,9 +5,10 @@ the shared snapshots and marks the watched scopes due. One pump refreshes the
 due scopes through the snapshot cache (at most once a second per scope, as
 SPEC §5 allows) and every watched scope every `refresh_s` regardless, since
 windows slide and waits grow with no record arriving. A scope whose content
-changed is framed once (`event: metrics`, its version as the id, its encoded
-body) and the same frame is offered to each of its viewers. So the cost of a
-change is one computation and one frame, whatever the number of viewers.
+changed becomes one event (its snapshot: the figures and their version), and
+the same event is offered to each of its viewers; `hub.api.sse` renders each
+snapshot into one frame for all of them. So the cost of a change is one
+computation and one frame, whatever the number of viewers.
 
 Each viewer has a bounded queue. A viewer that cannot keep up is dropped when
 its queue is full rather than buffered without end; its browser reconnects
@@ -18,85 +19,74 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from hub.domain.errors import CallerLimitReached, ProcessLimitReached, Unavailable
+from hub.domain.figures import ScopeFigures
 from hub.domain.scopes import ScopeRef
 from hub.ports import StreamTelemetry
-from hub.services.snapshots import Snapshot, SnapshotCache
+from hub.services.events import DROPPED, Event, FiguresChanged, FiguresUnavailable
+from hub.services.snapshots import SnapshotCache
 from hub.services.stream_limits import StreamLimits
 from hub.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT = b"event: heartbeat\r\ndata: {}\r\n\r\n"
-DROPPED = b""  # what a dropped viewer's queue ends with
-
-
-def metrics_frame(snapshot: Snapshot) -> bytes:
-    """Return the `metrics` event carrying a snapshot's encoded body."""
-    return b"event: metrics\r\nid: %d\r\ndata: %s\r\n\r\n" % (snapshot.version, snapshot.data)
-
-
-def unavailable_frame(detail: str) -> bytes:
-    return b"event: unavailable\r\ndata: %s\r\n\r\n" % json.dumps({"detail": detail}).encode()
-
 
 class Viewer:
-    """One stream connection: its scopes, and a bounded queue of frames to send it."""
+    """One stream connection: its scopes, and a bounded queue of events to send it."""
 
     def __init__(self, scopes: Sequence[ScopeRef], token: str | None, queue_limit: int) -> None:
         self.scopes = list(scopes)
         self.token = token
         self.dropped = False
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(queue_limit)
-        self._queued: dict[str, int] = {}  # scope key → version of the last frame queued
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(queue_limit)
+        self._queued: dict[str, int] = {}  # scope key → version of the last event queued
         self._failing = False
 
-    def offer(self, key: str, version: int, frame: bytes) -> None:
-        """Queue a scope's frame unless this viewer already has that version."""
+    def offer(self, key: str, version: int, event: Event) -> None:
+        """Queue a scope's event unless this viewer already has that version."""
         if self.dropped or self._queued.get(key) == version:
             return
         self._queued[key] = version
         self._failing = False
-        self._put(frame)
+        self._put(event)
 
     def mark(self, key: str, version: int) -> None:
         """Note that the viewer has `version` of `key` already, so it is not offered again."""
         self._queued[key] = version
 
-    def fail(self, frame: bytes) -> None:
+    def fail(self, event: Event) -> None:
         """Tell the viewer the figures are unavailable (once), and resend every scope later."""
         if self.dropped or self._failing:
             return
         self._failing = True
         self._queued.clear()
-        self._put(frame)
+        self._put(event)
 
-    def _put(self, frame: bytes) -> None:
+    def _put(self, event: Event) -> None:
         try:
-            self._queue.put_nowait(frame)
+            self._queue.put_nowait(event)
         except asyncio.QueueFull:
             self.dropped = True
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._queue.put_nowait(DROPPED)
 
-    async def next(self, timeout_s: float) -> bytes | None:
-        """Return every frame queued, as one write (DROPPED once dropped), or None if none came
+    async def next(self, timeout_s: float) -> list[Event] | None:
+        """Return every event queued (ending with DROPPED once dropped), or None if none came
         in `timeout_s`. A page's scopes change together: one write for all of them costs the
         server one send, not one per scope."""
         try:
             async with asyncio.timeout(timeout_s):
-                frames = [await self._queue.get()]
+                events = [await self._queue.get()]
         except TimeoutError:
             return None
         while not self._queue.empty():
-            frames.append(self._queue.get_nowait())
-        return DROPPED if DROPPED in frames else b"".join(frames)
+            events.append(self._queue.get_nowait())
+        return [DROPPED] if DROPPED in events else events
 
 
 class LiveFeed:
@@ -104,7 +94,7 @@ class LiveFeed:
 
     def __init__(
         self,
-        snapshots: SnapshotCache[ScopeRef],
+        snapshots: SnapshotCache[ScopeRef, ScopeFigures],
         notices: Callable[[], AsyncIterator[list[str]]],
         limits: StreamLimits,
         telemetry: StreamTelemetry,
@@ -127,7 +117,6 @@ class LiveFeed:
         self._refs: dict[str, ScopeRef] = {}
         self._due: set[str] = set()
         self._sent: dict[str, tuple[float, int]] = {}  # key → (when, version) last broadcast
-        self._frames: dict[str, tuple[int, bytes]] = {}
         self._checked_at = 0.0
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -172,7 +161,7 @@ class LiveFeed:
                 self._telemetry.dropped()
 
     def _forget(self, key: str) -> None:
-        for table in (self._viewers, self._refs, self._sent, self._frames):
+        for table in (self._viewers, self._refs, self._sent):
             table.pop(key, None)
         self._due.discard(key)
 
@@ -181,19 +170,10 @@ class LiveFeed:
         try:
             snapshots = await self._snapshots.many(viewer.scopes)
         except Unavailable as exc:
-            viewer.fail(unavailable_frame(str(exc)))
+            viewer.fail(FiguresUnavailable(str(exc)))
             return
         for scope, snapshot in zip(viewer.scopes, snapshots, strict=True):
-            viewer.offer(scope.key, snapshot.version, self._frame(scope.key, snapshot))
-
-    def _frame(self, key: str, snapshot: Snapshot) -> bytes:
-        cached = self._frames.get(key)
-        if cached is not None and cached[0] == snapshot.version:
-            return cached[1]
-        frame = metrics_frame(snapshot)
-        if key in self._viewers:
-            self._frames[key] = (snapshot.version, frame)
-        return frame
+            viewer.offer(scope.key, snapshot.version, FiguresChanged(snapshot))
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._pump())]
@@ -272,13 +252,13 @@ class LiveFeed:
                 continue
             if self._sent.get(key, (0.0, -1))[1] != snapshot.version:
                 self._sent[key] = (now, snapshot.version)
-            frame = self._frame(key, snapshot)
+            event = FiguresChanged(snapshot)
             for viewer in list(self._viewers[key]):
-                viewer.offer(key, snapshot.version, frame)
+                viewer.offer(key, snapshot.version, event)
 
     def _failed(self, keys: list[str], detail: str, now: float) -> None:
-        frame = unavailable_frame(detail)
+        event = FiguresUnavailable(detail)
         for key in keys:
             self._sent[key] = (now, -1)  # retry after the interval, and resend when back
             for viewer in list(self._viewers.get(key, ())):
-                viewer.fail(frame)
+                viewer.fail(event)

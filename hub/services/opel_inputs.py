@@ -35,7 +35,7 @@ from hub.domain.opel_inputs import (
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import org_scope, site_scope
 from hub.domain.windows import cover
-from hub.ports import StateStore
+from hub.ports import StateReader
 
 SitrepRow = tuple[date, dict[str, int]] | None
 # Gauges the derived inputs read, with how far back each looks.
@@ -59,7 +59,7 @@ class TrustReading:
 
 
 class OpelReader:
-    def __init__(self, ref: ReferenceData, store: StateStore, config: OpelConfig) -> None:
+    def __init__(self, ref: ReferenceData, store: StateReader, config: OpelConfig) -> None:
         self._ref = ref
         self._store = store
         self._config = config

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from hub.domain.delays import FeedDelay
 from hub.domain.errors import Unavailable
+from hub.domain.figures import ScopeFigures
 from hub.domain.headlines import FeedState, OpsSnapshot, headline_scopes, headline_values
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef
@@ -37,7 +38,7 @@ class OpsSnapshotService:
     def __init__(
         self,
         ref: ReferenceData,
-        snapshots: SnapshotCache[ScopeRef],
+        snapshots: SnapshotCache[ScopeRef, ScopeFigures],
         freshness: FreshnessService,
         clock: Callable[[], datetime],
         interval_s: float,
@@ -59,25 +60,18 @@ class OpsSnapshotService:
     async def refresh(self) -> OpsSnapshot:
         """Read the headline values and freshness now and make them the latest snapshot."""
         now = self._clock()
-        bodies = [s.body for s in await self._snapshots.many(self._scopes)]
+        figures = [s.value for s in await self._snapshots.many(self._scopes)]
         board = await self._freshness.board()
         feeds = tuple(
-            FeedState(feed, row["org"], row["status"], _seconds(row["last_received_at"]))
-            for feed, section in board["feeds"].items()
-            for row in section["organisations"]
+            FeedState(feed, row.org, row.status, _seconds(row.last_received_ms))
+            for feed, row in board.rows()
         )
         waiting = tuple(
-            FeedDelay(
-                feed,
-                section["application"]["pending_records"],
-                section["application"]["oldest_pending_s"] or 0.0,
-                section["application"]["delayed"],
-            )
-            for feed, section in board["feeds"].items()
-            if "application" in section
+            section.application or FeedDelay(feed, 0, 0.0, False)
+            for feed, section in board.feeds.items()
         )
         snapshot = OpsSnapshot(
-            now.timestamp(), tuple(headline_values(bodies)), feeds, waiting=waiting
+            now.timestamp(), tuple(headline_values(figures)), feeds, waiting=waiting
         )
         if self._generations is not None:
             g = await self._generations.state()
@@ -109,5 +103,5 @@ class OpsSnapshotService:
             await asyncio.sleep(self._interval_s)
 
 
-def _seconds(iso: str | None) -> float | None:
-    return None if iso is None else datetime.fromisoformat(iso).timestamp()
+def _seconds(at_ms: int | None) -> float | None:
+    return None if at_ms is None else at_ms / 1000

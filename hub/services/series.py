@@ -2,9 +2,15 @@
 
 Each point is computed by the catalogue's formula from one bucket's counters
 (an hour, a London day, or one SitRep date), exactly as the rolling windows
-are computed from several. SPC (DOMAIN §7) is fitted on complete periods only:
-the hour or day still under way is shown but never judged, since a part-filled
+are computed from several. SPC (DOMAIN §7) judges complete periods only: the
+hour or day still under way is shown but never judged, since a part-filled
 count would look like a fall.
+
+- Hourly points are judged against what that hour usually is (`hub.services.seasonal`):
+  each point carries its expected value and band, from the same London hour of the
+  week (or of the day) in earlier weeks (days); the Making Data Count rules run on the
+  standardised departures. Hours a feed was down are shown but not judged.
+- Daily points (and SitReps) keep the plain XmR chart of the points themselves.
 """
 
 from __future__ import annotations
@@ -15,15 +21,21 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from hub.domain.local_hours import DAY, WEEK
 from hub.domain.metrics import SUBMITTED, Kind, Metric, Value
 from hub.domain.orgs import ReferenceData
 from hub.domain.rag import Threshold
 from hub.domain.scopes import ScopeRef, expected_submitters
-from hub.domain.spc import Direction, SpcResult, xmr
+from hub.domain.seasonal_spc import BandPoint, SeasonalChart
+from hub.domain.sketch import Grouped
+from hub.domain.spc import SpcResult, xmr
 from hub.domain.timestamps import format_utc_ms
 from hub.domain.windows import Bucket, Resolution
-from hub.ports import StateStore
+from hub.ports import StateReader
+from hub.services.seasonal import SeasonalCharts, direction_of
 from hub.services.series_params import SeriesRequest, parse
+
+SEASONS = {WEEK: "week", DAY: "day"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +50,6 @@ class Point:
     submitted: int | None = None  # SitReps: organisations that sent this date
 
 
-def direction(threshold: Threshold | None) -> Direction:
-    """Return the improvement direction a threshold implies (none: neutral)."""
-    if threshold is None:
-        return Direction.NEUTRAL
-    return Direction.DECREASE if threshold.better == "lower" else Direction.INCREASE
-
-
 def numeric(value: Value) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
@@ -54,14 +59,14 @@ def chart(points: Sequence[Point], threshold: Threshold | None) -> tuple[SpcResu
     used = [i for i, p in enumerate(points) if p.complete and numeric(p.value) is not None]
     values = [float(points[i].value) for i in used]  # type: ignore[arg-type]  # numeric above
     target = None if threshold is None else threshold.target
-    return xmr(values, direction(threshold), target), used
+    return xmr(values, direction_of(threshold), target), used
 
 
 class SeriesService:
     def __init__(
         self,
         ref: ReferenceData,
-        store: StateStore,
+        store: StateReader,
         thresholds: dict[str, Threshold],
         clock_ms: Callable[[], int],
     ) -> None:
@@ -69,6 +74,7 @@ class SeriesService:
         self._store = store
         self._thresholds = thresholds
         self._clock_ms = clock_ms
+        self.seasonal = SeasonalCharts(ref, store, thresholds, clock_ms)
 
     def request(self, params: Mapping[str, str]) -> SeriesRequest:
         """Read the query parameters of `GET /v1/series`; raise ValidationFailed for bad ones."""
@@ -97,7 +103,9 @@ class SeriesService:
             "as_of": format_utc_ms(now),
             "points": [self._point(req, p) for p in points],
         }
-        if req.spc:
+        if req.spc and req.resolution is Resolution.HOUR:
+            await self._seasonal(req, body)
+        elif req.spc:
             threshold = self._thresholds.get(req.metric.id)
             result, used = chart(points, threshold)
             for point in body["points"]:
@@ -108,6 +116,16 @@ class SeriesService:
                 )
             body["spc"] = _spc_body(result, threshold, len(used))
         return body
+
+    async def _seasonal(self, req: SeriesRequest, body: dict[str, Any]) -> None:
+        """Add each hour's expected band and flags, and the chart of departures, to `body`."""
+        judged = (await self.seasonal.charts([(req.scope, [req.metric])], req.first, req.last))[
+            (req.scope.key, req.metric.id)
+        ]
+        for point, band in zip(body["points"], judged.chart.points, strict=True):
+            point.update(seasonal_point(band))
+        threshold = self._thresholds.get(req.metric.id)
+        body["spc"] = seasonal_body(judged.chart, threshold)
 
     async def points(self, req: SeriesRequest, now_ms: int) -> list[Point]:
         """Return the series' points, oldest first."""
@@ -126,7 +144,10 @@ class SeriesService:
         rows = await self._store.read_buckets([(s.key, b) for s in scopes for b in hours])
         out: dict[tuple[str, str], list[Point]] = {}
         for i, scope in enumerate(scopes):
-            mine = rows[i * len(hours) : (i + 1) * len(hours)]
+            if i:
+                await asyncio.sleep(0)  # a scope at a time: requests waiting go in between
+            # Grouped once, an hour's counters serve every metric's centiles by lookup.
+            mine = [Grouped(row) for row in rows[i * len(hours) : (i + 1) * len(hours)]]
             for m in metrics:
                 if m.applies_to(scope.type, self._roles(scope)):
                     out[(scope.key, m.id)] = [
@@ -176,7 +197,8 @@ def _point(metric: Metric, bucket: Bucket, counters: dict[str, int], now_ms: int
 
 def _spc_body(result: SpcResult, threshold: Threshold | None, used: int) -> dict[str, Any]:
     return {
-        "direction": direction(threshold).value,
+        "chart": "xmr",
+        "direction": direction_of(threshold).value,
         "target": None if threshold is None else threshold.target,
         "points_used": used,
         "mean": result.mean,
@@ -189,3 +211,41 @@ def _spc_body(result: SpcResult, threshold: Threshold | None, used: int) -> dict
         "variation": result.variation,
         "assurance": result.assurance,
     }
+
+
+def seasonal_point(band: BandPoint) -> dict[str, Any]:
+    """Return one hour's expected band and special cause, as the answer carries them."""
+    return {
+        "expected": _rounded(band.expected),
+        "lower": _rounded(band.lower),
+        "upper": _rounded(band.upper),
+        "season": SEASONS.get(band.period) if band.period else None,
+        "special_cause": band.special_cause,
+        "side": band.side,
+        "kind": band.kind,
+    }
+
+
+def seasonal_body(chart: SeasonalChart, threshold: Threshold | None) -> dict[str, Any]:
+    """Return the `spc` of an hourly series: the XmR of the departures from expected."""
+    d = chart.departures
+    return {
+        "chart": "seasonal",
+        "direction": direction_of(threshold).value,
+        "target": None if threshold is None else threshold.target,
+        "points_used": chart.judged,
+        "baseline_points": chart.fitted,
+        "departures": {
+            "mean": d.mean,
+            "mean_moving_range": d.mean_moving_range,
+            "upper_limit": d.upper_limit,
+            "lower_limit": d.lower_limit,
+        },
+        "trial_limits": chart.trial_limits,
+        "variation": chart.variation,
+        "assurance": chart.assurance,
+    }
+
+
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)

@@ -19,12 +19,12 @@ from hub.domain.metrics import CATALOGUE, Kind, Metric
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef, resolve
 from hub.domain.timestamps import LONDON, TimestampError, parse_date, parse_timestamp
-from hub.domain.windows import DAY_MS, HOUR_MS, Resolution, day_number
+from hub.domain.windows import DAY_MS, HOUR_MS, HOURLY_KEPT_DAYS, Resolution, day_number
 
 RESOLUTIONS = {"hour": Resolution.HOUR, "day": Resolution.DAY}
 DEFAULT_SPAN_MS = {Resolution.HOUR: 24 * HOUR_MS, Resolution.DAY: 30 * DAY_MS}
-# How far back each resolution is kept (SPEC §4): 14 days of hours, 400 of days.
-KEPT_MS = {Resolution.HOUR: 14 * DAY_MS, Resolution.DAY: 400 * DAY_MS}
+# How far back each resolution is kept (SPEC §4): 35 days of hours, 400 of days.
+KEPT_MS = {Resolution.HOUR: HOURLY_KEPT_DAYS * DAY_MS, Resolution.DAY: 400 * DAY_MS}
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no", ""}
 
 
@@ -113,7 +113,8 @@ def parse(params: Mapping[str, str], ref: ReferenceData, now_ms: int) -> SeriesR
     oldest = _bucket(resolution, now_ms - KEPT_MS[resolution] - period)
     first = _bucket(resolution, start)
     if first < oldest:
-        kept = "hourly series for 14" if resolution is Resolution.HOUR else "daily for 400"
+        hourly = f"hourly series for {HOURLY_KEPT_DAYS}"
+        kept = hourly if resolution is Resolution.HOUR else "daily for 400"
         raise _bad("from", f"is too long ago: the hub keeps {kept} days")
     # Half-open [from, to): the bucket holding `to` counts only if `to` is inside it.
     last = _bucket(resolution, to - 1)

@@ -1,10 +1,12 @@
 """One computation per key per change, shared by every reader: the read path's snapshot cache.
 
-A snapshot is a response body computed once, encoded once (by the injected
-`encode`, orjson in production, so this layer imports no codec) and handed to
-every reader: HTTP requests, live streams, alerts and the Prometheus
-snapshot. Keys are scopes (metrics bodies) or series requests; each key
-belongs to a scope, and the workers' change notices for a scope invalidate
+A snapshot is a typed value (a scope's `ScopeFigures`, a series) computed once
+and handed to every reader: HTTP requests, live streams, alerts and the
+Prometheus snapshot. It carries a version that grows only when its content
+changes (values that compare equal are the same content: a value's own `==`
+leaves out when it was computed) and when that last happened; `hub.api` renders
+each snapshot once, for every reader. Keys are scopes or series requests; each
+key belongs to a scope, and the workers' change notices for a scope invalidate
 its keys.
 
 When a reader gets what:
@@ -32,42 +34,40 @@ entries go, so a flood of distinct requests costs computations, never memory.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from hub.tasks import stop_tasks
 
 K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 BURST = 2.0
-UNCHANGED_FIELDS = ("as_of",)  # when a body was computed: not a change of content
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """A body, its encoding and the validators HTTP caching and live streams compare."""
+# Compared and hashed by identity, and weakly referable: `hub.api` keeps each one's rendering
+# for exactly as long as the snapshot itself is kept.
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
+class Snapshot(Generic[V]):
+    """A computed value, and what HTTP caching and live streams compare it by."""
 
-    body: dict[str, Any]
-    data: bytes  # the body, encoded once
-    etag: str  # weak: the content without `as_of`
-    last_modified: str  # HTTP date of when the content last changed
+    value: V
     version: int  # process-wide sequence; a key's version grows only when its content changes
+    changed_at_ms: int  # when its content last changed (HTTP Last-Modified)
 
 
 @dataclass(slots=True)
-class _Entry:
-    snapshot: Snapshot
+class _Entry(Generic[V]):
+    snapshot: Snapshot[V]
     taken_at: float  # timer() when its refresh started
     generation: int  # the scope's notice count when its refresh started
 
 
 @dataclass(slots=True)
-class _Flight:
-    future: asyncio.Future[Snapshot]
+class _Flight(Generic[V]):
+    future: asyncio.Future[Snapshot[V]]
     generation: int
     waited: bool  # readers of a changed key wait for it (False: a refresh behind the readers)
 
@@ -80,25 +80,23 @@ class _Budget:
     at: float
 
 
-class SnapshotCache(Generic[K]):
-    """Share snapshots of bodies per key; see the module docstring for who waits for what."""
+class SnapshotCache(Generic[K, V]):
+    """Share snapshots of values per key; see the module docstring for who waits for what."""
 
     def __init__(
         self,
-        compute: Callable[[list[K]], Awaitable[list[dict[str, Any]]]],
+        compute: Callable[[list[K]], Awaitable[list[V]]],
         scope_of: Callable[[K], str],
-        encode: Callable[[Any], bytes],
         clock_ms: Callable[[], int],
         max_age_s: float = 1.0,
         refresh_per_s: float = 2.0,
         max_entries: int = 1024,
         timer: Callable[[], float] = time.monotonic,
         max_bytes: int | None = None,
-        weight: Callable[[Snapshot], int] = lambda s: len(s.data),
+        weight: Callable[[Snapshot[V]], int] = lambda s: 0,
     ) -> None:
         self._compute = compute
         self._scope_of = scope_of
-        self._encode = encode
         self._clock_ms = clock_ms
         self._max_age_s = max_age_s
         self._refresh_per_s = refresh_per_s
@@ -107,8 +105,8 @@ class SnapshotCache(Generic[K]):
         self._weight = weight
         self.held_bytes = 0  # what the entries weigh, by `weight`
         self._timer = timer
-        self._entries: OrderedDict[K, _Entry] = OrderedDict()
-        self._flights: dict[K, _Flight] = {}
+        self._entries: OrderedDict[K, _Entry[V]] = OrderedDict()
+        self._flights: dict[K, _Flight[V]] = {}
         self._budgets: dict[K, _Budget] = {}
         self._generations: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,7 +118,7 @@ class SnapshotCache(Generic[K]):
         for scope in scopes:
             self._generations[scope] = self._generations.get(scope, 0) + 1
 
-    def current(self, key: K) -> Snapshot | None:
+    def current(self, key: K) -> Snapshot[V] | None:
         """Return the key's latest snapshot without computing anything."""
         entry = self._entries.get(key)
         return None if entry is None else entry.snapshot
@@ -130,13 +128,13 @@ class SnapshotCache(Generic[K]):
         entry = self._entries.get(key)
         return entry is not None and entry.generation == self._generation(key)
 
-    async def get(self, key: K) -> Snapshot:
+    async def get(self, key: K) -> Snapshot[V]:
         return (await self.many([key]))[0]
 
-    async def many(self, keys: Sequence[K]) -> list[Snapshot]:
+    async def many(self, keys: Sequence[K]) -> list[Snapshot[V]]:
         """Return a snapshot of each key, computing those that need it together."""
         now = self._timer()
-        ready: dict[int, Snapshot] = {}
+        ready: dict[int, Snapshot[V]] = {}
         needed: list[K] = []
         for i, key in enumerate(keys):
             snapshot = self._ready(key, now)
@@ -153,7 +151,7 @@ class SnapshotCache(Generic[K]):
             ready[i] = await asyncio.shield(future)
         return [ready[i] for i in range(len(keys))]
 
-    def _ready(self, key: K, now: float) -> Snapshot | None:
+    def _ready(self, key: K, now: float) -> Snapshot[V] | None:
         """Return the entry a reader may have now, or None if it must wait for a refresh."""
         entry = self._entries.get(key)
         if entry is None or now - entry.taken_at >= self._max_age_s:
@@ -199,9 +197,9 @@ class SnapshotCache(Generic[K]):
     def _start(self, keys: list[K], waited: bool) -> None:
         """Start one refresh of `keys` in a task of its own."""
         loop = asyncio.get_running_loop()
-        flights = {}
+        flights: dict[K, _Flight[V]] = {}
         for key in keys:
-            future: asyncio.Future[Snapshot] = loop.create_future()
+            future: asyncio.Future[Snapshot[V]] = loop.create_future()
             # Nobody may wait for a background refresh: its failure must not be reported as lost.
             future.add_done_callback(_consume)
             flights[key] = _Flight(future, self._generation(key), waited)
@@ -210,10 +208,10 @@ class SnapshotCache(Generic[K]):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _refresh(self, flights: dict[K, _Flight], started: float) -> None:
+    async def _refresh(self, flights: dict[K, _Flight[V]], started: float) -> None:
         keys = list(flights)
         try:
-            bodies = await self._compute(keys)
+            values = await self._compute(keys)
         except BaseException as exc:
             for key, flight in flights.items():
                 self._land(key, flight)
@@ -225,20 +223,20 @@ class SnapshotCache(Generic[K]):
                 raise
             return
         self.computed += len(keys)
-        for (key, flight), body in zip(flights.items(), bodies, strict=True):
+        for (key, flight), value in zip(flights.items(), values, strict=True):
             self._land(key, flight)
-            flight.future.set_result(self._store(key, body, started, flight.generation))
+            flight.future.set_result(self._store(key, value, started, flight.generation))
 
-    def _land(self, key: K, flight: _Flight) -> None:
+    def _land(self, key: K, flight: _Flight[V]) -> None:
         if self._flights.get(key) is flight:
             del self._flights[key]
 
-    def _store(self, key: K, body: dict[str, Any], started: float, generation: int) -> Snapshot:
-        """Keep a computed body unless a refresh that started later has landed already."""
+    def _store(self, key: K, value: V, started: float, generation: int) -> Snapshot[V]:
+        """Keep a computed value unless a refresh that started later has landed already."""
         old = self._entries.get(key)
         if old is not None and old.taken_at > started:
             return old.snapshot
-        snapshot = self._snapshot(body, None if old is None else old.snapshot)
+        snapshot = self._snapshot(value, None if old is None else old.snapshot)
         if old is not None:
             self.held_bytes -= self._weight(old.snapshot)
         self._entries[key] = _Entry(snapshot, started, generation)
@@ -258,22 +256,17 @@ class SnapshotCache(Generic[K]):
             and len(self._entries) > 1
         )
 
-    def _snapshot(self, body: dict[str, Any], old: Snapshot | None) -> Snapshot:
-        content = {k: v for k, v in body.items() if k not in UNCHANGED_FIELDS}
-        digest = hashlib.blake2b(self._encode(content), digest_size=12).hexdigest()
-        etag = f'W/"{digest}"'
-        if old is not None and old.etag == etag:
-            version, modified = old.version, old.last_modified
-        else:
-            self._versions += 1
-            version, modified = self._versions, formatdate(self._clock_ms() / 1000, usegmt=True)
-        return Snapshot(body, self._encode(body), etag, modified, version)
+    def _snapshot(self, value: V, old: Snapshot[V] | None) -> Snapshot[V]:
+        if old is not None and old.value == value:
+            return Snapshot(value, old.version, old.changed_at_ms)
+        self._versions += 1
+        return Snapshot(value, self._versions, self._clock_ms())
 
     async def close(self) -> None:
         """Cancel refreshes still running (at shutdown)."""
         await stop_tasks(list(self._tasks))
 
 
-def _consume(future: asyncio.Future[Snapshot]) -> None:
+def _consume(future: asyncio.Future[Snapshot[V]]) -> None:
     if not future.cancelled():
         future.exception()

@@ -38,6 +38,9 @@ ED_BY_HOUR = (
     1.50, 1.45, 1.40, 1.35, 1.30, 1.30, 1.30, 1.25, 1.15, 1.00, 0.80, 0.60,
 )  # fmt: skip
 
+# ED attendances by London weekday, Monday first: the Monday peak, quieter weekends.
+ED_BY_WEEKDAY = (1.13, 1.02, 1.00, 0.99, 0.99, 0.93, 0.94)
+
 # NHS 111 calls by London hour: a morning surge and an evening peak once GPs close.
 NHS111_BY_HOUR = (
     0.60, 0.45, 0.35, 0.30, 0.30, 0.35, 0.55, 0.95, 1.45, 1.50, 1.35, 1.20,
@@ -88,6 +91,11 @@ def weekly(at_ms: int, weekend: float) -> float:
     """Return a day-of-week multiplier averaging 1 over a week, `weekend` times busier at weekends."""
     base = 7 / (5 + 2 * weekend)
     return base * (weekend if local(at_ms).weekday() >= 5 else 1.0)
+
+
+def by_weekday(at_ms: int, profile: tuple[float, ...]) -> float:
+    """Return a London day-of-week multiplier from a Monday-first profile (averages 1 over a week)."""
+    return profile[local(at_ms).weekday()] / (sum(profile) / 7)
 
 
 def service_sites(ref: ReferenceData) -> dict[str, list[str]]:

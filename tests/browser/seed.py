@@ -21,6 +21,7 @@ MINUTE = 60_000
 HOUR = 60 * MINUTE
 REGIONS = ("Y56", "Y60", "Y63")  # London, Midlands, North East and Yorkshire
 SILENT_AMBULANCE = "R1F"  # the Isle of Wight sends nothing
+INTERVAL_DAYS = 5  # 111 intervals go back further: hourly SPC bands need 3 earlier days
 
 
 def iso(at_ms: int) -> str:
@@ -95,7 +96,7 @@ def _intervals(rng: random.Random, ref: ReferenceData, now: int) -> list[Any]:
     out = []
     last = now // (15 * MINUTE) * 15 * MINUTE - 15 * MINUTE
     for provider in ref.with_role("nhs111"):
-        for k in range(104):
+        for k in range(INTERVAL_DAYS * 96):
             received = rng.randrange(40, 160)
             answered = received - rng.randrange(0, 12)
             out.append(

@@ -210,9 +210,35 @@ async def test_the_trend_page_draws_an_xmr_chart_with_its_icons(
     assert variation == body["spc"]["variation"]
     assert assurance == (body["spc"]["assurance"] or "")
     legend = await page.locator(".u-legend").inner_text()
-    for label in ("Mean", "Upper process limit", "Lower process limit", "Target"):
+    for label in ("Expected for the hour", "Upper limit for the hour", "Target"):
         assert label in legend
     await page.screenshot(path=artifacts / "trend-region-four-hour.png", full_page=True)
+    await load(page, hub, "/trend/ed.four_hour_pct/region/Y60?resolution=day&days=30")
+    await page.wait_for_selector(".hub-trend__chart canvas", timeout=20_000)
+    legend = await page.locator(".u-legend").inner_text()
+    for label in ("Mean", "Upper process limit", "Lower process limit", "Target"):
+        assert label in legend  # daily points: one XmR chart's straight lines
+
+
+async def test_an_hourly_chart_shades_each_hours_expected_band(
+    page: Page, hub: SeededHub, artifacts: Path
+) -> None:
+    await load(page, hub, "/trend/nhs111.calls_received/national")
+    chart = page.locator(".hub-trend__chart[data-band]")
+    await chart.locator("canvas").wait_for(timeout=20_000)
+    async with hub.api.client() as c:
+        params = {"metric": "nhs111.calls_received", "scope": "national", "spc": "true"}
+        body = (await c.get("/v1/series", params=params)).json()
+    banded = [p for p in body["points"] if p["upper"] is not None]
+    assert banded and all(p["lower"] <= p["expected"] <= p["upper"] for p in banded)
+    assert await chart.get_attribute("data-band") == str(len(banded))
+    assert "Expected for the hour" in await page.locator(".u-legend").inner_text()
+    lines = await page.locator(".hub-trend__lines").inner_text()
+    assert "Expected from" in lines and "the same hour of the day" in lines
+    table = page.locator(".hub-trend__table")
+    await table.locator("summary").click()
+    assert "Expected band" in await table.inner_text()
+    await page.screenshot(path=artifacts / "trend-national-111-band.png", full_page=True)
 
 
 async def test_wall_mode_is_large_and_cycles_through_the_regions(

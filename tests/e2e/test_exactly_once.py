@@ -156,7 +156,12 @@ async def test_sigkilled_workers_and_a_rebuild_end_with_exactly_the_accepted_rec
             for w in workers:
                 w.stop()
             assert await wipe(settings.redis_url, settings.key_prefix) > 0
-            assert (await served(api, "national"))["ed.arrivals"]["windows"]["24h"] == 0
+
+            async def emptied() -> bool:  # the API's snapshot holds the last figures until it
+                body = await served(api, "national")  # refreshes: a wipe sends no change notice
+                return bool(body["ed.arrivals"]["windows"]["24h"] == 0)
+
+            await wait_until(emptied, timeout=30, interval=0.5)
             result = run(["hub", "rebuild"], settings, timeout=400)
             assert result.returncode == 0, result.stderr
             assert "rebuilt generation" in result.stdout

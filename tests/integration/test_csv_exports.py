@@ -58,9 +58,15 @@ async def test_csv_downloads_hold_the_same_figures_as_the_json(
         assert len(rows) == len(body["points"]) > 0
         assert any(p["value"] is not None for p in body["points"])
         for row, point in zip(rows, body["points"], strict=True):
-            for column in ("start", "end", "value", "complete", "special_cause"):
+            for column in ("start", "end", "value", "complete", "special_cause", "expected",
+                           "lower", "upper", "season"):  # fmt: skip
                 assert same(row[column], point.get(column)), (column, row, point)
-            assert same(row["mean"], body["spc"]["mean"])
+            assert same(row["target"], body["spc"]["target"])
+        days = {"spc": "true", "resolution": "day"}
+        body, rows = await both(api, "/v1/series", {"metric": "handover.mean_minutes",
+                                                    "scope": "org/RX9"} | days)  # fmt: skip
+        for row, point in zip(rows, body["points"], strict=True):
+            assert same(row["value"], point.get("value")) and same(row["mean"], body["spc"]["mean"])
             assert same(row["upper_limit"], body["spc"]["upper_limit"])
 
         body, rows = await both(api, "/v1/alerts", {"scope": "national"})

@@ -48,10 +48,10 @@ async def test_late_and_missing_inputs_are_said_on_the_figure_and_its_rag_is_unk
         clock_ms=lambda: later,
     )
     try:
-        (body,) = await svc.query.many([svc.query.resolve("org/RX9")])
+        (figures,) = await svc.figures.many([svc.figures.resolve("org/RX9")])
     finally:
         await svc.close()
-    entry = body["metrics"]["handover.mean_minutes"]
-    assert entry["rag"] == "unknown"
-    assert entry["quality"]["status"] == "late"
-    assert entry["quality"]["text"] == "data 47 min old — feed late"
+    figure = figures.figures["handover.mean_minutes"]
+    assert figure.rag == "unknown" and figure.quality is not None
+    assert figure.quality.status == "late"
+    assert figure.quality.text == "data 47 min old — feed late"

@@ -271,7 +271,7 @@ async def test_forecasts_are_served_with_the_accuracy_a_known_series_must_have(
     settings: Settings, ref: ReferenceData
 ) -> None:
     # Three days of hourly ED arrivals at one trust: a daily shape, 10 more on the middle day.
-    # Seasonal naive is then off by exactly 10 every held-out hour: MASE 1, σ 10, coverage 1.
+    # Seasonal naive is then off by exactly 10 every held-out hour, as in training: MASE 1.
     now = int(time.time() * 1000) - MINUTE
     current = now // HOUR
     rng = random.Random(3)
@@ -298,21 +298,21 @@ async def test_forecasts_are_served_with_the_accuracy_a_known_series_must_have(
         finally:
             await services.close()
         body = await get(api, "/v1/forecast", metric="ed.arrivals", scope="org/RX1")
-        assert body["history_hours"] == 72
-        baseline = body["baseline"]["accuracy"]
-        assert baseline["mase"] == pytest.approx(1.0)
-        assert baseline["coverage80"] == 1.0
-        assert baseline["evaluated_hours"] == 24
+        assert body["history_hours"] == 72 and body["missing_hours"] == 0
+        day_naive, *others = body["baselines"]
+        assert not others  # "the same hour last week" needs two weeks
+        assert day_naive["method"] == "seasonal_naive_24"
+        assert day_naive["mase"] == pytest.approx(1.0)
+        assert day_naive["evaluated_hours"] == 24
         accuracy = body["accuracy"]
-        assert accuracy["mase"] <= baseline["mase"]
-        assert body["method"] in ("ets_ana", "seasonal_naive")
+        assert body["method"] == accuracy["method"] == "ets_day"  # under two weeks: daily
+        assert accuracy["evaluated_hours"] == 24 and 0 <= accuracy["coverage80"] <= 1
+        assert [t["hours"] for t in accuracy["totals"]] == [4, 8, 24]
         assert len(body["points"]) == 24
         assert ms(body["points"][0]["start"]) == current * HOUR
-        for p in body["points"]:
+        for p in body["points"]:  # three days: enough for intervals, never of zero width
             assert 0 <= p["lower95"] <= p["lower80"] <= p["mean"] <= p["upper80"] <= p["upper95"]
-        if body["method"] == "seasonal_naive":  # then the next day is the last day again
-            last_day = [3 + (h % 24) // 4 for h in range(current, current + 24)]
-            assert [p["mean"] for p in body["points"]] == pytest.approx(last_day)
+            assert p["upper80"] > p["lower80"]
         assert [t["hours"] for t in body["totals"]] == [4, 8, 24]
         assert not math.isnan(body["totals"][0]["mean"])
         async with api.client() as c:

@@ -10,6 +10,7 @@ surviving records once, in one contiguous batch.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 from typing import Any
@@ -91,6 +92,16 @@ async def test_a_fetch_that_finds_only_a_gap_at_the_end_still_moves_progress_to_
         await worker.close()
 
 
+# A kill here is a cancelled step in this process, not a dead one: a step cancelled while
+# aiokafka was opening a connection leaves that socket unclosed (a real kill closes them all),
+# and its warning at collection is this test's artifact. Collected here, under this filter.
+KILLED_MID_CONNECT = (
+    r"ignore:Exception ignored in. <function (AIOKafkaConnection|StreamWriter)\.__del__"
+    ":pytest.PytestUnraisableExceptionWarning"
+)
+
+
+@pytest.mark.filterwarnings(KILLED_MID_CONNECT)
 @pytest.mark.parametrize("seed", range(8))
 async def test_random_gaps_and_worker_kills_apply_every_surviving_record_exactly_once(
     settings_factory: Any, redis_client: aioredis.Redis, seed: int
@@ -120,6 +131,7 @@ async def test_random_gaps_and_worker_kills_apply_every_surviving_record_exactly
                     break
         finally:
             await worker.close()
+            gc.collect()  # the killed step's leftovers, while this test's filter holds
 
     worker = replay_worker(settings, gaps)
     await worker.start()

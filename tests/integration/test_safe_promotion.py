@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hub.adapters.codec import encode_body
 from hub.bootstrap import build
+from hub.domain.figures import ScopeFigures
 from hub.domain.orgs import ReferenceData
 from hub.domain.scopes import ScopeRef, resolve
 from hub.services.alerts import AlertsService
@@ -35,14 +35,14 @@ READERS = 3  # processes reading at once, each with its own cached generation
 AFTER = 30  # reads each reader makes once the old generation is gone
 
 
-def figures(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in b.items() if k != "as_of"} for b in bodies]
-
-
 def recomputing_alerts(svc: Services, now: int) -> AlertsService:
     """The reader's alerts, recomputed on every call (no cache to hide a bad read)."""
-    fresh: SnapshotCache[ScopeRef] = SnapshotCache(
-        svc.query.many, lambda s: s.key, encode_body, lambda: now, max_age_s=0.0
+
+    async def compute(scopes: list[ScopeRef]) -> list[ScopeFigures]:
+        return await svc.figures.many(scopes)
+
+    fresh: SnapshotCache[ScopeRef, ScopeFigures] = SnapshotCache(
+        compute, lambda s: s.key, lambda: now, max_age_s=0.0
     )
     return AlertsService(
         svc.ref, fresh, svc.series, svc.freshness, svc.thresholds, lambda: now, svc.acks, ttl_s=0.0
@@ -53,7 +53,7 @@ async def hammer(
     svc: Services,
     now: int,
     refs: list[ScopeRef],
-    expected: list[dict[str, Any]],
+    expected: list[ScopeFigures],
     done: asyncio.Event,
 ) -> tuple[int, list[Any]]:
     """Read figures and alerts until `done`, then AFTER more times; return reads and any wrong."""
@@ -61,7 +61,7 @@ async def hammer(
     wrong: list[Any] = []
     after = 0
     for reads in range(1, 100_000):  # bounded; ends long before on `done`
-        got = figures(await svc.query.many(refs))
+        got = await svc.figures.many(refs)  # equal when the figures are, whenever computed
         page = await alerts.active("org/RX9")
         if got != expected:
             wrong.append(got)
@@ -98,8 +98,8 @@ async def test_reads_across_a_promotion_never_see_a_half_dropped_generation_nor_
     readers = [build(settings, CollectorRegistry(), clock_ms=lambda: now) for _ in range(READERS)]
     try:
         refs = [resolve(ref, s) for s in SCOPES]
-        expected = figures(await readers[0].query.many(refs))
-        assert expected[2]["metrics"]["handover.over_60"]["windows"]  # figures to lose
+        expected = await readers[0].figures.many(refs)
+        assert any(expected[2].figures["handover.over_60"].reading.windows.values())  # to lose
         done = asyncio.Event()
         tasks = [asyncio.create_task(hammer(r, now, refs, expected, done)) for r in readers]
         result = await rebuild(settings, lambda done, total: None)

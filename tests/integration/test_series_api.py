@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from hub.domain.local_hours import local_slot
 from hub.domain.orgs import ReferenceData
 from hub.domain.spc import Direction, xmr
 from hub.settings import Settings
@@ -194,8 +195,61 @@ async def test_hourly_and_daily_points_match_the_records_pushed(
         assert sum(p["value"] for p in daily["points"]) == len(hos)
 
 
-async def test_spc_lines_and_flags_match_an_xmr_chart_of_the_complete_points(
-    settings: Settings, ref: ReferenceData
+async def test_hourly_spc_judges_each_hour_against_the_same_hour_on_earlier_days(
+    settings: Settings,
+) -> None:
+    now = int(time.time() * 1000) - MINUTE
+    latest = now // HOUR - 1  # the latest complete hour
+    # Five days of 3 to 5 ambulance arrivals an hour (by hour of day), then 30 in the latest.
+    hours = range(latest - 5 * 24, latest)
+    per_hour = {h: 3 + local_slot(h)[1] % 3 for h in hours} | {latest: 30}
+    hos = [
+        {"handover_id": f"H{h}-{i}", "ambulance_trust": "RX9", "site": "RWEAA",
+         "arrived_at": iso(h * HOUR + (i + 1) * MINUTE)}
+        for h, n in per_hour.items() for i in range(n)
+    ]  # fmt: skip
+    async with running_api(settings, clock_ms=lambda: now) as api, running_worker(settings):
+        await push(api, "ambulance-handover", "ambulance_trust", hos)
+
+        async def visible() -> bool:
+            since = {"from": iso(hours[0] * HOUR)}
+            body = await get_series(api, metric="handover.arrivals", **since)
+            return bool(sum(p["value"] for p in body["points"]) == len(hos))
+
+        await wait_until(visible, timeout=60)
+        body = await get_series(api, metric="handover.arrivals", scope="org/RX9", spc="true",
+                                **{"from": iso(now - 72 * HOUR)})  # fmt: skip
+    spc = body["spc"]
+    assert spc["chart"] == "seasonal" and spc["direction"] == "neutral"
+    by_hour = {int(datetime.fromisoformat(p["start"]).timestamp() * 1000) // HOUR: p
+               for p in body["points"]}  # fmt: skip
+    for h, point in by_hour.items():
+        if h > latest:
+            assert point["special_cause"] is None  # the hour under way is not judged
+            continue
+        # The same London hour on up to 7 earlier days, once 3 earlier days hold it.
+        same = [x for x in sorted(per_hour) if x < h and local_slot(x)[1] == local_slot(h)[1]]
+        earlier = [per_hour[x] for x in same[-7:]]
+        if len(earlier) < 3:
+            assert point["expected"] is None and point["special_cause"] is None, h
+            continue
+        assert point["season"] == "day"
+        lower, upper = point["lower"], point["upper"]
+        assert lower <= sum(earlier) / len(earlier) <= upper, h
+        if h == latest:
+            assert point["value"] == 30 and point["special_cause"] == "beyond_limit"
+            assert point["side"] == "high" and point["kind"] == "neutral" and upper < 30
+        else:
+            assert point["special_cause"] is None, h  # 3 to 5 an hour, as usual for the hour
+    assert spc["variation"] == "neutral_high" and spc["points_used"] == sum(
+        1 for h, p in by_hour.items() if h <= latest and p["expected"] is not None
+    )
+    # A hub younger than its limits' week: they rest on the chart's hours before the latest.
+    assert spc["baseline_points"] == spc["points_used"] - 1 and spc["trial_limits"] is False
+
+
+async def test_daily_spc_lines_and_flags_match_an_xmr_chart_of_the_complete_days(
+    settings: Settings,
 ) -> None:
     rng = random.Random(7)
     now = int(time.time() * 1000) - MINUTE
@@ -210,19 +264,21 @@ async def test_spc_lines_and_flags_match_an_xmr_chart_of_the_complete_points(
             return bool(sum(p["value"] for p in body["points"]) == len(hos))
 
         await wait_until(visible, timeout=60)
-        body = await get_series(api, metric="handover.mean_minutes", spc="true")
+        since = {"from": iso(now - 5 * 24 * HOUR), "resolution": "day"}
+        body = await get_series(api, metric="handover.mean_minutes", spc="true", **since)
         complete = [p for p in body["points"] if p["complete"] and p["value"] is not None]
-        assert body["points"][-1]["complete"] is False  # the hour under way
+        assert body["points"][-1]["complete"] is False  # the day under way
         assert body["points"][-1]["special_cause"] is None
         chart = xmr([p["value"] for p in complete], Direction.DECREASE, target=15)
         spc = body["spc"]
+        assert spc["chart"] == "xmr"
         assert spc["direction"] == "decrease" and spc["target"] == 15
         assert spc["points_used"] == len(complete)
         assert close(spc["mean"], chart.mean) and close(spc["upper_limit"], chart.upper_limit)
         assert close(spc["lower_limit"], chart.lower_limit)
         assert spc["variation"] == chart.variation and spc["assurance"] == chart.assurance
         assert [p["special_cause"] for p in complete] == [p.special_cause for p in chart.points]
-        neutral = await get_series(api, metric="handover.arrivals", spc="true")
+        neutral = await get_series(api, metric="handover.arrivals", spc="true", **since)
         assert neutral["spc"]["direction"] == "neutral" and neutral["spc"]["assurance"] is None
 
 

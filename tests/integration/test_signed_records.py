@@ -179,7 +179,7 @@ async def test_an_old_envelope_written_again_is_refused_as_a_replay_and_history_
     assert "8 days or more before it reached a worker" in letters[0]["errors"][0][1]
 
     # A rebuild replays all four, older than 8 days: history, counted as the first time
-    # (but for hour buckets kept 15 days: the 20-day-old record's have expired since).
+    # (but for buckets expired since: `unexpired` keeps those still written at this hour).
     counted = unexpired(counted, int(time.time() * 1000))
     assert any(k.startswith("h:") for k in counted)
     result = await rebuild(settings, lambda done, total: None, timeout_s=120)

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from hub.adapters.redis.apply_script import EXACT as EXACT_LIMIT
 from hub.adapters.redis.keys import Keys
-from hub.adapters.redis.state import RedisStateStore
+from hub.adapters.redis.reads import RedisStateReader
 from hub.domain.windows import windows_cover
 from hub.settings import Settings
 
@@ -42,7 +42,7 @@ async def test_every_window_sums_its_buckets_exactly(
         stored["national"].setdefault(bucket, {}).update(row)
         await redis_client.hset(keys.bucket("national", bucket), mapping=row)  # type: ignore[misc]
 
-    store = RedisStateStore(redis_client, settings.key_prefix)
+    store = RedisStateReader(redis_client, settings.key_prefix)
     got = await store.read_window_sums([(scope, cover) for scope in stored])
 
     for (scope, rows), sums in zip(stored.items(), got, strict=True):
@@ -61,7 +61,7 @@ async def test_a_flushed_script_is_loaded_again(
     cover = windows_cover(NOW)
     bucket = cover["15m"][0]
     await redis_client.hset(keys.bucket("national", bucket), mapping={"n": 3})  # type: ignore[misc]
-    store = RedisStateStore(redis_client, settings.key_prefix)
+    store = RedisStateReader(redis_client, settings.key_prefix)
     assert (await store.read_window_sums([("national", cover)]))[0]["15m"] == {"n": 3}
     await redis_client.script_flush()
     assert (await store.read_window_sums([("national", cover)]))[0]["24h"] == {"n": 3}

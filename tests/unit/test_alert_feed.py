@@ -4,7 +4,6 @@ bounded queues, and a round that hangs told to viewers rather than left silent."
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -13,7 +12,13 @@ from hub.domain.errors import CallerLimitReached, ProcessLimitReached, StateUnav
 from hub.domain.scopes import ScopeRef
 from hub.services.acks import ALERTS_NOTICE, NOTES_NOTICE
 from hub.services.alert_feed import AlertFeed
-from hub.services.live import DROPPED
+from hub.services.events import (
+    DROPPED,
+    AlertsChanged,
+    Event,
+    FiguresUnavailable,
+    NotesAdded,
+)
 from hub.services.stream_limits import StreamLimits
 from tests.unit.test_live_feed import NATIONAL, Telemetry
 
@@ -71,16 +76,22 @@ def alert_feed(
         limits or StreamLimits(500, 10),
         telemetry or Telemetry(),
         queue,
-        lambda v: json.dumps(v).encode(),
+        lambda: 0,
         min_interval_s=0.0,
         deadline_s=deadline_s,
     )
 
 
-def event(frame: bytes | None) -> tuple[str, Any]:
-    assert frame is not None and frame.count(b"event: ") == 1, frame
-    name = frame.split(b"event: ", 1)[1].split(b"\r\n", 1)[0].decode()
-    return name, json.loads(frame.split(b"data: ", 1)[1].rstrip(b"\r\n"))
+def event(events: list[Event] | None) -> tuple[str, Any]:
+    """Return the name and data of the one event queued, as its frame would carry them."""
+    assert events is not None and len(events) == 1, events
+    (queued,) = events
+    if isinstance(queued, AlertsChanged):
+        return "alerts", queued.snapshot.value
+    if isinstance(queued, FiguresUnavailable):
+        return "unavailable", {"detail": queued.detail}
+    assert isinstance(queued, NotesAdded), queued
+    return "notes", {}
 
 
 async def test_every_viewer_of_a_page_gets_the_same_frame_from_one_computation() -> None:
@@ -90,9 +101,9 @@ async def test_every_viewer_of_a_page_gets_the_same_frame_from_one_computation()
     pages.alerts["national"] = ["a"]
     await feed.round()
     assert pages.computed == [["national", "region/Y56"]]  # once per page, not per viewer
-    frames = {await v.next(1) for v in viewers[:50]}
-    assert len(frames) == 1
-    name, data = event(frames.pop())
+    got = [await v.next(1) for v in viewers[:50]]
+    assert len({id(events[0]) for events in got if events}) == 1  # one event for every viewer
+    name, data = event(got[0])
     assert name == "alerts" and data["alerts"] == ["a"]
     assert event(await viewers[50].next(1))[1]["scope"] == "region/Y56"
 
@@ -143,7 +154,7 @@ async def rounds_reach(feed: AlertFeed, n: int) -> None:
 async def test_a_new_page_and_an_acknowledgement_notice_each_start_a_round_at_once() -> None:
     notices = Notices()
     feed = AlertFeed(
-        Pages(), notices, StreamLimits(5, 5), Telemetry(), 8, lambda v: json.dumps(v).encode(),
+        Pages(), notices, StreamLimits(5, 5), Telemetry(), 8, lambda: 0,
         min_interval_s=0.0, refresh_s=3600.0, tick_s=0.01,
     )  # fmt: skip
     feed.start()
@@ -181,7 +192,7 @@ async def test_a_viewer_that_falls_behind_is_dropped_not_buffered() -> None:
     for n in range(4):
         pages.alerts["national"] = [str(n)]
         await feed.round()
-    assert await viewer.next(1) == DROPPED
+    assert await viewer.next(1) == [DROPPED]
     feed.close(viewer)
     assert telemetry.counts["dropped"] == 1 and feed.viewers == 0
 

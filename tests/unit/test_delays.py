@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.api.render import quality_json
 from hub.domain.delays import Behind, FeedDelay, age_words, feed_delays
 from hub.domain.quality import Quality, with_delay
 
@@ -43,7 +44,7 @@ def test_a_delay_makes_a_figure_unknown_and_keeps_what_its_inputs_said() -> None
     delay = FeedDelay("ambulance-handover", 40, 181.25, True)
     alone = with_delay(None, delay, inputs=11)
     assert alone.unknown and alone.status == "delayed"
-    assert alone.as_dict() == {
+    assert quality_json(alone) == {
         "status": "delayed", "live": 11, "expected": 11, "age_minutes": None,
         "text": "figures delayed: 40 records not yet applied (oldest 3 min)",
         "pending_records": 40, "oldest_pending_s": 181.2,

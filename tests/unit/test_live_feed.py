@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +10,8 @@ import pytest
 
 from hub.domain.errors import CallerLimitReached, ProcessLimitReached, StateUnavailable
 from hub.domain.scopes import ScopeRef
-from hub.services.live import DROPPED, LiveFeed, Viewer
+from hub.services.events import DROPPED, Event, FiguresChanged, FiguresUnavailable, NotesAdded
+from hub.services.live import LiveFeed, Viewer
 from hub.services.snapshots import SnapshotCache
 from hub.services.stream_limits import StreamLimits
 
@@ -66,12 +66,8 @@ def feed(
     queue: int = 8,
 ) -> LiveFeed:
     clock = [0.0]
-    snapshots = SnapshotCache(
-        figures.compute,
-        lambda s: s.key,
-        lambda v: json.dumps(v).encode(),
-        lambda: 0,
-        timer=lambda: clock[0],
+    snapshots: SnapshotCache[ScopeRef, Any] = SnapshotCache(
+        figures.compute, lambda s: s.key, lambda: 0, timer=lambda: clock[0]
     )
     live = LiveFeed(
         snapshots,
@@ -87,11 +83,12 @@ def feed(
     return live
 
 
-def body(frame: bytes | None) -> dict[str, Any]:
-    assert frame is not None and frame.startswith(b"event: metrics\r\nid: ")
-    assert frame.count(b"event: ") == 1
-    data = frame.split(b"data: ", 1)[1].rstrip(b"\r\n")
-    return json.loads(data)  # type: ignore[no-any-return]
+def body(events: list[Event] | None) -> Any:
+    """Return the figures of the one `metrics` event queued."""
+    assert events is not None and len(events) == 1
+    (event,) = events
+    assert isinstance(event, FiguresChanged)
+    return event.snapshot.value
 
 
 async def test_every_viewer_is_offered_the_same_frame_computed_once() -> None:
@@ -101,8 +98,10 @@ async def test_every_viewer_is_offered_the_same_frame_computed_once() -> None:
     for viewer in viewers:
         await live.welcome(viewer)
     assert figures.computed == 2  # two scopes, whatever the number of viewers
-    firsts = [await v.next(1) for v in viewers]
-    assert len(set(firsts)) == 1 and firsts[0].count(b"event: metrics") == 2  # one write of both
+    firsts = [await v.next(1) or [] for v in viewers]
+    assert all(isinstance(e, FiguresChanged) for events in firsts for e in events)
+    shared = {tuple(id(e.snapshot) for e in events) for events in firsts}  # type: ignore[union-attr]
+    assert len(shared) == 1 and len(firsts[0]) == 2  # the same snapshots for all; one write of both
     figures.values["national"] = 5
     live.snapshots.invalidate(["national"])  # type: ignore[attr-defined]
     live._due.add("national")  # what the notice listener does for a watched scope
@@ -128,9 +127,9 @@ async def test_a_viewer_that_falls_behind_is_dropped_not_buffered() -> None:
     live = feed(figures, telemetry, queue=3)
     slow = live.open([NATIONAL], None)
     for n in range(5):
-        slow.offer("national", n, b"frame %d" % n)
+        slow.offer("national", n, NotesAdded())
     assert slow.dropped
-    assert await slow.next(1) == DROPPED  # what was queued is let go; the stream ends
+    assert await slow.next(1) == [DROPPED]  # what was queued is let go; the stream ends
     live.close(slow)
     live.close(slow)  # closing twice counts once
     assert telemetry.counts == {"opened": 1, "closed": 1, "dropped": 1}
@@ -147,7 +146,7 @@ async def test_a_viewer_hears_once_that_figures_are_unavailable_then_gets_them_a
     for _ in range(3):
         live.clock[0] += 10  # type: ignore[attr-defined]
         await live.broadcast()
-    assert (await viewer.next(1) or b"").startswith(b"event: unavailable\r\n")
+    assert [type(e) for e in await viewer.next(1) or []] == [FiguresUnavailable]
     assert await viewer.next(0.01) is None  # said once, not on every attempt
     figures.fail = False
     live.clock[0] += 10  # type: ignore[attr-defined]
@@ -173,7 +172,7 @@ async def test_streams_are_capped_per_token_with_429_and_per_process_with_503() 
 
 def test_a_viewer_offered_the_version_it_has_gets_nothing() -> None:
     viewer = Viewer([NATIONAL], None, 4)
-    viewer.offer("national", 1, b"a")
-    viewer.offer("national", 1, b"a")
-    viewer.offer("national", 2, b"b")
+    viewer.offer("national", 1, NotesAdded())
+    viewer.offer("national", 1, NotesAdded())
+    viewer.offer("national", 2, NotesAdded())
     assert viewer._queue.qsize() == 2

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
 
+from hub.domain.freshness import OrgFreshness
 from hub.domain.metrics import CATALOGUE
 from hub.domain.orgs import ReferenceData
 from hub.domain.quality import assess, feed_of, input_orgs
@@ -13,9 +14,10 @@ NOW = 1_800_000_000_000
 MINUTE = 60_000
 
 
-def row(status: str, minutes_ago: int | None, latest_date: str | None = None) -> dict[str, Any]:
+def row(status: str, minutes_ago: int | None, latest_date: str | None = None) -> OrgFreshness:
     received = None if minutes_ago is None else NOW - minutes_ago * MINUTE
-    return {"status": status, "last_received_ms": received, "latest_date": latest_date}
+    day = None if latest_date is None else date.fromisoformat(latest_date)
+    return OrgFreshness("RWE", "x", "Y60", status, received, None, day)
 
 
 def test_each_metric_comes_from_one_feed() -> None:

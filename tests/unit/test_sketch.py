@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from hub.domain.sketch import (
     RELATIVE_ACCURACY,
     ZERO_BUCKET,
+    Grouped,
     bucket_of,
     bucket_value,
+    counts_of,
     merge,
     nearest_rank,
 )
@@ -154,3 +156,23 @@ def test_a_retracted_value_no_longer_counts() -> None:
     corrected = merge([before, {bucket_of(5000.0): -1}, {bucket_of(30.0): 1}])
     assert nearest_rank(corrected, 1.0) == representative(30.0)
     assert nearest_rank(merge([before, {b: -c for b, c in before.items()}]), 0.9) is None
+
+
+names = st.text(alphabet="abc.1z", min_size=1, max_size=8)
+prefixes = st.sampled_from(["a.", "a.b.", "inc.c1.sk.", "edf.ttt.", "b."])
+
+
+@given(
+    st.dictionaries(st.one_of(names, prefixes.flatmap(lambda p: names.map(lambda n: p + n))),
+                    st.integers(-5, 50)),
+    prefixes,
+)  # fmt: skip
+def test_grouped_counters_give_each_sketch_what_a_scan_by_prefix_gives(
+    counters: dict[str, int], prefix: str
+) -> None:
+    scanned = counts_of(counters, prefix)
+    assert counts_of(Grouped(counters), prefix) == {
+        bucket: n
+        for bucket, n in scanned.items()
+        if "." not in bucket  # buckets have no dot
+    }

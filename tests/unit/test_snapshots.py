@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from hub.domain.errors import StateUnavailable
 from hub.services.snapshots import SnapshotCache
 
 pytestmark = pytest.mark.timeout(10)
+CHANGED_AT = 1_764_000_000_000
 
 
 class Clock:
@@ -31,27 +32,30 @@ class Source:
         self.gate: asyncio.Event | None = None
         self.fail: Exception | None = None
 
-    async def compute(self, keys: list[str]) -> list[dict[str, Any]]:
+    async def compute(self, keys: list[str]) -> list[Body]:
         self.calls.append(list(keys))
         if self.gate is not None:
             await self.gate.wait()
         if self.fail is not None:
             raise self.fail
-        return [{"as_of": len(self.calls), "key": k, "value": self.values.get(k, 0)} for k in keys]
+        return [Body(k, self.values.get(k, 0), len(self.calls)) for k in keys]
 
 
-def encode(value: Any) -> bytes:
-    return json.dumps(value).encode()
+@dataclass(frozen=True)
+class Body:
+    """A computed value: equal to another with the same content, whenever it was computed."""
+
+    key: str
+    value: int
+    as_of: int = field(compare=False)
 
 
-def cache(source: Source, clock: Clock, **options: Any) -> SnapshotCache[str]:
+def cache(source: Source, clock: Clock, **options: Any) -> SnapshotCache[str, Body]:
     scope_of = lambda key: key.split("#")[0]  # noqa: E731  # "national#series" belongs to national
-    return SnapshotCache(
-        source.compute, scope_of, encode, lambda: 1_764_000_000_000, timer=clock, **options
-    )
+    return SnapshotCache(source.compute, scope_of, lambda: CHANGED_AT, timer=clock, **options)
 
 
-async def test_concurrent_readers_share_one_computation_and_the_same_bytes() -> None:
+async def test_concurrent_readers_share_one_computation_and_the_same_snapshot() -> None:
     source, clock = Source(), Clock()
     snapshots = cache(source, clock)
     source.gate = asyncio.Event()
@@ -60,8 +64,8 @@ async def test_concurrent_readers_share_one_computation_and_the_same_bytes() -> 
     source.gate.set()
     got = await asyncio.gather(*readers)
     assert source.calls == [["national"]]
-    assert len({id(s.data) for s in got}) == 1  # encoded once, the same object for everyone
-    assert json.loads(got[0].data)["key"] == "national"
+    assert len({id(s) for s in got}) == 1  # computed once, the same snapshot for everyone
+    assert got[0].value.key == "national"
 
 
 async def test_a_fresh_snapshot_is_served_without_computing_and_an_old_one_is_recomputed() -> None:
@@ -86,7 +90,7 @@ async def test_past_half_its_age_a_snapshot_is_served_while_a_refresh_runs() -> 
     for _ in range(10):  # the background refresh lands
         await asyncio.sleep(0)
     assert len(source.calls) == 2
-    assert json.loads((await snapshots.get("national")).data)["value"] == 7
+    assert (await snapshots.get("national")).value.value == 7
 
 
 async def test_the_first_change_notice_in_a_while_makes_the_next_read_wait_for_it() -> None:
@@ -98,8 +102,8 @@ async def test_the_first_change_notice_in_a_while_makes_the_next_read_wait_for_i
     assert await snapshots.get("national") is before
     snapshots.invalidate(["national"])
     after = await snapshots.get("national")
-    assert json.loads(after.data)["value"] == 3
-    assert after.version > before.version and after.etag != before.etag
+    assert after.value.value == 3
+    assert after.version > before.version
 
 
 async def test_a_notice_invalidates_every_key_of_its_scope() -> None:
@@ -125,22 +129,17 @@ async def test_under_a_stream_of_notices_a_key_is_refreshed_at_most_at_its_rate(
     # The first notice in a while is waited for; after that about two refreshes a second, run
     # behind the readers: never one per notice.
     assert 3 <= len(source.calls) <= 5
-    assert json.loads(served[-1].data)["as_of"] > 2  # readers did get the later refreshes
+    assert served[-1].value.as_of > 2  # readers did get the later refreshes
 
 
-async def test_content_that_did_not_change_keeps_its_version_etag_and_date() -> None:
+async def test_content_that_did_not_change_keeps_its_version_and_date() -> None:
     source, clock = Source(), Clock()
     snapshots = cache(source, clock)
     first = await snapshots.get("national")
     snapshots.invalidate(["national"])
     second = await snapshots.get("national")
-    assert second.data != first.data  # `as_of` moved
-    assert (second.version, second.etag, second.last_modified) == (
-        first.version,
-        first.etag,
-        first.last_modified,
-    )
-    assert first.etag.startswith('W/"') and first.last_modified.endswith("GMT")
+    assert second.value.as_of != first.value.as_of  # computed again
+    assert (second.version, second.changed_at_ms) == (first.version, first.changed_at_ms)
 
 
 async def test_a_failed_computation_reaches_every_waiting_reader_and_is_not_kept() -> None:
@@ -153,7 +152,7 @@ async def test_a_failed_computation_reaches_every_waiting_reader_and_is_not_kept
     assert all(isinstance(r, StateUnavailable) for r in results)
     assert len(source.calls) == 1
     source.fail = None
-    assert json.loads((await snapshots.get("national")).data)["key"] == "national"
+    assert (await snapshots.get("national")).value.key == "national"
 
 
 async def test_a_reader_that_gives_up_does_not_cancel_the_computation_others_wait_for() -> None:
@@ -165,7 +164,7 @@ async def test_a_reader_that_gives_up_does_not_cancel_the_computation_others_wai
     await asyncio.sleep(0)
     impatient.cancel()
     source.gate.set()
-    assert json.loads((await patient).data)["key"] == "national"
+    assert (await patient).value.key == "national"
     assert len(source.calls) == 1
 
 
@@ -184,7 +183,7 @@ async def test_an_older_refresh_never_replaces_a_newer_one() -> None:
     snapshots.invalidate(["national"])
     source.values["national"] = 9
     fresh = await snapshots.get("national")  # a second refresh, after the notice
-    assert json.loads(fresh.data)["value"] == 9
+    assert fresh.value.value == 9
     held.set()  # the first refresh lands after the newer one
     assert await slow is fresh
     assert snapshots.current("national") is fresh
@@ -201,14 +200,14 @@ async def test_the_least_recently_read_key_is_evicted_past_the_bound() -> None:
 
 async def test_a_flood_of_distinct_keys_never_holds_more_than_the_byte_budget() -> None:
     source, clock = Source(), Clock()
-    snapshots = cache(source, clock, max_bytes=2_000, weight=lambda s: 10 * len(s.data))
+    snapshots = cache(source, clock, max_bytes=2_000, weight=lambda s: 10 * len(s.value.key))
     for n in range(500):  # e.g. /v1/series with a different `from` each time
         await snapshots.get(f"national#range{n}")
         assert snapshots.held_bytes <= 2_000
     kept = [n for n in range(500) if snapshots.current(f"national#range{n}") is not None]
     assert len(kept) >= 2 and kept == list(range(500 - len(kept), 500))  # the most recently read
     assert snapshots.held_bytes == sum(
-        10 * len(snapshots.current(f"national#range{n}").data)  # type: ignore[union-attr]
+        10 * len(snapshots.current(f"national#range{n}").value.key)  # type: ignore[union-attr]
         for n in kept
     )
     await snapshots.get(f"national#range{kept[0]}")  # read again: it is now the newest
@@ -218,7 +217,7 @@ async def test_a_flood_of_distinct_keys_never_holds_more_than_the_byte_budget() 
 
 async def test_one_body_over_the_byte_budget_is_still_served_and_kept_alone() -> None:
     source, clock = Source(), Clock()
-    snapshots = cache(source, clock, max_bytes=10)
+    snapshots = cache(source, clock, max_bytes=10, weight=lambda s: 100)
     await snapshots.get("a")
     big = await snapshots.get("b")
     assert snapshots.current("a") is None and snapshots.current("b") is big

@@ -108,12 +108,10 @@ async def test_the_c2_tiles_go_red_in_the_first_hours_of_a_surge_and_not_on_a_no
     scoped = load_scoped_thresholds(Path(CONFIG), SHARE_BASES)
     rule = scoped.rule("ambulance.c2.over_target_now", "national")
 
-    def rag(figures: dict[str, dict[str, object]]) -> str:
-        entries = {
-            f"ambulance.c2.{k}": {"value": figures["C2"][k]}
-            for k in ("waiting_now", "over_target_now")
-        }
-        return judge(rule, entries["ambulance.c2.over_target_now"], entries, 0).rag
+    def rag(figures: dict[str, dict[str, float]]) -> str:
+        c2 = {f"ambulance.c2.{k}": v for k, v in figures["C2"].items()}
+        of = None if rule is None or rule.of is None else c2[rule.of]
+        return judge(rule, c2["ambulance.c2.over_target_now"], of, 0).rag
 
     _, normal = await run("normal")
     by_half_hour = dict(zip(HALF_HOURS, (rag(f) for _, f in surge[1]), strict=True))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from hub.domain.figures import Figure, Reading, ScopeFigures
 from hub.domain.headlines import UecValue, headline_scopes, headline_values
-from hub.domain.metrics import CATALOGUE, HEADLINES, LATEST, NOW, Kind
+from hub.domain.metrics import CATALOGUE, HEADLINES, LATEST, NOW, Kind, Value
 from hub.domain.orgs import ReferenceData
+from hub.domain.scopes import ScopeRef
+from hub.domain.triage import Judgement
 from hub.domain.windows import WINDOWS
 
 
@@ -30,26 +31,27 @@ def test_the_series_count_stays_bounded(ref: ReferenceData) -> None:
     assert pairs * len(headline_scopes(ref)) < 5_000
 
 
-def body(scope: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
-    return {"scope": scope, "as_of": "2026-01-01T00:00:00Z", "metrics": metrics}
+def figures(scope: ScopeRef, readings: list[Reading]) -> ScopeFigures:
+    none = Judgement("none", None)
+    return ScopeFigures(scope, {r.metric.id: Figure(r, none) for r in readings}, 0)
 
 
 def test_values_are_picked_per_window_gauge_and_sitrep_skipping_nulls() -> None:
-    windows = {"15m": 1, "1h": 2, "4h": None, "24h": 9}
-    bodies = [
-        body(
-            {"type": "org", "code": "RWE", "name": "x"},
-            {
-                "handover.over_60": {"unit": "count", "windows": windows, "rag": "red"},
-                "handover.mean_minutes": {"unit": "minutes", "windows": windows, "rag": "none"},
-                "handover.waiting_now": {"unit": "count", "value": 4, "rag": "none"},
-                "handover.arrivals": {"unit": "count", "windows": windows, "rag": "none"},
-                "beds.ga_occupancy_pct": {"unit": "%", "value": 93.5, "date": "2026-01-01"},
-            },
+    windows: dict[str, Value] = {"15m": 1, "1h": 2, "4h": None, "24h": 9}
+    scopes = [
+        figures(
+            ScopeRef("org", "RWE", "x"),
+            [
+                Reading(CATALOGUE["handover.over_60"], windows=windows),
+                Reading(CATALOGUE["handover.mean_minutes"], windows=windows),
+                Reading(CATALOGUE["handover.waiting_now"], value=4),
+                Reading(CATALOGUE["handover.arrivals"], windows=windows),
+                Reading(CATALOGUE["beds.ga_occupancy_pct"], value=93.5),
+            ],
         ),
-        body({"type": "national", "code": None, "name": "England"}, {}),
+        figures(ScopeRef("national", None, "England"), []),
     ]
-    assert sorted(headline_values(bodies), key=lambda v: (v.metric, v.window)) == [
+    assert sorted(headline_values(scopes), key=lambda v: (v.metric, v.window)) == [
         UecValue("beds.ga_occupancy_pct", "org/RWE", "latest", 93.5),
         UecValue("handover.over_60", "org/RWE", "1h", 2.0),
         UecValue("handover.over_60", "org/RWE", "24h", 9.0),

@@ -20,32 +20,25 @@ SHARE = LevelRule(Threshold("handover.over_60", "lower", 0, 5), of="handover.com
 SCOPED = ScopedThresholds({"handover.over_60": OVER_60}, {"handover.over_60": {"region": SHARE}})
 
 
-def window_entry(**values: float | None) -> dict[str, object]:
-    return {"unit": "count", "windows": {"15m": 0, "1h": 0, "4h": 0, "24h": 0} | values}
-
-
 def test_a_level_without_its_own_rule_judges_the_raw_value_by_the_base_line() -> None:
     rule = SCOPED.rule("handover.over_60", "org")
-    verdict = judge(rule, window_entry(**{"4h": 1}), {}, 0)
+    verdict = judge(rule, 1, None, 0)
     assert (verdict.rag, verdict.value, verdict.basis) == ("red", 1, None)
 
 
 def test_a_region_judges_the_share_of_completed_handovers_in_the_same_window() -> None:
-    entries = {"handover.completed": window_entry(**{"4h": 200})}
-    verdict = judge(
-        SCOPED.rule("handover.over_60", "region"), window_entry(**{"4h": 6}), entries, 0
-    )
+    rule = SCOPED.rule("handover.over_60", "region")
+    assert rule is not None and rule.threshold.window == "4h"  # both read in this window
+    verdict = judge(rule, 6, 200, 0)
     assert verdict.value == pytest.approx(3.0) and verdict.rag == "amber"
     assert verdict.basis is not None
-    assert verdict.basis["count"] == 6 and verdict.basis["denominator"] == 200
-    assert verdict.basis["unit"] == "percent" and verdict.basis["red"] == 5
-    red = judge(SCOPED.rule("handover.over_60", "region"), window_entry(**{"4h": 12}), entries, 0)
-    assert red.rag == "red"
+    assert verdict.basis.count == 6 and verdict.basis.denominator == 200
+    assert verdict.basis.unit == "percent" and verdict.basis.red == 5
+    assert judge(rule, 12, 200, 0).rag == "red"
 
 
 def test_a_share_with_nothing_to_share_is_not_judged() -> None:
-    entries = {"handover.completed": window_entry()}
-    verdict = judge(SCOPED.rule("handover.over_60", "region"), window_entry(), entries, 0)
+    verdict = judge(SCOPED.rule("handover.over_60", "region"), 0, 0, 0)
     assert verdict.rag == "none" and verdict.value is None
 
 
@@ -55,14 +48,14 @@ def test_a_count_per_site_divides_by_the_sites_in_the_scope(ref: ReferenceData) 
     sites = units_in(ref, region, "site")
     expected = sum(len(ref.sites_of(o.code)) for o in ref.with_role("acute") if o.region == "Y60")
     assert sites == expected > 1
-    verdict = judge(rule, window_entry(**{"4h": 3 * sites}), {}, sites)
+    verdict = judge(rule, 3 * sites, None, sites)
     assert verdict.value == pytest.approx(3.0) and verdict.rag == "red"
     assert units_in(ref, resolve(ref, "org/RWE"), "trust") == 1
     assert units_in(ref, resolve(ref, "site/RWEAA"), "site") == 1
 
 
 def test_no_line_means_no_rag() -> None:
-    assert judge(None, window_entry(**{"4h": 5}), {}, 0).rag == "none"
+    assert judge(None, 5, None, 0).rag == "none"
 
 
 def test_the_shipped_config_judges_handovers_over_60_as_a_share_above_the_site(

@@ -26,7 +26,7 @@ from hub.adapters.codec import dead_letter_doc, dumps
 from hub.adapters.redis.keys import Keys
 from hub.domain.metrics import GAUGE_HORIZON_MS
 from hub.domain.plan import StatePlan
-from hub.domain.windows import DAY_MS, Bucket, Resolution
+from hub.domain.windows import DAY_MS, HOUR_MS, Bucket, Resolution
 from hub.ports import DeadLetter, Progress
 
 SITREP_RETENTION_MS = 402 * DAY_MS
@@ -127,7 +127,8 @@ def plan_payload(
                 *[x for item in added.items() for x in item],
             ]
             for (g, s), added in plan.presence_add.items()
-        ],
+        ]
+        + _heard(keys, plan, now_ms),
         "e": [
             [keys.entity(f, k), dumps(c).decode(), _ttl(exp, now_ms)]
             for (f, k), (c, exp) in plan.entities.items()
@@ -203,6 +204,15 @@ def _sitreps(keys: Keys, plan: StatePlan, now_ms: int) -> list[list[Any]]:
                 ]
             )
     return out
+
+
+def _heard(keys: Keys, plan: StatePlan, now_ms: int) -> list[list[Any]]:
+    """Return the hours heard from, as sorted-set additions trimmed like the hourly buckets."""
+    by_feed: dict[str, list[Any]] = {}
+    for feed, org, hour in plan.heard:
+        by_feed.setdefault(feed, []).extend((f"{org}:{hour}", hour))
+    oldest = (now_ms - Resolution.HOUR.retention_ms) // HOUR_MS
+    return [[keys.heard(feed), oldest, *members] for feed, members in by_feed.items()]
 
 
 def _chunks(items: list[str]) -> list[list[str]]:

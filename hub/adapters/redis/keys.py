@@ -21,6 +21,9 @@ one has caught up with the log:
     fr:{feed} / fe:{feed}        last received / last event instant per organisation (sorted set)
     bulk:…                       a bulk rebuild's own bookkeeping while it fills a generation
                                  nobody reads yet (`hub/adapters/redis/bulk_store.py`)
+    hh:{feed}                    "{org}:{hour}" for each hour an organisation was heard from (a
+                                 record received, or about that hour), scored by the hour (sorted
+                                 set, trimmed to the hourly buckets' retention): the outage record
 
 Outside generations: tokens (`tok:{sha256}`, `tokid:{id}`), rejections
 (`rej:{org}`), the dead-letter outbox (`outbox`, a stream that transactions
@@ -126,6 +129,9 @@ class Keys:
 
     def events(self, feed: str) -> str:
         return f"{self._g}fe:{feed}"
+
+    def heard(self, feed: str) -> str:
+        return f"{self._g}hh:{feed}"
 
     def token(self, token_hash: str) -> str:
         return f"{self.prefix}:tok:{token_hash}"

@@ -1,18 +1,18 @@
-"""Serving state in Redis: the StateStore port, with optimistic transactions.
+"""Serving state in Redis as workers write it: the StateStore port, with optimistic transactions.
 
 A batch's transaction WATCHes the generation, the partition's offset and the
 entities it touches, reads them, lets the caller plan, then writes everything
 in one MULTI/EXEC. If any watched key changed meanwhile (another worker took
 the partition, or touched the same entity), EXEC does nothing and we raise
-StateConflict for the caller to retry.
+StateConflict for the caller to retry. Queries read the same state through
+`hub.adapters.redis.reads` (the StateReader port).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,10 +24,8 @@ from hub.adapters.redis.apply_script import APPLY_PLAN, APPLY_PLAN_SHA, plan_pay
 from hub.adapters.redis.errors import guarded, translated
 from hub.adapters.redis.keys import Keys
 from hub.adapters.redis.serving import GenerationPointer
-from hub.adapters.redis.window_sums import WINDOW_SUMS, parse_sums, script_arguments
 from hub.domain.errors import ConfigError, StateConflict, StateUnavailable
 from hub.domain.plan import StatePlan
-from hub.domain.windows import Bucket
 from hub.ports import DeadLetter, Progress
 
 # What a batch's transaction reads, after WATCH, as one reply: the generation, the partition's
@@ -89,7 +87,6 @@ class RedisStateStore:
         self._r = client
         self._clock_ms = clock_ms or now_ms  # what "now" keys' times to live count from
         self._pointer = GenerationPointer(client, Keys(prefix))
-        self._window_sums_sha: str | None = None
         self._server_checked = False
 
     async def check_server(self) -> None:
@@ -160,102 +157,6 @@ class RedisStateStore:
         values = await guarded(self._r.mget([k.entity(f, e) for f, e in keys]))
         return [None if v is None else loads(v) for v in values]
 
-    async def read_buckets(self, requests: Sequence[tuple[str, Bucket]]) -> list[dict[str, int]]:
-        async def attempt(k: Keys) -> list[dict[str, int]]:
-            pipe = self._r.pipeline(transaction=False)
-            for scope, bucket in requests:
-                pipe.hgetall(k.bucket(scope, bucket))
-            rows = await self._pointer.execute(pipe, k)
-            return [{f: int(v) for f, v in row.items()} for row in rows]
-
-        return await self._pointer.consistently(attempt)
-
-    async def read_window_sums(
-        self, requests: Sequence[tuple[str, Mapping[str, Sequence[Bucket]]]]
-    ) -> list[dict[str, dict[str, int]]]:
-        async def attempt(k: Keys) -> list[str]:
-            calls = [script_arguments(k, scope, windows) for scope, windows in requests]
-            try:
-                return await self._sum_windows(k, calls)
-            except NoScriptError:  # the server restarted or flushed its scripts: load it again
-                self._window_sums_sha = None
-                return await self._sum_windows(k, calls)
-
-        replies = await self._pointer.consistently(attempt)
-        return [
-            parse_sums(reply, list(windows))
-            for reply, (_, windows) in zip(replies, requests, strict=True)
-        ]
-
-    async def _sum_windows(self, k: Keys, calls: list[tuple[list[str], list[str]]]) -> list[str]:
-        if self._window_sums_sha is None:
-            self._window_sums_sha = str(await guarded(self._r.script_load(WINDOW_SUMS)))
-        pipe = self._r.pipeline(transaction=False)
-        for keys, args in calls:
-            pipe.evalsha(self._window_sums_sha, len(keys), *keys, *args)
-        return [str(reply) for reply in await self._pointer.execute(pipe, k)]
-
-    async def read_gauges(
-        self, requests: Sequence[tuple[str, str, int]]
-    ) -> list[tuple[int, int | None]]:
-        async def attempt(k: Keys) -> list[Any]:
-            pipe = self._r.pipeline(transaction=False)
-            for gauge, scope, since in requests:
-                key = k.gauge(gauge, scope)
-                pipe.zcount(key, since, "+inf")
-                pipe.zrangebyscore(key, since, "+inf", start=0, num=1, withscores=True)
-            return await self._pointer.execute(pipe, k)
-
-        rows = await self._pointer.consistently(attempt)
-        out: list[tuple[int, int | None]] = []
-        for i in range(0, len(rows), 2):
-            earliest = rows[i + 1]
-            out.append((int(rows[i]), int(earliest[0][1]) if earliest else None))
-        return out
-
-    async def read_sitreps(
-        self, requests: Sequence[tuple[str, str]]
-    ) -> list[tuple[date, dict[str, int]] | None]:
-        async def attempt(k: Keys) -> list[tuple[date, dict[str, int]] | None]:
-            pipe = self._r.pipeline(transaction=False)
-            for feed, scope in requests:
-                pipe.zrevrange(k.sitrep_dates(feed, scope), 0, 0)
-            latest = await guarded(pipe.execute())
-            days = [date.fromordinal(int(row[0])) if row else None for row in latest]
-            pipe = self._r.pipeline(transaction=False)
-            for (feed, scope), day in zip(requests, days, strict=True):
-                if day is not None:
-                    pipe.hgetall(k.sitrep(feed, day, scope))
-            rows = iter(await self._pointer.execute(pipe, k))  # checks both pipelines' reads
-            return [
-                None if day is None else (day, {f: int(v) for f, v in next(rows).items()})
-                for day in days
-            ]
-
-        return await self._pointer.consistently(attempt)
-
-    async def read_sitrep_days(
-        self, feed: str, scope: str, days: Sequence[date]
-    ) -> list[dict[str, int]]:
-        async def attempt(k: Keys) -> list[dict[str, int]]:
-            pipe = self._r.pipeline(transaction=False)
-            for day in days:
-                pipe.hgetall(k.sitrep(feed, day, scope))
-            rows = await self._pointer.execute(pipe, k)
-            return [{f: int(v) for f, v in row.items()} for row in rows]
-
-        return await self._pointer.consistently(attempt)
-
-    async def read_freshness(self, feed: str) -> tuple[dict[str, float], dict[str, float]]:
-        async def attempt(k: Keys) -> list[Any]:
-            pipe = self._r.pipeline(transaction=False)
-            pipe.zrange(k.received(feed), 0, -1, withscores=True)
-            pipe.zrange(k.events(feed), 0, -1, withscores=True)
-            return await self._pointer.execute(pipe, k)
-
-        received, events = await self._pointer.consistently(attempt)
-        return dict(received), dict(events)
-
     async def progress(self) -> dict[tuple[str, int], Progress]:
         offsets = await self.offsets()
         if not offsets:
@@ -268,25 +169,29 @@ class RedisStateStore:
         }
 
     async def offsets(self) -> dict[tuple[str, int], int]:
-        k = await guarded(self._current(fresh=True))
-        # decode_responses=True: members are str, though redis-py types them as bytes | str.
-        names = sorted(str(n) for n in await guarded(self._r.smembers(k.offset_index)))
-        if not names:
-            return {}
-        values = await guarded(self._r.mget(names))
-        out: dict[tuple[str, int], int] = {}
-        cut = len(k.offset_prefix)
-        for name, value in zip(names, values, strict=True):
-            topic, _, partition = name[cut:].rpartition(":")
-            if value is not None:
-                out[(topic, int(partition))] = int(value)
-        return out
+        return await stored_offsets(self._r, await guarded(self._current(fresh=True)))
 
     async def ping(self) -> bool:
         try:
             return bool(await guarded(self._r.ping()))
         except StateUnavailable:
             return False
+
+
+async def stored_offsets(client: aioredis.Redis, k: Keys) -> dict[tuple[str, int], int]:
+    """Return the next offset to apply of every partition with state in generation `k`."""
+    # decode_responses=True: members are str, though redis-py types them as bytes | str.
+    names = sorted(str(n) for n in await guarded(client.smembers(k.offset_index)))
+    if not names:
+        return {}
+    values = await guarded(client.mget(names))
+    out: dict[tuple[str, int], int] = {}
+    cut = len(k.offset_prefix)
+    for name, value in zip(names, values, strict=True):
+        topic, _, partition = name[cut:].rpartition(":")
+        if value is not None:
+            out[(topic, int(partition))] = int(value)
+    return out
 
 
 MIN_REDIS = (7, 0)

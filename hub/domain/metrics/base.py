@@ -63,6 +63,7 @@ class Metric:
     sitrep_feed: str = ""  # for SitRep metrics: which feed's dates
     compute_for_org: Callable[[Counters], Value] | None = None  # when an org's value differs
     headline: tuple[str, ...] = ()
+    size_counter: str | None = None  # a mean's or percentage's denominator: events it rests on
     over_ms: int = 0  # for count gauges: count only members waiting longer than this
     definition: str = ""  # the full definition, when the short description leaves some out
 
@@ -76,6 +77,10 @@ class Metric:
         if scope_type == "org" and self.compute_for_org is not None:
             return self.compute_for_org(counters)
         return self.compute(counters)
+
+    def size(self, counters: Counters) -> int | None:
+        """Return how many events the value rests on (None for a count: it is its own size)."""
+        return None if self.size_counter is None else counters.get(self.size_counter, 0)
 
     def applies_to(self, scope_type: str, org_roles: tuple[str, ...] = ()) -> bool:
         """Say whether this metric is reported for a scope of this type (and organisation)."""
@@ -93,10 +98,21 @@ def window(
     text: str,
     headline: tuple[str, ...] = (),
     definition: str = "",
+    size: str | None = None,
 ) -> Metric:
-    """Return a rolling-window metric."""
+    """Return a rolling-window metric (`size`: its denominator, when `f` is not a Ratio)."""
+    size = f.den if isinstance(f, Ratio) else size
     return Metric(
-        id_, Kind.WINDOW, unit, f, scopes, roles, text, headline=headline, definition=definition
+        id_,
+        Kind.WINDOW,
+        unit,
+        f,
+        scopes,
+        roles,
+        text,
+        headline=headline,
+        definition=definition,
+        size_counter=size,
     )
 
 
@@ -153,20 +169,36 @@ def scaled(name: str, divisor: float) -> Callable[[Counters], Value]:
     return lambda c: c.get(name, 0) / divisor
 
 
-def mean(num: str, den: str, divisor: float = 1.0) -> Callable[[Counters], Value]:
-    def compute(c: Counters) -> Value:
-        d = c.get(den, 0)
-        return None if d <= 0 else c.get(num, 0) / d / divisor
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """A mean (num / den / divisor) or a percentage (100 × num / den); None when den is 0.
 
-    return compute
+    `den` is the number of events the value rests on, which seasonal SPC needs to know
+    how much a value may vary by chance (`Metric.size`).
+    """
+
+    num: str
+    den: str
+    divisor: float = 1.0
+    percent: bool = False
+
+    def __call__(self, c: Counters) -> Value:
+        d = c.get(self.den, 0)
+        if d <= 0:
+            return None
+        return (
+            100.0 * c.get(self.num, 0) / d
+            if self.percent
+            else c.get(self.num, 0) / d / self.divisor
+        )
 
 
-def pct(num: str, den: str) -> Callable[[Counters], Value]:
-    def compute(c: Counters) -> Value:
-        d = c.get(den, 0)
-        return None if d <= 0 else 100.0 * c.get(num, 0) / d
+def mean(num: str, den: str, divisor: float = 1.0) -> Ratio:
+    return Ratio(num, den, divisor)
 
-    return compute
+
+def pct(num: str, den: str) -> Ratio:
+    return Ratio(num, den, percent=True)
 
 
 Changes = tuple[tuple[str, int], ...]

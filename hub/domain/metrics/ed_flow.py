@@ -45,9 +45,7 @@ def ttt_field(bucket: str) -> str:
 
 def median_minutes() -> Callable[[Counters], float | None]:
     """Return the nearest-rank median time to treatment from the sketch counters."""
-    return lambda c: sketch.nearest_rank(
-        {k[len(_TTT_PREFIX) :]: v for k, v in c.items() if k.startswith(_TTT_PREFIX)}, 0.5
-    )
+    return lambda c: sketch.nearest_rank(sketch.counts_of(c, _TTT_PREFIX), 0.5)
 
 
 def contribute(r: EdAttendance, scopes: tuple[str, ...], p: Params) -> Contribution:

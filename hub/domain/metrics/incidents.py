@@ -106,10 +106,7 @@ def _response(cat: str, response_ms: int) -> Changes:
 def p90(category: str) -> Callable[[Counters], Value]:
     """Return the nearest-rank 90th centile of a category's response times, from its sketch."""
     prefix = sketch_field(category, "")
-    cut = len(prefix)
-    return lambda c: sketch.nearest_rank(
-        {k[cut:]: v for k, v in c.items() if k.startswith(prefix)}, 0.9
-    )
+    return lambda c: sketch.nearest_rank(sketch.counts_of(c, prefix), 0.9)
 
 
 def metrics() -> list[Metric]:
@@ -150,6 +147,7 @@ def metrics() -> list[Metric]:
             headline=("4h",),
             definition=f"{cat.upper()} 90th centile (nearest rank) response time, over the "
             "responses that arrived in the window (by first_arrival_at, as AQI reports them)",
+            size=per_category(cat, "rt_n"),
         )
         for cat in CATEGORIES
     ]

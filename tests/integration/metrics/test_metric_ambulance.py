@@ -12,10 +12,9 @@ from hub.adapters.reference_files import load_response_standards, load_scoped_th
 from hub.bootstrap import SHARE_BASES
 from hub.domain import sketch
 from hub.domain.errors import ConfigError
-from hub.domain.triage import judge
 from tests.conftest import CONFIG
 from tests.integration.metrics.conftest import HubMaker
-from tests.metric_hubs import NOW, Hub, ago, incident, z
+from tests.metric_hubs import NOW, Hub, ago, incident, judged, z
 
 FEED = "ambulance-incident"
 
@@ -240,12 +239,12 @@ async def test_a_c4_patient_waiting_over_3_hours_turns_c4_red(make_hub: HubMaker
     await hub.send(FEED, incident(1, ago(175), category="C4"))  # 2 h 55 min: within 3 h
     for scope, level in (("org/RX9", "org"), ("region/Y60", "region"), ("national", "national")):
         got = await hub.served(scope)
-        verdict = judge(scoped.rule("ambulance.c4.over_target_now", level), got["ambulance.c4.over_target_now"], got, 0)  # fmt: skip
+        verdict = judged(scoped.rule("ambulance.c4.over_target_now", level), got, "ambulance.c4.over_target_now")  # fmt: skip
         assert (verdict.rag, verdict.value) == ("green", 0.0), scope
     await hub.send(FEED, incident(2, ago(181), category="C4"))  # 3 h 1 min
     for scope, level in (("org/RX9", "org"), ("region/Y60", "region"), ("national", "national")):
         got = await hub.served(scope)
-        verdict = judge(scoped.rule("ambulance.c4.over_target_now", level), got["ambulance.c4.over_target_now"], got, 0)  # fmt: skip
+        verdict = judged(scoped.rule("ambulance.c4.over_target_now", level), got, "ambulance.c4.over_target_now")  # fmt: skip
         assert (verdict.rag, verdict.value) == ("red", 50.0), scope  # 1 of the 2 waiting
 
 
@@ -258,7 +257,7 @@ async def test_a_c4_response_reached_after_5_hours_turns_its_90th_centile_red(
     got = await hub.served("org/RX9")
     rule = scoped.rule("ambulance.c4.p90_seconds", "org")
     assert rule is not None and rule.threshold.window == "4h"
-    verdict = judge(rule, got["ambulance.c4.p90_seconds"], got, 0)
+    verdict = judged(rule, got, "ambulance.c4.p90_seconds")
     assert verdict.rag == "red" and verdict.value == pytest.approx(18_000, rel=0.01)
 
 

@@ -48,7 +48,8 @@ function describe(a) {
     return `${formatValue(a.value, unit)}${basis} (${when}${line})`;
   }
   if (a.type === "spc") {
-    return `${variationWords(a.variation)}: ${formatValue(a.value, unit)} in the hour from ${timeText(a.hour).slice(0, 5)} (mean ${formatValue(a.mean, unit)})`;
+    const band = a.lower === null || a.lower === undefined ? "" : `; ${formatValue(a.lower, unit)} to ${formatValue(a.upper, unit)} expected`;
+    return `${a.message || variationWords(a.variation)}: ${formatValue(a.value, unit)} in the hour from ${timeText(a.hour).slice(0, 5)}${band}`;
   }
   return `Last received ${timeText(a.last_received_at)}`;
 }

@@ -54,18 +54,32 @@ export function nextHoursText(body, hours = 4) {
   const t = body.totals.find((x) => x.hours === hours);
   if (!t) return "";
   const n = (v) => Math.round(v).toLocaleString("en-GB");
-  return `next ${hours} h: expected ${n(t.mean)} (range ${n(t.lower80)}–${n(t.upper80)})`;
+  const range = t.lower80 === null ? "no range yet" : `range ${n(t.lower80)}–${n(t.upper80)}`;
+  return `next ${hours} h: expected ${n(t.mean)} (${range})`;
 }
+
+const METHOD_WORDS = {
+  ets_week: "Exponential smoothing by hour of the week (ETS)",
+  ets_day: "Exponential smoothing by hour of the day (ETS)",
+  seasonal_naive_24: "Same hour yesterday (seasonal naive)",
+};
+const BASELINE_WORDS = { seasonal_naive_24: "same hour yesterday", seasonal_naive_168: "same hour last week" };
 
 /** Describe the forecast's measured accuracy honestly, or say there is not enough history. */
 export function accuracyText(body) {
   const a = body.accuracy;
-  const base = body.baseline && body.baseline.accuracy;
-  if (!a || a.mase === null) return "Accuracy: not enough history yet to test the forecast.";
-  const method = body.method === "ets_ana" ? "Exponential smoothing (ETS)" : "Same hour yesterday (seasonal naive)";
-  const vs = base && base.mase !== null && body.method !== "seasonal_naive" ? `; same hour yesterday scored ${base.mase.toFixed(2)}` : "";
-  return `${method}. Over the last ${a.evaluated_hours} hours it scored MASE ${a.mase.toFixed(2)} (below 1 beats "same hour yesterday")${vs}, `
-    + `and ${Math.round(100 * a.coverage80)}% of actual hours fell inside the 80% range.`;
+  const method = METHOD_WORDS[body.method] || body.method;
+  if (!a || a.mase === null) {
+    const days = Math.round((body.interval_history_hours || 72) / 24);
+    return `${method}. Ranges and accuracy once ${days} days of history exist.`;
+  }
+  const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(100 * x)}%`);
+  const vs = (body.baselines || []).filter((b) => b.mase !== null)
+    .map((b) => `${BASELINE_WORDS[b.method] || b.method} ${b.mase.toFixed(2)}`).join(", ");
+  const day = (a.totals || []).find((t) => t.hours === 24);
+  const totals = day ? ` For the next 24 hours' total: ${pct(day.coverage80)} and ${pct(day.coverage95)}.` : "";
+  return `${method}. Over the last ${a.evaluated_hours} hours it scored MASE ${a.mase.toFixed(2)} (below 1 beats "same hour yesterday")`
+    + `${vs ? `; on the same hours, ${vs}` : ""}. ${pct(a.coverage80)} of actual hours fell inside the 80% range and ${pct(a.coverage95)} inside the 95% range.${totals}`;
 }
 
 /** Draw the last day of actuals and the next 24 hours' forecast with 80% and 95% bands. */

@@ -130,18 +130,29 @@ function drawMarks(u, marks) {
   ctx.restore();
 }
 
+/** Return a chart's centre and limit lines: each hour's own band, or one XmR chart's lines. */
+function chartLines(pts, spc) {
+  if (spc.chart === "seasonal") {
+    const of = (k) => pts.map((p) => (typeof p[k] === "number" ? p[k] : null));
+    return { centre: of("expected"), upper: of("upper"), lower: of("lower"), seasonal: true };
+  }
+  return { centre: constant(pts, spc.mean), upper: constant(pts, spc.upper_limit), lower: constant(pts, spc.lower_limit), seasonal: false };
+}
+
 /** Draw an XmR chart of a series body (with `spc`) into `container`; return the uPlot.
- * `marks` are notes to draw: [{x: seconds, label}]. */
+ * An hourly chart shades each hour's expected band (spc.chart "seasonal"); a daily one has
+ * straight mean and limit lines. `marks` are notes to draw: [{x: seconds, label}]. */
 export function xmrChart(container, body, width, marks = []) {
   const pts = body.points;
   const spc = body.spc || {};
   const unit = body.unit;
+  const lines = chartLines(pts, spc);
   const data = [
     pts.map((p) => Date.parse(p.start) / 1000),
     only(pts, (p) => p.complete),
-    constant(pts, spc.mean),
-    constant(pts, spc.upper_limit),
-    constant(pts, spc.lower_limit),
+    lines.centre,
+    lines.upper,
+    lines.lower,
     constant(pts, spc.target),
     only(pts, (p) => p.complete && !p.special_cause),
     only(pts, (p) => p.kind === "improvement"),
@@ -150,6 +161,9 @@ export function xmrChart(container, body, width, marks = []) {
     only(pts, (p) => !p.complete),
   ];
   const dashed = [6, 4];
+  const words = lines.seasonal
+    ? ["Expected for the hour", "Upper limit for the hour", "Lower limit for the hour"]
+    : ["Mean", "Upper process limit", "Lower process limit"];
   const opts = {
     width, height: Math.max(260, Math.min(420, Math.round(width * 0.42))),
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Europe/London"),
@@ -161,9 +175,9 @@ export function xmrChart(container, body, width, marks = []) {
     series: [
       { label: "Time" },
       { label: "Value", stroke: "#425563", width: 2, points: { show: false }, value: (u, v) => formatValue(v, unit) },
-      { label: "Mean", stroke: "#212b32", width: 1.5, points: { show: false } },
-      { label: "Upper process limit", stroke: "#768692", width: 1.5, dash: dashed, points: { show: false } },
-      { label: "Lower process limit", stroke: "#768692", width: 1.5, dash: dashed, points: { show: false } },
+      { label: words[0], stroke: "#212b32", width: 1.5, points: { show: false } },
+      { label: words[1], stroke: "#768692", width: 1.5, dash: dashed, points: { show: false } },
+      { label: words[2], stroke: "#768692", width: 1.5, dash: dashed, points: { show: false } },
       { label: "Target", stroke: COLOURS.target, width: 2, dash: [10, 5], points: { show: false } },
       pointSeries("Common cause", COLOURS.common, 7),
       pointSeries("Improvement", COLOURS.improvement, 10),
@@ -174,6 +188,9 @@ export function xmrChart(container, body, width, marks = []) {
     legend: { live: false },
     hooks: { draw: [(u) => drawMarks(u, marks)] },
   };
+  if (lines.seasonal) opts.bands = [{ series: [3, 4], fill: "rgba(118,134,146,0.18)" }];
   opts.series[10].points.stroke = "#425563";
+  // How many hours have a band drawn: what a reader (or a test) can check without the canvas.
+  container.dataset.band = lines.seasonal ? String(lines.upper.filter((v) => v !== null).length) : "";
   return new uPlot(opts, data, container);
 }

@@ -44,10 +44,15 @@ export class TrendPage {
     this.chartBox = el("div", "hub-trend__chart");
     this.table = el("div", "hub-trend__table");
     this.forecastBox = el("section", "hub-trend__forecast");
-    const about = el("p", "nhsuk-body-s hub-trend__about",
-      "Points beyond a process limit, 7 in a row on one side of the mean, 7 rising or falling, or 2 of 3 near a limit are special causes: "
-      + "orange for concern, blue for improvement, purple where neither applies. The red dashed line is the target. "
-      + "The period still under way is drawn hollow and is not judged.");
+    const about = el("p", "nhsuk-body-s hub-trend__about", this.resolution === "hour"
+      ? "Each hour is judged against what that hour usually is: the shaded band, from the same hour on the same weekday in up to 4 earlier weeks "
+        + "(or the same hour on up to 7 earlier days, with under two weeks of history), with limits set by the week before the chart. "
+        + "A point beyond its band, 2 of 3 near its edge, 7 in a row on one side of expected, or 7 rising or falling is a special cause: "
+        + "orange for concern, blue for improvement, purple where neither applies. Alerts are raised by the first two. "
+        + "Hours a feed was down, and percentages or means on fewer than 10 events, are not judged. The hour still under way is drawn hollow."
+      : "Points beyond a process limit, 7 in a row on one side of the mean, 7 rising or falling, or 2 of 3 near a limit are special causes: "
+        + "orange for concern, blue for improvement, purple where neither applies. The red dashed line is the target. "
+        + "The period still under way is drawn hollow and is not judged.");
     this.notesBox = el("section", "hub-trend__notes");
     this.notesBox.setAttribute("aria-labelledby", "trend-notes-title");
     const q = new URLSearchParams({ metric: this.metric, scope: this.key, resolution: this.resolution, from: fromDays(this.days), spc: "true" });
@@ -191,11 +196,14 @@ export class TrendPage {
   renderLines() {
     const spc = this.body.spc;
     const unit = this.body.unit;
-    const rows = [
-      ["Mean", formatValue(spc.mean, unit)],
-      ["Process limits", spc.upper_limit === null ? "not enough points" : `${formatValue(spc.lower_limit, unit)} to ${formatValue(spc.upper_limit, unit)}`],
+    const common = [
       ["Target", spc.target === null ? "none" : formatValue(spc.target, unit)],
       ["Improvement is", { increase: "higher", decrease: "lower", neutral: "neither direction" }[spc.direction]],
+    ];
+    const rows = spc.chart === "seasonal" ? [...this.seasonalLines(spc, unit), ...common] : [
+      ["Mean", formatValue(spc.mean, unit)],
+      ["Process limits", spc.upper_limit === null ? "not enough points" : `${formatValue(spc.lower_limit, unit)} to ${formatValue(spc.upper_limit, unit)}`],
+      ...common,
       ["Points", `${spc.points_used} complete${spc.trial_limits ? " (fewer than 12: trial limits)" : ""}`],
     ];
     this.lines.replaceChildren(...rows.map(([k, v]) => {
@@ -205,20 +213,38 @@ export class TrendPage {
     }));
   }
 
+  seasonalLines(spc, unit) {
+    const latest = [...this.body.points].reverse().find((p) => p.complete && typeof p.upper === "number");
+    const basis = !latest ? "not enough history yet: an hour needs 3 earlier days"
+      : latest.season === "week" ? "the same hour on the same weekday, up to 4 earlier weeks"
+        : "the same hour of the day, up to 7 earlier days (the weekday once two weeks exist)";
+    const band = latest ? `${formatValue(latest.lower, unit)} to ${formatValue(latest.upper, unit)} (expected ${formatValue(latest.expected, unit)})` : "none yet";
+    return [
+      ["Expected from", basis],
+      [latest ? `Band of the hour from ${timeText(latest.start).slice(0, 5)}` : "Band", band],
+      ["Hours", `${spc.points_used} judged; limits from ${spc.baseline_points} hours before${spc.trial_limits ? " (fewer than 12: trial limits)" : ""}`],
+    ];
+  }
+
   renderTable() {
     const details = el("details", "nhsuk-details");
     const summary = el("summary", "nhsuk-details__summary");
     summary.append(el("span", "nhsuk-details__summary-text", "Show the figures as a table"));
     const table = el("table", "nhsuk-table");
+    const hourly = this.body.spc && this.body.spc.chart === "seasonal";
     table.innerHTML = '<thead class="nhsuk-table__head"><tr class="nhsuk-table__row"><th class="nhsuk-table__header" scope="col">Period</th>'
-      + '<th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col">Value</th><th class="nhsuk-table__header" scope="col">Special cause</th></tr></thead>';
+      + '<th class="nhsuk-table__header nhsuk-table__header--numeric" scope="col">Value</th>'
+      + (hourly ? '<th class="nhsuk-table__header" scope="col">Expected band</th>' : "")
+      + '<th class="nhsuk-table__header" scope="col">Special cause</th></tr></thead>';
     const tbody = el("tbody", "nhsuk-table__body");
     for (const p of [...this.body.points].reverse()) {
       const tr = el("tr", "nhsuk-table__row");
       const when = this.body.resolution === "day" ? (p.date || p.start.slice(0, 10)) : timeText(p.start).slice(0, 14);
       const cause = p.special_cause ? `${p.special_cause.replace(/_/g, " ")} (${p.kind}, ${p.side})` : p.complete ? "" : "period not over";
-      tr.append(el("td", "nhsuk-table__cell", when), el("td", "nhsuk-table__cell nhsuk-table__cell--numeric", formatValue(p.value, this.body.unit)),
-        el("td", "nhsuk-table__cell", cause));
+      const unit = this.body.unit;
+      const band = typeof p.upper === "number" ? `${formatValue(p.lower, unit)} to ${formatValue(p.upper, unit)}` : "";
+      tr.append(el("td", "nhsuk-table__cell", when), el("td", "nhsuk-table__cell nhsuk-table__cell--numeric", formatValue(p.value, unit)),
+        ...(hourly ? [el("td", "nhsuk-table__cell", band)] : []), el("td", "nhsuk-table__cell", cause));
       tbody.append(tr);
     }
     table.append(tbody);
