@@ -112,6 +112,8 @@ class BulkAggregator:
             sums.received[fresh] = v.received_at_ms
         if v.event_ms > sums.events.get(fresh, -NEVER):
             sums.events[fresh] = v.event_ms
+        sums.heard.add((v.feed.name, v.org, v.received_at_ms // HOUR_MS))
+        sums.heard.add((v.feed.name, v.org, v.event_ms // HOUR_MS))
         ident = (v.feed.name, v.key)
         e = self.entities.get(ident)
         if e is None:

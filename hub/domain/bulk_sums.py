@@ -28,9 +28,13 @@ class Totals:
     presences: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     received: dict[tuple[str, str], int] = field(default_factory=dict)
     events: dict[tuple[str, str], int] = field(default_factory=dict)
+    heard: set[tuple[str, str, int]] = field(default_factory=set)  # (feed, org, hour)
 
     def __bool__(self) -> bool:
-        return any((self.counters, self.day_counters, self.presences, self.received, self.events))
+        return any(
+            (self.counters, self.day_counters, self.presences, self.received, self.events,
+             self.heard)
+        )  # fmt: skip
 
 
 class Sums:
@@ -43,6 +47,7 @@ class Sums:
         self._presences: dict[tuple[str, str], dict[str, int]] = {}
         self.received: dict[tuple[str, str], int] = {}
         self.events: dict[tuple[str, str], int] = {}
+        self.heard: set[tuple[str, str, int]] = set()  # every version's, as `plan` notes them
         self._live_buckets: dict[int, tuple[Bucket, ...]] = {}
 
     @property
@@ -84,7 +89,7 @@ class Sums:
         `now_ms` is when it will be written: buckets expired by then are left out, as are
         presences a live worker would trim from its gauge (`apply_script`'s cutoff).
         """
-        out = Totals(received=self.received, events=self.events)
+        out = Totals(received=self.received, events=self.events, heard=self.heard)
         for (scopes, bucket), acc in self._counts.items():
             if bucket.expires_at_ms <= now_ms:
                 continue
@@ -99,7 +104,7 @@ class Sums:
             if kept:
                 out.presences[(gauge, scope)] = kept
         self._counts, self._days, self._presences = {}, {}, {}
-        self.received, self.events = {}, {}
+        self.received, self.events, self.heard = {}, {}, set()
         self.set_now(now_ms)
         return out
 

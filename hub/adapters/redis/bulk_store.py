@@ -38,7 +38,7 @@ from hub.adapters.redis.keys import Keys
 from hub.adapters.redis.state import _multi
 from hub.domain.bulk import Held, Totals
 from hub.domain.metrics import GAUGE_HORIZON_MS
-from hub.domain.windows import DAY_MS, Bucket, Resolution
+from hub.domain.windows import DAY_MS, HOUR_MS, Bucket, Resolution
 from hub.ports import Progress
 
 PART_BYTES = 2_000_000  # one script call's payload: decoded and applied in well under a second
@@ -128,11 +128,23 @@ def totals_payloads(keys: Keys, totals: Totals, now_ms: int) -> Iterator[bytes]:
         cutoff = now_ms - GAUGE_HORIZON_MS[gauge] - DAY_MS
         flat = [x for item in members.items() for x in item]
         rows.append(("z", [keys.gauge(gauge, scope), cutoff, *flat]))
+    rows.extend(_heard(keys, totals, now_ms))
     for (feed, org), at in totals.received.items():
         rows.append(("g", [keys.received(feed), org, at]))
     for (feed, org), at in totals.events.items():
         rows.append(("g", [keys.events(feed), org, at]))
     yield from _parts(rows)
+
+
+def _heard(keys: Keys, totals: Totals, now_ms: int) -> Iterator[tuple[str, list[Any]]]:
+    """Return the hours heard from as sorted-set rows, trimmed as `apply_script` trims them."""
+    by_feed: dict[str, list[Any]] = {}
+    for feed, org, hour in totals.heard:
+        by_feed.setdefault(feed, []).extend((f"{org}:{hour}", hour))
+    oldest = (now_ms - Resolution.HOUR.retention_ms) // HOUR_MS
+    for feed, members in by_feed.items():
+        for i in range(0, len(members), 20_000):  # a bounded row: parts stay near PART_BYTES
+            yield "z", [keys.heard(feed), oldest, *members[i : i + 20_000]]
 
 
 def entity_payloads(keys: Keys, held: Iterable[Held]) -> Iterator[bytes]:
