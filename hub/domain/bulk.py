@@ -30,8 +30,9 @@ computed: the one the live path would hold. Most entities cost one contribution.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -47,38 +48,62 @@ __all__ = ["BulkAggregator", "Counts", "Held", "Totals"]
 
 Ident = tuple[str, str]  # (feed, entity key)
 NEVER = 2**62
+Pack = Callable[[dict[str, Any]], bytes]  # a canonical record as JSON: equal records, equal bytes
+Unpack = Callable[[bytes], Any]
+
+
+def pack_json(record: dict[str, Any]) -> bytes:
+    """Return a record as JSON with sorted keys (the hub's adapters pass a faster codec)."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
 
 
 @dataclass(slots=True)
 class Held:
-    """The version an entity holds, with what it adds."""
+    """The version an entity holds, compactly: what the live path stores for it.
+
+    The canonical record is kept as JSON bytes (keys sorted, so equal records
+    have equal bytes) and its contribution is not kept:
+    an entity held for days costs a few hundred bytes, and what it adds is
+    computed again (from the record, with the scopes and parameters it was
+    counted by, as the live path computes what it retracts) when it is final.
+    """
 
     feed: Feed
     key: str
-    canonical: dict[str, Any]
-    contribution: Contribution
+    canonical: bytes  # orjson of the canonical record
+    scopes: tuple[str, ...]
     params: Params
     rank: tuple[int, str]
     expires_ms: int  # on the log's clock: when a later version no longer replaces it
 
-    def doc(self) -> dict[str, Any]:
+    def contribution(self, unpack: Unpack) -> Contribution:
+        """Return what it adds: computed as when it was settled (record, scopes, parameters)."""
+        record = from_canonical(self.feed, unpack(self.canonical))
+        return contribution(record, self.scopes, self.params)
+
+    def doc(self, unpack: Unpack) -> dict[str, Any]:
         """Return the stored form of this version, as the live path stores it."""
-        return Applied(self.canonical, self.contribution.scopes, self.params, self.rank).to_doc()
+        return Applied(unpack(self.canonical), self.scopes, self.params, self.rank).to_doc()
+
+
+# A version waiting in a chain: (canonical record as JSON, accepted at, order, its expiry).
+Link = tuple[bytes, int, str, int]
 
 
 @dataclass(slots=True)
 class _Entity:
     """What the live path holds for an entity: `held`, or a version of `chain` if one computes."""
 
+    ident: Ident  # the one tuple listed wherever the entity is (not one per version)
     held: Held | None = None
-    chain: list[tuple[Version, int]] = field(default_factory=list)  # (version, its expiry)
+    chain: list[Link] = field(default_factory=list)
     soonest: int = NEVER  # the earliest expiry of `held` and the chain: settle before it
 
     @property
     def expires_ms(self) -> int:
         """When the newest version expires (what is held, if every version computes)."""
         if self.chain:
-            return self.chain[-1][1]
+            return self.chain[-1][3]
         return NEVER if self.held is None else self.held.expires_ms
 
 
@@ -95,8 +120,16 @@ class Counts:
 class BulkAggregator:
     """Hold each entity's version the way the live path would; sum the ones that are final."""
 
-    def __init__(self, ref: ReferenceData, params: Params, now_ms: int) -> None:
+    def __init__(
+        self,
+        ref: ReferenceData,
+        params: Params,
+        now_ms: int,
+        pack: Pack = pack_json,
+        unpack: Unpack = json.loads,
+    ) -> None:
         self._ref = ref
+        self._pack, self.unpack = pack, unpack
         self._params = DEFAULT_PARAMS if params == DEFAULT_PARAMS else params
         self.entities: dict[Ident, _Entity] = {}
         self._expiring: dict[int, list[Ident]] = defaultdict(list)  # hour → entities due then
@@ -106,25 +139,19 @@ class BulkAggregator:
     def offer(self, v: Version, clock_ms: int) -> None:
         """Take the next version in clock order, as the live planner would take it."""
         self.counts.offered += 1
-        fresh = (v.feed.name, v.org)
-        sums = self.sums
-        if v.received_at_ms > sums.received.get(fresh, -1):
-            sums.received[fresh] = v.received_at_ms
-        if v.event_ms > sums.events.get(fresh, -NEVER):
-            sums.events[fresh] = v.event_ms
-        sums.heard.add((v.feed.name, v.org, v.received_at_ms // HOUR_MS))
-        sums.heard.add((v.feed.name, v.org, v.event_ms // HOUR_MS))
+        self._note_freshness(v)
         ident = (v.feed.name, v.key)
         e = self.entities.get(ident)
+        packed = self._pack(v.canonical)
         if e is None:
-            e = self.entities[ident] = _Entity()
-        elif not (e.chain and v.rank > e.chain[-1][0].rank and clock_ms < e.soonest):
+            e = self.entities[ident] = _Entity(ident)
+        elif not (e.chain and v.rank > e.chain[-1][1:3] and clock_ms < e.soonest):
             self._settle(e)  # out of order, or near a horizon: decide as the live path would
             held = e.held
             if held is not None and held.expires_ms <= clock_ms:  # gone from Redis by now
                 self._finalise(e)
                 held = None
-            if held is not None and held.canonical == v.canonical:
+            if held is not None and held.canonical == packed:  # keys sorted: equal records
                 if v.rank <= held.rank:
                     return  # the same record, accepted no later: nothing changes
             elif held is not None and v.rank < held.rank:
@@ -132,29 +159,50 @@ class BulkAggregator:
                 return
         # Newer than whatever is held: applied (or, if identical, its acceptance renewed).
         expires = _entity_expiry(v, clock_ms)
-        e.chain.append((v, expires))
+        e.chain.append((packed, v.received_at_ms, v.order, expires))
         e.soonest = min(e.soonest, expires)
-        self._expiring[expires // HOUR_MS].append(ident)
+        self._expiring[expires // HOUR_MS].append(e.ident)
 
-    def _settle(self, e: _Entity) -> None:
-        """Decide which version of the chain is held: the newest one that computes."""
-        for v, expires in reversed(e.chain):
+    def _note_freshness(self, v: Version) -> None:
+        """Note when each organisation was last heard from, and which hours (`plan` does so)."""
+        sums, fresh = self.sums, (v.feed.name, v.org)
+        if v.received_at_ms > sums.received.get(fresh, -1):
+            sums.received[fresh] = v.received_at_ms
+        if v.event_ms > sums.events.get(fresh, -NEVER):
+            sums.events[fresh] = v.event_ms
+        sums.heard.add((v.feed.name, v.org, v.received_at_ms // HOUR_MS))
+        sums.heard.add((v.feed.name, v.org, v.event_ms // HOUR_MS))
+
+    def _settle(self, e: _Entity) -> Contribution | None:
+        """Decide which version of the chain is held: the newest one that computes.
+
+        Return what it adds, if one of the chain became the held version.
+        """
+        feed = FEEDS[e.ident[0]]
+        for packed, at, order, expires in reversed(e.chain):
             try:
-                scopes = placement(v.record, self._ref)
-                added = contribution(v.record, scopes, self._params)
+                record = from_canonical(feed, self.unpack(packed))
+                scopes = placement(record, self._ref)
+                added = contribution(record, scopes, self._params)
                 _check_exact(added)
             except Exception:  # a poison record: the live path dead-letters it
                 self.counts.failed += 1
                 continue
-            e.held = Held(v.feed, v.key, v.canonical, added, self._params, v.rank, expires)
-            break
+            e.held = Held(feed, e.ident[1], packed, scopes, self._params, (at, order), expires)
+            e.chain.clear()
+            e.soonest = expires
+            return added
         e.chain.clear()
         e.soonest = NEVER if e.held is None else e.held.expires_ms
+        return None
 
-    def _finalise(self, e: _Entity) -> None:
-        self._settle(e)
-        if e.held is not None:
-            self.sums.add(e.held.contribution, e.held.key)
+    def _finalise(self, e: _Entity, added: Contribution | None = None) -> None:
+        """Add what the entity holds to the sums (`added`: its contribution, if at hand)."""
+        if e.chain:
+            added = self._settle(e)
+        held = e.held
+        if held is not None:
+            self.sums.add(held.contribution(self.unpack) if added is None else added, held.key)
             self.counts.finalised += 1
         e.held = None
         e.soonest = NEVER
@@ -170,13 +218,13 @@ class BulkAggregator:
                 e = self.entities.get(ident)
                 if e is None or e.expires_ms // HOUR_MS != hour:
                     continue  # finalised already, or listed under another hour too
-                self._settle(e)
+                added = self._settle(e)
                 if e.held is None:
                     del self.entities[ident]  # nothing of it could be computed
                 elif e.held.expires_ms > clock_ms:  # the one held expires later: list it there
                     self._expiring[e.held.expires_ms // HOUR_MS].append(ident)
                 else:
-                    self._finalise(e)
+                    self._finalise(e, added)
                     del self.entities[ident]
                     closed += 1
         return closed
@@ -186,10 +234,10 @@ class BulkAggregator:
         kept: list[Held] = []
         now = self.sums.now_ms
         for e in self.entities.values():
-            self._settle(e)
+            added = self._settle(e)
             if e.held is not None and e.held.expires_ms > now:
                 kept.append(e.held)
-            self._finalise(e)
+            self._finalise(e, added)
         self.entities.clear()
         self._expiring.clear()
         return kept
@@ -212,17 +260,18 @@ class BulkAggregator:
             if h is not None:
                 params = None if h.params == DEFAULT_PARAMS else asdict(h.params)
                 rows.append(
-                    [h.feed.name, h.key, h.canonical, h.contribution.scopes, params, *h.rank,
+                    [h.feed.name, h.key, self.unpack(h.canonical), list(h.scopes), params, *h.rank,
                      h.expires_ms]
                 )  # fmt: skip
         return rows
 
     def restore(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Hold again the versions `state` returned (their contributions are recomputed)."""
+        """Hold again the versions `state` returned (counted with the scopes stored)."""
         for feed_name, key, canonical, scopes, params, at, order, expires in rows:
             feed = FEEDS[feed_name]
             kept = DEFAULT_PARAMS if params is None else Params(**params)
-            added = contribution(from_canonical(feed, canonical), tuple(scopes), kept)
-            held = Held(feed, key, canonical, added, kept, (at, order), expires)
-            self.entities[(feed_name, key)] = _Entity(held, [], expires)
-            self._expiring[expires // HOUR_MS].append((feed_name, key))
+            packed = self._pack(canonical)
+            held = Held(feed, key, packed, tuple(scopes), kept, (at, order), expires)
+            ident = (feed_name, key)
+            self.entities[ident] = _Entity(ident, held, [], expires)
+            self._expiring[expires // HOUR_MS].append(ident)

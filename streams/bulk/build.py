@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.adapters.codec import decode_message
+from hub.adapters.codec import decode_message, dumps_held, loads
 from hub.adapters.kafka.log_reader import LogReader
 from hub.adapters.redis.bulk_store import RedisBulkStore
 from hub.adapters.signing import EnvelopeSigner
@@ -67,9 +67,8 @@ async def open_job(
     applier = BatchApplier(
         parts.state, parts.live, parts.planner, parts.ref, spec.clock_ms, record_dead_letters=False
     )
-    aggregator = BulkAggregator(
-        parts.ref, Params(settings.hours_lost_baseline_minutes), spec.clock_ms()
-    )
+    params = Params(settings.hours_lost_baseline_minutes)
+    aggregator = BulkAggregator(parts.ref, params, spec.clock_ms(), dumps_held, loads)
     store = RedisBulkStore(parts.redis, settings.key_prefix, spec.generation)
     decode = functools.partial(
         decode_message, signer=signer, accept_unsigned=settings.accept_unsigned

@@ -150,7 +150,7 @@ def _heard(keys: Keys, totals: Totals, now_ms: int) -> Iterator[tuple[str, list[
 def entity_payloads(keys: Keys, held: Iterable[Held]) -> Iterator[bytes]:
     """Return the entity versions Redis keeps, each until its horizon on the log's clock."""
     rows = (
-        ("e", [keys.entity(h.feed.name, h.key), dumps(h.doc()).decode(), h.expires_ms])
+        ("e", [keys.entity(h.feed.name, h.key), dumps(h.doc(loads)).decode(), h.expires_ms])
         for h in held
     )
     yield from _parts(rows)
