@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -251,26 +251,26 @@ class BulkAggregator:
 
     # -- checkpoints ---------------------------------------------------------------------------
 
-    def state(self) -> list[list[Any]]:
-        """Return the held versions as JSON-ready rows (settling every chain; drain first)."""
-        rows: list[list[Any]] = []
+    def state(self) -> Iterator[list[Any]]:
+        """Yield the held versions as JSON-ready rows (settling every chain; drain first).
+
+        The record travels as its JSON text: a checkpoint of millions of entities is
+        written a chunk at a time, never as a second copy of them all in memory.
+        """
         for e in self.entities.values():
             self._settle(e)
             h = e.held
             if h is not None:
                 params = None if h.params == DEFAULT_PARAMS else asdict(h.params)
-                rows.append(
-                    [h.feed.name, h.key, self.unpack(h.canonical), list(h.scopes), params, *h.rank,
-                     h.expires_ms]
-                )  # fmt: skip
-        return rows
+                yield [h.feed.name, h.key, h.canonical.decode(), list(h.scopes), params, *h.rank,
+                       h.expires_ms]  # fmt: skip
 
     def restore(self, rows: Iterable[Sequence[Any]]) -> None:
         """Hold again the versions `state` returned (counted with the scopes stored)."""
         for feed_name, key, canonical, scopes, params, at, order, expires in rows:
             feed = FEEDS[feed_name]
             kept = DEFAULT_PARAMS if params is None else Params(**params)
-            packed = self._pack(canonical)
+            packed = canonical.encode()  # the JSON `state` wrote: keys sorted already
             held = Held(feed, key, packed, tuple(scopes), kept, (at, order), expires)
             ident = (feed_name, key)
             self.entities[ident] = _Entity(ident, held, [], expires)

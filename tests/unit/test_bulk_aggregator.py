@@ -169,24 +169,35 @@ def test_a_version_read_after_its_predecessors_horizon_counts_as_a_new_entity() 
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(step, min_size=1, max_size=14), st.lists(st.booleans(), min_size=14, max_size=14))
+@given(
+    st.lists(step, min_size=1, max_size=14),
+    st.lists(st.booleans(), min_size=14, max_size=14),
+    st.integers(0, 14),
+)
 def test_settling_and_draining_as_the_log_is_read_ends_where_one_drain_at_the_end_does(
-    steps: list[dict[str, Any]], drain_after: list[bool]
+    steps: list[dict[str, Any]], drain_after: list[bool], resume_after: int
 ) -> None:
     # A job finalises what no later version can replace after every round (`close_through`
     # at the round's bound) and drains its sums to Redis when they grow: the generation is
-    # the sum of every drain, so slices must add up to what one drain at the end holds.
+    # the sum of every drain, so slices must add up to what one drain at the end holds. At
+    # a checkpoint it drains and stores the entities it holds; a resumed job starts from
+    # those alone (as JSON), so nothing drained before may be counted again after.
     read = versions(steps)
     now = read[-1][1] + 60_000
     whole = BulkAggregator(NOW, Params(), now)
     sliced = BulkAggregator(NOW, Params(), now)
     drains = []
-    for (v, clock), drain in zip(read, drain_after, strict=False):
+    for i, ((v, clock), drain) in enumerate(zip(read, drain_after, strict=False)):
         whole.offer(v, clock)
         sliced.offer(v, clock)
         sliced.close_through(clock)
         if drain:
             drains.append(sliced.drain(now))
+        if i == resume_after:
+            drains.append(sliced.drain(now))
+            stored = json.loads(json.dumps(list(sliced.state())))
+            sliced = BulkAggregator(NOW, Params(), now)
+            sliced.restore(stored)
     kept = {(h.feed.name, h.key): h.doc(sliced.unpack) for h in sliced.finish()}
     drains.append(sliced.drain(now))
     assert kept == {(h.feed.name, h.key): h.doc(whole.unpack) for h in whole.finish()}

@@ -42,7 +42,7 @@ from hub.domain.windows import DAY_MS, HOUR_MS, Bucket, Resolution
 from hub.ports import Progress
 
 PART_BYTES = 2_000_000  # one script call's payload: decoded and applied in well under a second
-STATE_CHUNK_BYTES = 32_000_000
+STATE_CHUNK_ROWS = 50_000  # entities a checkpoint encodes at once (about 20 MB of JSON)
 
 BULK_APPLY = """#!lua
 local raw = redis.call('GET', KEYS[1])
@@ -156,6 +156,20 @@ def entity_payloads(keys: Keys, held: Iterable[Held]) -> Iterator[bytes]:
     yield from _parts(rows)
 
 
+_EMPTY_STATE = base64.b64encode(zlib.compress(b"[]", 1)).decode()
+
+
+def _batches(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def _parts(rows: Iterable[tuple[str, list[Any]]]) -> Iterator[bytes]:
     part: dict[str, list[Any]] = _empty()
     size = 0
@@ -222,22 +236,30 @@ class RedisBulkStore:
         names = await self.put_payloads(0, "now", payloads)
         await self.apply(names, now_ms)
 
-    async def put_state(self, seq: int, owner: str, state: Any) -> int:
-        """Store a job's open entities for checkpoint `seq`; return the chunks written."""
-        # Compressed, then base64: the client reads replies as text.
-        blob = base64.b64encode(zlib.compress(dumps(state), 1)).decode()
-        chunks = [blob[i : i + STATE_CHUNK_BYTES] for i in range(0, len(blob), STATE_CHUNK_BYTES)]
-        for i, chunk in enumerate(chunks or [""]):
-            await guarded(self._r.set(self.keys.bulk(f"s:{seq}:{owner}:{i}"), chunk))
-        return max(1, len(chunks))
+    async def put_state(self, seq: int, owner: str, rows: Iterable[Any]) -> int:
+        """Store a job's open entities for checkpoint `seq`; return the chunks written.
 
-    async def load_state(self, seq: int, owner: str, chunks: int) -> Any:
-        names = [self.keys.bulk(f"s:{seq}:{owner}:{i}") for i in range(chunks)]
-        raw = await guarded(self._r.mget(names))
-        text = [str(part) for part in raw if part is not None]
-        if len(text) != len(raw):
-            raise RuntimeError(f"checkpoint {seq} of {owner} is incomplete in Redis")
-        return loads(zlib.decompress(base64.b64decode("".join(text))))
+        Each chunk is STATE_CHUNK_ROWS rows, encoded and compressed alone, so memory
+        holds one chunk's encoding at a time, however many entities there are.
+        """
+        chunks = 0
+        for batch in _batches(rows, STATE_CHUNK_ROWS):
+            # Compressed, then base64: the client reads replies as text.
+            blob = base64.b64encode(zlib.compress(dumps(batch), 1)).decode()
+            await guarded(self._r.set(self.keys.bulk(f"s:{seq}:{owner}:{chunks}"), blob))
+            chunks += 1
+        if not chunks:
+            await guarded(self._r.set(self.keys.bulk(f"s:{seq}:{owner}:0"), _EMPTY_STATE))
+        return max(1, chunks)
+
+    async def load_state(self, seq: int, owner: str, chunks: int) -> list[Any]:
+        rows: list[Any] = []
+        for i in range(chunks):
+            part = await guarded(self._r.get(self.keys.bulk(f"s:{seq}:{owner}:{i}")))
+            if part is None:
+                raise RuntimeError(f"checkpoint {seq} of {owner} is incomplete in Redis")
+            rows += loads(zlib.decompress(base64.b64decode(str(part))))
+        return rows
 
     async def forget_before(self, seq: int) -> None:
         """Delete stored entities and payloads of checkpoints before `seq` (and after it)."""
