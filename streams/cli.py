@@ -105,11 +105,13 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, replay: bool) -> Non
     that stops (Ctrl-C, a crash, --timeout) continues from its last
     checkpoint (at most five minutes of work back) when run again.
 
-    On a shared 2-core machine a simulated national week read at 9,300
-    records/s with one job and 11,900 with --jobs 2: a year (400 days, about
-    200 M records) takes about 6 h, or 4.7 h with two jobs. Memory grew with
-    the span (3.0 GB for one job on a week); a year's was not measured
-    (bench/RESULTS.md).
+    On a shared 2-core machine a simulated national week read at 10,700
+    records/s with one job, and 14 days at 11,900 with --jobs 2: a year
+    (400 days, about 200 M records) takes about 5 h, or 4.7 h with two jobs.
+    Memory stops growing at the versions' horizon (about eight days of
+    records): 1.6 GB for one job on 14 days of 0.25 M records a day, about
+    3 GB estimated at a national 0.5 M a day; under 1 GB per process with
+    two jobs on that log (bench/RESULTS.md).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
