@@ -243,7 +243,7 @@ class BulkJob:
     async def _finish(self, link: Link) -> None:
         now = self._clock_ms()
         kept = self.aggregator.finish()
-        await self._store.write_now(entity_payloads(self._store.keys, kept), now)
+        await self._store.write_now(entity_payloads(self._store.keys, kept), now, self._owner)
         await self._drain()
         await link.finished(self._names, self._positions())
 

@@ -231,9 +231,13 @@ class RedisBulkStore:
         for name in names:
             await guarded(self._r.evalsha(BULK_APPLY_SHA, 1, name, now_ms))
 
-    async def write_now(self, payloads: Iterable[bytes], now_ms: int) -> None:
-        """Apply payloads that may be applied twice (entity versions: plain SETs)."""
-        names = await self.put_payloads(0, "now", payloads)
+    async def write_now(self, payloads: Iterable[bytes], now_ms: int, owner: str) -> None:
+        """Apply payloads that may be applied twice (entity versions: plain SETs).
+
+        Named for the job (`owner`): jobs finish at once, and a name they shared let one
+        job apply another's payload while its own was overwritten and lost.
+        """
+        names = await self.put_payloads(0, f"{owner}-now", payloads)
         await self.apply(names, now_ms)
 
     async def put_state(self, seq: int, owner: str, rows: Iterable[Any]) -> int:
