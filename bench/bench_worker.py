@@ -27,7 +27,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 
 from hub.adapters.codec import encode_envelope
-from hub.adapters.embedded import start_tansu, start_valkey
+from hub.adapters.embedded import ManagedProcess, start_tansu, start_valkey
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.kafka_jars import missing_tools
 from hub.adapters.local_kafka import start_kafka
@@ -238,3 +238,26 @@ def measure_workers(broker: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> dict[str, Any]:
     return {**measure_workers("tansu"), "apache_kafka": on_apache_kafka(measure_workers)}
+
+
+@contextmanager
+def embedded_servers(
+    name: str,
+) -> Iterator[tuple[Settings, Path, ManagedProcess, ManagedProcess]]:
+    """As `embedded_stack` on Tansu, with the Tansu and Valkey processes (to measure them)."""
+    work = Path(tempfile.mkdtemp(prefix=f"uec-{name}-"))
+    tansu, valkey = start_tansu(work), start_valkey(work)
+    try:
+        settings = Settings(
+            kafka_bootstrap=tansu.address,
+            redis_url=valkey.address,
+            partitions=6,
+            topic_replication=1,
+            session_timeout_ms=6_000,
+            envelope_key=ENVELOPE_KEY,
+            config_dir=ROOT / "config",
+        )
+        yield settings, work, tansu, valkey
+    finally:
+        tansu.stop()
+        valkey.stop()

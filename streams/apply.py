@@ -208,6 +208,14 @@ class BatchApplier:
             tx.write(StatePlan(), Progress(to, None, history if (history or 0) > to else None))
         return to, True
 
+    def classify(self, batch: Batch) -> tuple[list[Pending], list[tuple[int, DeadLetter]]]:
+        """Return what a batch's messages are: versions to apply and dead letters, by offset.
+
+        The bulk rebuild reads the log through this, so it takes exactly the versions
+        (and refuses exactly the records) the live path does.
+        """
+        return self._sort(batch)
+
     def _sort(self, batch: Batch) -> tuple[list[Pending], list[tuple[int, DeadLetter]]]:
         versions: list[Pending] = []
         letters: list[tuple[int, DeadLetter]] = []

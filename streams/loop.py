@@ -132,14 +132,7 @@ class FeedWorker:
     def _content(
         self, topic: str, feed: Feed, owner: str | None, f: Fetched
     ) -> Envelope | Undecodable:
-        """Decode a message; on an organisation's direct topic, it is that organisation's."""
-        if owner is None:
-            return self._decode(topic, feed, f, main=True)
-        # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
-        content = self._decode(topic, feed, f, main=False)
-        if isinstance(content, Envelope):
-            content = replace(content, submitter_org=owner, trusted=False, source="kafka")
-        return content
+        return message_content(self._decode, topic, feed, owner, f)
 
     async def _follow(self, tp: TopicPartition, outcome: Outcome, end: int) -> None:
         topic, partition = tp
@@ -232,6 +225,22 @@ class FeedWorker:
         lags = self._consumer.lag(self.applied)
         self._metrics.set_lag(lags)
         return lags
+
+
+def message_content(
+    decode: MessageDecoder, topic: str, feed: Feed, owner: str | None, f: Fetched
+) -> Envelope | Undecodable:
+    """Decode a message; on an organisation's direct topic, it is that organisation's.
+
+    The bulk rebuild reads messages through this too, so both paths see the same records.
+    """
+    if owner is None:
+        return decode(topic, feed, f, main=True)
+    # Nothing on a direct topic is trusted as an envelope: only the owner writes there.
+    content = decode(topic, feed, f, main=False)
+    if isinstance(content, Envelope):
+        content = replace(content, submitter_org=owner, trusted=False, source="kafka")
+    return content
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

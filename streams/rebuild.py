@@ -1,8 +1,14 @@
 """`hub rebuild`: recompute all serving state in Redis from the Kafka log.
 
-It starts an empty generation of serving state (tokens and rejection lists
-are kept), then replays every feed partition from its beginning with the
-same batch loop the workers run. Workers still running switch to the new
+With `--bulk` the log is first read in bulk (`streams.bulk`): each entity's
+version summed once per bucket into a new generation nobody reads yet, while
+workers and queries stay on the old one. The workers are then switched to the
+new generation at the exact offsets the bulk read stopped at, and the rest of
+the log is applied by the live path below, as after any replay.
+
+By default (and for the tail after a bulk read) it starts an empty generation of
+serving state (tokens and rejection lists are kept), then replays every feed
+partition from its beginning with the same batch loop the workers run. Workers still running switch to the new
 generation by themselves and may apply some of the replay too: the stored
 offsets make sure each record is applied once, whoever applies it. Queries
 keep reading the last complete generation meanwhile (its figures pause rather
@@ -20,6 +26,7 @@ stored offsets: running `hub rebuild` again continues it where it stopped.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,8 +36,9 @@ from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.redis.generations import RedisGenerations
 from hub.adapters.redis.serving import CACHE_S
 from hub.adapters.redis.state import RedisStateStore
-from hub.bootstrap import build_worker_parts
+from hub.bootstrap import build_worker_parts, now_ms
 from hub.settings import Settings
+from streams.bulk import run as bulk
 from streams.wiring import build_worker
 
 POLL_S = 0.5
@@ -53,11 +61,35 @@ class RebuildUnfinished(Exception):
 
 
 async def rebuild(
-    settings: Settings, progress: Progress, timeout_s: float | None = None
+    settings: Settings,
+    progress: Progress,
+    timeout_s: float | None = None,
+    *,
+    jobs: int = 1,
+    replay: bool = False,
+    clock_ms: Callable[[], int] = now_ms,
+    checkpoint_s: float = bulk.CHECKPOINT_S,
 ) -> RebuildResult:
-    """Replay the feed topics into a new (or the unfinished) generation; report (done, total)."""
+    """Rebuild into a new (or the unfinished) generation; report (done, total).
+
+    In bulk with `jobs` processes, then the rest of the log by the live path;
+    or, with `replay`, all of it by the live path.
+    """
     await ensure_topics(settings)
-    worker = build_worker(settings, CollectorRegistry(), group=False, replay=True)
+    started = time.monotonic()
+    staged = None
+    if not replay:
+        staged = await _bulk(settings, progress, timeout_s, jobs, clock_ms, checkpoint_s)
+    if replay and await bulk.unfinished(settings):
+        raise RebuildUnfinished(
+            "a bulk rebuild is unfinished: run `hub rebuild --bulk` to continue it, or "
+            "`hub rebuild --abort` to give it up"
+        )
+    if timeout_s is not None:
+        timeout_s = max(0.0, timeout_s - (time.monotonic() - started))
+    worker = build_worker(
+        settings, CollectorRegistry(), group=False, replay=True, clock_ms=clock_ms
+    )
     generations = worker.parts.generations
     try:
         old, new, resumed = await generations.begin()
@@ -84,13 +116,34 @@ async def rebuild(
         await asyncio.sleep(DROP_GRACE_S)
         # Drop the generation queries read until now, and any an aborted rebuild left.
         dropped = sum([await generations.drop(g) for g in range(old, new)])
-        return RebuildResult(total, new, dropped, resumed)
+        return RebuildResult(total, new, dropped, resumed if staged is None else staged.resumed)
     finally:
         await worker.close()
 
 
+async def _bulk(
+    settings: Settings,
+    progress: Progress,
+    timeout_s: float | None,
+    jobs: int,
+    clock_ms: Callable[[], int],
+    checkpoint_s: float,
+) -> bulk.Plan | None:
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    try:
+        return await bulk.fill(settings, progress, deadline, jobs, clock_ms, checkpoint_s)
+    except bulk.BulkStopped as exc:
+        raise RebuildUnfinished(
+            f"not finished within {timeout_s:.0f}s ({exc}): run `hub rebuild --bulk` again to "
+            "continue it, or `hub rebuild --abort` to give it up"
+        ) from exc
+
+
 async def abort(settings: Settings) -> int | None:
     """Give up an unfinished rebuild: everyone reads and writes the old generation again."""
+    abandoned = await bulk.abandon(settings)
+    if abandoned is not None:
+        return abandoned
     parts = build_worker_parts(settings)
     try:
         abandoned = await parts.generations.abort()

@@ -18,6 +18,7 @@ from hub.adapters.codec import (
     ORIGINAL_LIMIT,
     decode_message,
     dumps,
+    dumps_held,
     encode_dead_letter,
     encode_envelope,
     loads,
@@ -470,3 +471,19 @@ def test_an_ordinary_rejected_record_is_kept_whole_in_its_dead_letter() -> None:
         record,
     )
     assert loads(encode_dead_letter(letter))["original"] == record
+
+
+def test_bytes_held_in_memory_are_the_size_of_their_json() -> None:
+    # orjson's bytes keep a 4 KB buffer whatever their length: a bulk rebuild holds a
+    # million records as JSON, which took gigabytes before they were copied to size.
+    import tracemalloc
+
+    record = {"handover_id": "H1", "site": "RX1RA", "arrived_at": "2026-11-01T10:00:00Z"}
+    tracemalloc.start()
+    try:
+        held = [dumps_held({**record, "n": i}) for i in range(1_000)]
+        per_value = tracemalloc.get_traced_memory()[0] / len(held)
+    finally:
+        tracemalloc.stop()
+    assert loads(held[7]) == {**record, "n": 7}
+    assert per_value < 2 * len(held[7]) + 100, per_value

@@ -18,6 +18,7 @@ from hub.domain.errors import FieldError
 from hub.domain.feeds import AMBULANCE_HANDOVER, FEEDS, FieldType
 from hub.domain.orgs import Organisation, ReferenceData, Region, Site
 from hub.domain.records import RECORD_TYPES, Record
+from hub.domain.timestamps import format_utc, parse_timestamp
 from hub.domain.validation import Invalid, entity_key, from_canonical, to_canonical, validate
 
 REF = ReferenceData.build(
@@ -1081,6 +1082,25 @@ def test_to_canonical_and_from_canonical_are_inverse(case: tuple[str, Record]) -
     canonical = to_canonical(FEEDS[feed], record)
     assert from_canonical(FEEDS[feed], json.loads(json.dumps(canonical))) == record
     assert to_canonical(FEEDS[feed], from_canonical(FEEDS[feed], canonical)) == canonical
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    )
+)
+def test_a_canonical_timestamp_reads_back_as_parsing_it_would(instant: datetime) -> None:
+    # Workers read canonical timestamps by a fast path; it must agree with the full parser.
+    text = format_utc(instant)
+    fast = from_canonical(AMBULANCE_HANDOVER, {**_CANONICAL_HANDOVER, "arrived_at": text})
+    assert fast.arrived_at == parse_timestamp(text) == instant
+    assert fast.arrived_at.tzinfo is UTC
+
+
+_CANONICAL_HANDOVER: dict[str, Any] = {
+    "handover_id": "H1", "ambulance_trust": "RX9", "site": "RWEAA",
+    "arrived_at": "2026-11-23T10:00:00Z",
+}  # fmt: skip
 
 
 def test_a_record_of_twenty_thousand_unknown_fields_gets_ten_by_name_and_a_count() -> None:

@@ -32,11 +32,13 @@ class RedisGenerations:
 
     async def state(self) -> GenerationState:
         gen, serving, progress = await self._read()
-        writing = int(gen or 0)
+        current = writing = int(gen or 0)
+        if "bulk" in progress:  # a bulk rebuild writes the next generation before workers do
+            writing = max(writing, int(progress["bulk"]))
         done, total, at = (progress.get(k) for k in ("done", "total", "at"))
         return GenerationState(
             writing,
-            writing if serving is None else int(serving),
+            current if serving is None else int(serving),  # queries stay put until the switch
             None if done is None else int(done),
             None if total is None else int(total),
             None if at is None else float(at),

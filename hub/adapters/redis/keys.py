@@ -19,6 +19,8 @@ one has caught up with the log:
     s:{feed}:{day}:{scope}       SitRep counters for one date (hash, expires)
     sd:{feed}:{scope}            dates with SitReps (sorted set)
     fr:{feed} / fe:{feed}        last received / last event instant per organisation (sorted set)
+    bulk:…                       a bulk rebuild's own bookkeeping while it fills a generation
+                                 nobody reads yet (`hub/adapters/redis/bulk_store.py`)
     hh:{feed}                    "{org}:{hour}" for each hour an organisation was heard from (a
                                  record received, or about that hour), scored by the hour (sorted
                                  set, trimmed to the hourly buckets' retention): the outage record
@@ -98,6 +100,10 @@ class Keys:
     @property
     def fingerprints(self) -> str:
         return f"{self._g}fp"
+
+    def bulk(self, name: str) -> str:
+        """A bulk rebuild's bookkeeping key in this generation (progress, checkpoints)."""
+        return f"{self._g}bulk:{name}"
 
     @property
     def history_ends(self) -> str:

@@ -232,7 +232,7 @@ class Contribution:
 
 def changes(*pairs: tuple[str, int]) -> Changes:
     """Return the (counter, amount) pairs that change something."""
-    return tuple(pair for pair in pairs if pair[1])
+    return tuple([pair for pair in pairs if pair[1]])
 
 
 DEFINITIONS = 2
