@@ -5,8 +5,8 @@ clock runs over the month; cached between runs) is produced to the feed topics o
 embedded Tansu and Valkey, then rebuilt three ways into the same Valkey, under separate
 prefixes, each by `python -m streams rebuild` timed from its start to its exit:
 
-- after: the bulk rebuild with one job, then with two (`--jobs 2`);
-- before: every message replayed through the live path (`--replay`, what `hub rebuild` did).
+- after: the bulk rebuild with one job, then with two (`--bulk`, `--bulk --jobs 2`);
+- before: every message replayed through the live path (`hub rebuild`'s default).
 
 For each: events/s, the peak RSS of its largest process, and the CPU it, Tansu and Valkey
 spent per event. Both bulk generations are then compared with the replay's key by key
@@ -123,9 +123,12 @@ def main(argv: list[str]) -> dict[str, Any]:
                 "tansu_rss_mb": round(_rss_mb(tansu.pid)),
             },
         }
-        runs: dict[str, list[str]] = {"bulk_1_job": [], "bulk_2_jobs": ["--jobs", "2"]}
+        runs: dict[str, list[str]] = {
+            "bulk_1_job": ["--bulk"],
+            "bulk_2_jobs": ["--bulk", "--jobs", "2"],
+        }
         if REPLAY:
-            runs["replay_before"] = ["--replay"]
+            runs["replay_before"] = []  # `hub rebuild`'s default
         finished: dict[str, float] = {}
         for name, args in runs.items():
             run = settings.with_(key_prefix=f"bench-{name}")
