@@ -126,32 +126,3 @@ async def test_a_worker_restarting_on_the_same_log_finds_no_reset(
     finally:
         await worker.close()
 
-
-async def test_a_log_recreated_longer_under_a_running_worker_is_read_from_its_beginning(
-    own_broker: list[ManagedProcess],
-    settings_factory: Any,
-    redis_client: aioredis.Redis,
-    tmp_path: Path,
-) -> None:
-    """The broker restarts empty under a worker that keeps running, and the new log is
-    refilled past the worker's position before the worker fetches again. Nothing in that
-    fetch tells the new records from the old log's: only the broken connection does."""
-    settings: Settings = settings_factory(kafka_bootstrap=own_broker[0].address)
-    await ensure_topics(settings)
-    now = int(time.time() * 1000)
-    old = [handover(n, now) for n in range(30)]
-    await produce(settings, old)
-    worker = replay_worker(settings)
-    await worker.start()
-    try:
-        await run_until_caught_up(worker, max_rounds=20)
-
-        restart(own_broker, tmp_path)
-        await ensure_topics(settings)
-        new = old[-3:] + [handover(n, now) for n in range(100, 142)]  # 45: past offset 30
-        await produce(settings, new)
-
-        await run_until_caught_up(worker, max_rounds=40)
-        await read_once_from_the_new_start(worker, settings_factory(), redis_client, old + new[3:])
-    finally:
-        await worker.close()

@@ -22,7 +22,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 
-from hub.adapters.kafka.breaks import ConnectionBreaks
 from hub.adapters.kafka.ends import log_ends
 from hub.adapters.kafka.losses import Losses
 from hub.adapters.kafka.options import client_options
@@ -71,8 +70,6 @@ class BatchConsumer:
         self.rewound: dict[TP, int] = {}
         self._unplaced = Unplaced()  # assigned, paused until the next fetch places them
         self._ends: dict[TP, int] = {}  # log ends seen when placed, until a fetch reports one
-        self._breaks = ConnectionBreaks()  # after one, every partition is placed again
-        self._breaks_placed = 0  # the breaks counted when partitions were last placed again
 
     async def start(self) -> None:
         s = self._settings
@@ -90,7 +87,6 @@ class BatchConsumer:
             max_poll_records=s.batch_max_records,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        self._breaks.watch(self._consumer)
         try:
             if self._group:
                 listener = Listener(self._assigned, self._revoked)
@@ -170,20 +166,6 @@ class BatchConsumer:
             consumer.resume(tp)
         log.info("placed %d assigned partitions", len(keys))
 
-    def _place_again_after_a_break(self) -> None:
-        """After a broken broker connection, place every partition held as if just assigned.
-
-        The broker may have come back with a new log (see `hub.adapters.kafka.breaks`):
-        placing reads the stored progress again and checks the last applied record.
-        """
-        if self._breaks.count == self._breaks_placed:
-            return
-        self._breaks_placed = self._breaks.count
-        held = list(self._require().assignment())
-        if held:
-            log.info("placing %d partitions again after a broken broker connection", len(held))
-            self._assigned(held)
-
     def _place(self, tp: TopicPartition, placed: Placement) -> None:
         key = (tp.topic, tp.partition)
         self._seek(tp, placed.seek)  # (forgets any check: set what this placement needs after)
@@ -196,7 +178,6 @@ class BatchConsumer:
 
     async def fetch(self, timeout_ms: int = 500) -> dict[TP, PartitionRead | PositionLost]:
         """Return what the next fetch found, by partition (see the module docstring)."""
-        self._place_again_after_a_break()
         await self._place_assigned()
         consumer = self._require()
         placed = {k: p for k, p in self._position.items() if k not in self._unplaced}
@@ -222,10 +203,6 @@ class BatchConsumer:
         except ValueError as exc:  # a record the client cannot parse (see `unparsable`)
             log.error("a feed partition holds a record the Kafka client cannot read: %r", exc)
             return out | await self._around_unparsable(skip=set(out))
-        if self._breaks.count != self._breaks_placed:
-            # A connection broke while fetching: what came after it may be a new log's
-            # records. The next fetch places every partition again and reads them then.
-            return out
         for tp, messages in batches.items():
             key = (tp.topic, tp.partition)
             if key in self._lost or key in self._unplaced or not messages:

@@ -6,19 +6,12 @@ not the last offset plus one (measured: 60 records produced in one batch
 read as an end of 1). Every fetch response also carries the last stable
 offset, which Tansu gets right. So the end is the larger of the two: a probe
 fetch from the listed end (a valid position on any broker) reads it.
-
-Every partition's probe must answer: the listed end alone may be a whole
-record batch short (thousands of records in a batch produced in bulk), and a
-bulk rebuild that stopped there would hand those records to the live path
-instead of reading them. So the probe waits (up to `timeout_s`) until each
-partition has answered, pausing those that have, and fails rather than guess.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import cast
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -28,6 +21,7 @@ from hub.domain.errors import BrokerUnavailable
 from hub.settings import Settings
 
 TP = tuple[str, int]
+PROBE_ROUNDS = 25
 TIMEOUT_S = 15.0  # a broker that cannot say (metadata stale after a restart): fail, retry later
 
 
@@ -54,33 +48,15 @@ async def log_ends(
             consumer.assign(tps)
             for tp in tps:
                 consumer.seek(tp, listed[tp])
-            stable = await _probe(consumer, tps)
-        return {(tp.topic, tp.partition): max(listed[tp], stable[tp]) for tp in tps}
+            for _ in range(PROBE_ROUNDS):
+                if all(consumer.last_stable_offset(tp) is not None for tp in tps):
+                    break
+                await consumer.getmany(timeout_ms=200, max_records=1)
+        return {
+            (tp.topic, tp.partition): max(listed[tp], consumer.last_stable_offset(tp) or 0)
+            for tp in tps
+        }
     except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerUnavailable(f"cannot read where the feed topics end: {exc!r}") from exc
     finally:
         await asyncio.wait_for(consumer.stop(), 10)
-
-
-async def _probe(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """Fetch until every partition has said its last stable offset; return them.
-
-    A partition that has answered is paused: its buffered records would
-    otherwise end each fetch at once, before the others' answers arrive.
-    """
-    stable: dict[TopicPartition, int] = {}
-    while len(stable) < len(tps):
-        await consumer.getmany(timeout_ms=200, max_records=1)
-        answered = [tp for tp in tps if tp not in stable and _stable(consumer, tp) is not None]
-        for tp in answered:
-            stable[tp] = cast(int, _stable(consumer, tp))
-        if answered:
-            consumer.pause(*answered)
-    return stable
-
-
-def _stable(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
-    lso = consumer.last_stable_offset(tp)
-    return None if lso is None or lso < 0 else int(lso)
