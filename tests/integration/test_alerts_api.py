@@ -119,7 +119,9 @@ async def test_an_unusual_latest_hour_and_a_late_feed_are_alerts(settings: Setti
         for hour in range(latest - 96, latest)
         for i in range(4 + 2 * (hour % 2))
     ]
-    records += [handover(10 * latest + i, latest * HOUR + i * MINUTE, 11) for i in range(40)]
+    # Within its first 25 minutes: at 40-50 minutes past the hour, the latest hour is the
+    # current one, and a handover later in it would be in the future (refused).
+    records += [handover(10 * latest + i, latest * HOUR + (i % 25) * MINUTE, 11) for i in range(40)]
     async with running_api(settings) as api, running_worker(settings):
         await push(api, records)
 
