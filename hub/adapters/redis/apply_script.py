@@ -32,9 +32,9 @@ from hub.ports import DeadLetter, Progress
 SITREP_RETENTION_MS = 402 * DAY_MS
 _ARGS_PER_CALL = 1_000  # keep each unpack() well inside Lua's stack limit
 
-APPLY_PLAN = """#!lua
-local p = cjson.decode(ARGV[1])
-local LIMIT = 9007199254740992
+# The checks every write script runs before it writes anything: exact whole numbers, names,
+# and keys holding the type about to be written (a Lua error then leaves Redis untouched).
+LUA_CHECKS = """local LIMIT = 9007199254740992
 local function num(x)
   if type(x) ~= 'number' or x ~= math.floor(x) or x > LIMIT or x < -LIMIT then
     error('refused before writing: not an exact whole number: ' .. tostring(x))
@@ -50,7 +50,14 @@ local function holds(key, want)
     error('refused before writing: ' .. key .. ' holds a ' .. t .. ', not a ' .. want)
   end
 end
--- 1. Check everything; write nothing.
+"""
+
+APPLY_PLAN = (
+    """#!lua
+local p = cjson.decode(ARGV[1])
+"""
+    + LUA_CHECKS
+    + """-- 1. Check everything; write nothing.
 for _, h in ipairs(p.h) do
   holds(h[1], 'hash'); num(h[2])
   for i = 3, #h, 2 do str(h[i]); num(h[i + 1]) end
@@ -97,6 +104,7 @@ if p.fd then redis.call('HDEL', p.fd[1], p.fd[2]) end
 if p.x then for i = 2, #p.x do redis.call('XADD', p.x[1], '*', 'letter', p.x[i]) end end
 return 1
 """
+)
 
 
 APPLY_PLAN_SHA = hashlib.sha1(APPLY_PLAN.encode()).hexdigest()  # Redis's script id

@@ -32,7 +32,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from hub.adapters.codec import dumps, loads
-from hub.adapters.redis.apply_script import SITREP_RETENTION_MS, _changes
+from hub.adapters.redis.apply_script import LUA_CHECKS, SITREP_RETENTION_MS, _changes
 from hub.adapters.redis.errors import guarded
 from hub.adapters.redis.keys import Keys
 from hub.adapters.redis.state import _multi
@@ -44,28 +44,15 @@ from hub.ports import Progress
 PART_BYTES = 2_000_000  # one script call's payload: decoded and applied in well under a second
 STATE_CHUNK_ROWS = 50_000  # entities a checkpoint encodes at once (about 20 MB of JSON)
 
-BULK_APPLY = """#!lua
+BULK_APPLY = (
+    """#!lua
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local p = cjson.decode(raw)
 local now = tonumber(ARGV[1])
-local LIMIT = 9007199254740992
-local function num(x)
-  if type(x) ~= 'number' or x ~= math.floor(x) or x > LIMIT or x < -LIMIT then
-    error('refused before writing: not an exact whole number: ' .. tostring(x))
-  end
-end
-local function str(x)
-  if type(x) ~= 'string' then error('refused before writing: not a name: ' .. tostring(x)) end
-end
-local function holds(key, want)
-  str(key)
-  local t = redis.call('TYPE', key)['ok']
-  if t ~= 'none' and t ~= want then
-    error('refused before writing: ' .. key .. ' holds a ' .. t .. ', not a ' .. want)
-  end
-end
-for _, h in ipairs(p.h) do
+"""
+    + LUA_CHECKS
+    + """for _, h in ipairs(p.h) do
   holds(h[1], 'hash'); num(h[2])
   for i = 3, #h, 2 do str(h[i]); num(h[i + 1]) end
 end
@@ -103,6 +90,7 @@ for _, g in ipairs(p.g) do redis.call('ZADD', g[1], 'GT', g[3], g[2]) end
 redis.call('DEL', KEYS[1])
 return 1
 """
+)
 BULK_APPLY_SHA = hashlib.sha1(BULK_APPLY.encode()).hexdigest()
 
 
