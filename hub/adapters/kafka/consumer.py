@@ -22,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, NoOffsetForPartitionError, OffsetOutOfRangeError
 
+from hub.adapters.kafka.breaks import ConnectionBreaks
 from hub.adapters.kafka.ends import log_ends
 from hub.adapters.kafka.losses import Losses
 from hub.adapters.kafka.options import client_options
@@ -70,6 +71,13 @@ class BatchConsumer:
         self.rewound: dict[TP, int] = {}
         self._unplaced = Unplaced()  # assigned, paused until the next fetch places them
         self._ends: dict[TP, int] = {}  # log ends seen when placed, until a fetch reports one
+        self._last: dict[TP, tuple[int, int]] = {}  # last record reported: offset, timestamp
+        self._breaks = ConnectionBreaks()  # after one, each partition's last record is checked
+        self._breaks_seen = 0
+        self._rebalances = 0  # assignments and revocations heard so far
+        # What the group gave and has not taken back. aiokafka's own assignment keeps a
+        # revoked partition until the next assignment, and still hands out its records.
+        self._held: set[TP] = set()
 
     async def start(self) -> None:
         s = self._settings
@@ -87,6 +95,7 @@ class BatchConsumer:
             max_poll_records=s.batch_max_records,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
+        self._breaks.watch(self._consumer)
         try:
             if self._group:
                 listener = Listener(self._assigned, self._revoked)
@@ -126,6 +135,8 @@ class BatchConsumer:
     def _assigned(self, tps: list[TopicPartition]) -> None:
         """Hold newly assigned partitions paused until `fetch` places them (cannot fail)."""
         consumer = self._require()
+        self._rebalances += 1
+        self._held |= {(tp.topic, tp.partition) for tp in tps}
         for tp in tps:
             self._forget((tp.topic, tp.partition))
             # A position of our own (never fetched while paused) keeps aiokafka from looking
@@ -135,11 +146,13 @@ class BatchConsumer:
         self._unplaced.note([(tp.topic, tp.partition) for tp in tps])
 
     def _revoked(self, tps: list[TopicPartition]) -> None:
+        self._rebalances += 1
+        self._held -= {(tp.topic, tp.partition) for tp in tps}
         for tp in tps:
             self._forget((tp.topic, tp.partition))
 
     def _forget(self, key: TP) -> None:
-        for held in (self._position, self._verify, self.rewound, self._ends):
+        for held in (self._position, self._verify, self.rewound, self._ends, self._last):
             held.pop(key, None)
         self._lost.forget(key)
         self._unplaced.drop(key)
@@ -177,12 +190,27 @@ class BatchConsumer:
             self._lost.note(key, placed.lost)
 
     async def fetch(self, timeout_ms: int = 500) -> dict[TP, PartitionRead | PositionLost]:
-        """Return what the next fetch found, by partition (see the module docstring)."""
+        """Return what the next fetch found, by partition (see the module docstring).
+
+        What a fetch found for a partition revoked while it awaited Kafka or Redis is
+        dropped, with everything noted of it: it is the next holder's to place.
+        """
+        rebalances = self._rebalances
+        found = await self._fetch(timeout_ms)
+        if rebalances == self._rebalances:
+            return found
+        held = self._held & {(tp.topic, tp.partition) for tp in self._require().assignment()}
+        for key in (set(self._position) | self._lost.keys()) - held:
+            self._forget(key)
+        return {k: v for k, v in found.items() if k in held and k not in self._unplaced}
+
+    async def _fetch(self, timeout_ms: int) -> dict[TP, PartitionRead | PositionLost]:
+        self._check_after_a_break()
         await self._place_assigned()
         consumer = self._require()
         placed = {k: p for k, p in self._position.items() if k not in self._unplaced}
         found = await self._lost.below_log_start(placed)
-        found |= await self._lost.shrunk(placed, consumer.highwater)
+        found |= await self._lost.shrunk(placed, self._highwater)
         for key, gone in found.items():
             self._drop_fetched(key, gone.position)
         out: dict[TP, PartitionRead | PositionLost] = {}
@@ -203,14 +231,53 @@ class BatchConsumer:
         except ValueError as exc:  # a record the client cannot parse (see `unparsable`)
             log.error("a feed partition holds a record the Kafka client cannot read: %r", exc)
             return out | await self._around_unparsable(skip=set(out))
+        if self._check_after_a_break():
+            return out  # what came after the break may be a new log's: read it after the check
         for tp, messages in batches.items():
             key = (tp.topic, tp.partition)
             if key in self._lost or key in self._unplaced or not messages:
                 continue  # a lost position's records are not ours to apply until it is settled
+            if key not in self._held:
+                continue  # revoked: records aiokafka fetched before are the next holder's
             read = await self._read(tp, messages)
             if read is not None:
                 out[key] = read
         return out | await self._passed_gaps(set(out))
+
+    def _highwater(self, tp: TopicPartition) -> int | None:
+        """Return a partition's high watermark; None if unknown or no longer assigned."""
+        consumer = self._require()
+        held = (tp.topic, tp.partition) in self._held and tp in consumer.assignment()
+        return consumer.highwater(tp) if held else None
+
+    def _check_after_a_break(self) -> bool:
+        """After a broken broker connection, read each partition's last record again to check it.
+
+        The broker may have come back with a new log (see `hub.adapters.kafka.breaks`).
+        Nothing is asked of Kafka or Redis here: each placed partition is sought back to
+        the last record it reported, and the next fetch compares what sits there now, as a
+        placement does (`placement.replaced`). Anything fetched meanwhile is dropped by
+        the seek. Return whether a break was found.
+        """
+        if self._breaks.count == self._breaks_seen:
+            return False
+        self._breaks_seen = self._breaks.count
+        consumer = self._require()
+        checked = 0
+        for tp in consumer.assignment():
+            key = (tp.topic, tp.partition)
+            at = self._position.get(key)
+            if at is None or key in self._unplaced or key in self._lost:
+                continue  # placing it, or settling a loss, reads the log afresh anyway
+            pending, last = self._verify.get(key), self._last.get(key)
+            if pending is None and last is not None and last[0] < at:
+                pending = (last[0], last[1], at)
+            self._seek(tp, at if pending is None else pending[0])
+            if pending is not None:
+                self._verify[key] = pending
+                checked += 1
+        log.info("a broker connection broke: checking the last record of %d partitions", checked)
+        return True
 
     def _round_size(self) -> int:
         """Return how many records this round takes: many more while far behind the log.
@@ -243,6 +310,8 @@ class BatchConsumer:
         out: dict[TP, PartitionRead] = {}
         for tp in consumer.assignment() - consumer.paused():
             key = (tp.topic, tp.partition)
+            if key not in self._held or tp not in consumer.assignment():
+                continue  # revoked while an earlier one was asked
             at, high = self._position.get(key), consumer.highwater(tp)
             if at is None or high is None or high <= at or key in reported:
                 continue
@@ -305,9 +374,17 @@ class BatchConsumer:
         start = self._position.get(key, records[0].offset)
         end = max(int(await self._require().position(tp)), records[-1].offset + 1)
         self._position[key] = end
+        self._note_last(key, records)
         if self.rewound.get(key) != start:
             return PartitionRead(start, end, records)
         return PartitionRead(start, end, records, from_start=True, log_end=await self._end(tp, end))
+
+    def _note_last(self, key: TP, records: list[Fetched]) -> None:
+        """Keep the last readable record reported: what is checked after a broken connection."""
+        for record in reversed(records):
+            if record.problem is None:
+                self._last[key] = (record.offset, record.timestamp_ms)
+                return
 
     async def _end(self, tp: TopicPartition, at_least: int) -> int:
         """Return where the log ends now: the fetch's high watermark, or asked for if unknown."""
@@ -348,9 +425,13 @@ class BatchConsumer:
         self._seek(tp, offset)
 
     def _seek(self, tp: TopicPartition, offset: int) -> None:
+        key = (tp.topic, tp.partition)
         self._require().seek(tp, offset)
-        self._position[(tp.topic, tp.partition)] = offset
-        self._verify.pop((tp.topic, tp.partition), None)
+        self._position[key] = offset
+        self._verify.pop(key, None)
+        last = self._last.get(key)
+        if last is not None and last[0] >= offset:
+            del self._last[key]  # not read before this position any more
 
     def applied(self, topic: str, partition: int) -> None:
         """Note that state now exists for a partition we rewound."""

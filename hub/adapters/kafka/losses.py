@@ -48,6 +48,9 @@ class Losses:
         self._found[key] = lost
         return lost
 
+    def keys(self) -> set[TP]:
+        return set(self._found)
+
     def settle(self, key: TP) -> None:
         self._found.pop(key, None)
 
