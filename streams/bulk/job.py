@@ -27,6 +27,7 @@ from hub.domain.plan import Version, replayed
 from hub.domain.validation import from_canonical
 from hub.ports import Fetched, MessageDecoder
 from streams.apply import Batch, BatchApplier, Message
+from streams.bulk.collector import rare_collections
 from streams.bulk.merge import BOTTOM, TOP, Item, Key, Lane, bound, by_key, take_foreign
 from streams.loop import message_content
 
@@ -121,6 +122,10 @@ class BulkJob:
 
     async def run(self, link: Link) -> None:
         """Run rounds until every lane is read and taken, or job 0 says stop."""
+        with rare_collections():
+            await self._rounds(link)
+
+    async def _rounds(self, link: Link) -> None:
         round_ = 0
         while True:
             outgoing = await self._read()
