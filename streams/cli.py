@@ -94,7 +94,7 @@ def worker() -> None:
 @click.option(
     "--bulk",
     is_flag=True,
-    help="Read the log in bulk (1.6-2 times as fast; see below) instead of replaying every "
+    help="Read the log in bulk (2-3 times as fast; see below) instead of replaying every "
     "record through the live path.",
 )
 def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
@@ -114,12 +114,12 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
 
     On a shared 2-core machine the replay read 5,300-6,700 records/s of a
     simulated national log: a year (400 days, about 200 M records) takes
-    8-10 h. With --bulk a week read at 10,700 records/s with one job, and 14
-    days at 11,900 with --jobs 2: a year takes about 5 h, or 4.7 h with two
-    jobs. The bulk read's memory stops growing at the versions' horizon (about eight days of
-    records): 1.6 GB for one job on 14 days of 0.25 M records a day, about
-    3 GB estimated at a national 0.5 M a day; under 1 GB per process with
-    two jobs on that log (bench/RESULTS.md).
+    8-10 h. With --bulk a week read at 15,200 records/s with one job and
+    19,000 with --jobs 2 (a quiet machine): a year takes about 3.7 h, or 2.9 h
+    with two jobs. The bulk read's memory stops growing at the versions'
+    horizon (about eight days of records): 1.6 GB for one job on 14 days of
+    0.25 M records a day, about 3 GB estimated at a national 0.5 M a day;
+    under 1 GB per process with two jobs on that log (bench/RESULTS.md).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
