@@ -181,7 +181,8 @@ class BatchConsumer:
 
     def _place(self, tp: TopicPartition, placed: Placement) -> None:
         key = (tp.topic, tp.partition)
-        self._seek(tp, placed.seek)  # (forgets any check: set what this placement needs after)
+        self._verify.pop(key, None)  # what this placement needs is set after
+        self._seek(tp, placed.seek)
         if placed.rewound:
             self.rewound[key] = placed.seek
         if placed.verify is not None:
@@ -208,7 +209,12 @@ class BatchConsumer:
         self._check_after_a_break()
         await self._place_assigned()
         consumer = self._require()
-        placed = {k: p for k, p in self._position.items() if k not in self._unplaced}
+        # A partition sought back to check its last record stands where that check protects.
+        placed = {
+            k: self._verify[k][2] if k in self._verify else p
+            for k, p in self._position.items()
+            if k not in self._unplaced
+        }
         found = await self._lost.below_log_start(placed)
         found |= await self._lost.shrunk(placed, self._highwater)
         for key, gone in found.items():
@@ -425,10 +431,22 @@ class BatchConsumer:
         self._seek(tp, offset)
 
     def _seek(self, tp: TopicPartition, offset: int) -> None:
+        """Read a partition from `offset` next, forgetting any check of its last record, but
+        one the new position would read past: then the record to check is read first.
+
+        A check pending after a broken connection (or a placement) says the log may be
+        new; a seek back to where the check protects (a batch retried after a backoff,
+        the stored offset, aiokafka's lost position) must not read the new log unchecked.
+        """
         key = (tp.topic, tp.partition)
+        check = self._verify.pop(key, None)
+        keep = check is not None and check[0] <= offset <= check[2]
+        if check is not None and keep:
+            offset = check[0]
         self._require().seek(tp, offset)
         self._position[key] = offset
-        self._verify.pop(key, None)
+        if check is not None and keep:
+            self._verify[key] = check
         last = self._last.get(key)
         if last is not None and last[0] >= offset:
             del self._last[key]  # not read before this position any more
