@@ -53,6 +53,33 @@ def restart(procs: list[ManagedProcess], tmp_path: Path) -> None:
     procs.append(start_tansu(tmp_path / f"tansu-{len(procs) + 1}", port=port))
 
 
+async def _nothing_stored(keys: list[tuple[str, int]]) -> dict[Any, Any]:
+    return {}
+
+
+async def read_to_the_end(settings: Settings, count: int, partitions: int = 1) -> BatchConsumer:
+    """Write `count` handovers to each of the first `partitions` partitions; return a started
+    consumer of every partition (no group, nothing stored) that has reported them all."""
+    topic = handover_topic(settings)
+    now = int(time.time() * 1000)
+    for partition in range(partitions):
+        await produce(settings, [handover(n, now) for n in range(count)], partition=partition)
+    consumer = BatchConsumer(settings, [topic], _nothing_stored, group=False)
+    await consumer.start()
+    try:
+        ends: dict[tuple[str, int], int] = {}
+        for _ in range(40):
+            for key, found in (await consumer.fetch(timeout_ms=200)).items():
+                assert isinstance(found, PartitionRead)
+                ends[key] = found.end
+            if all(ends.get((topic, p)) == count for p in range(partitions)):
+                return consumer
+        raise AssertionError(f"not read to {count}: {ends}")
+    except BaseException:
+        await consumer.stop()
+        raise
+
+
 async def read_once_from_the_new_start(
     worker: Worker, fresh: Settings, redis_client: aioredis.Redis, records: list[dict[str, Any]]
 ) -> None:
@@ -171,25 +198,8 @@ async def test_a_partition_taken_away_while_a_fetch_probes_its_log_is_dropped_no
     settings: Settings = settings_factory(kafka_bootstrap=own_broker[0].address)
     await ensure_topics(settings)
     topic = handover_topic(settings)
-    now = int(time.time() * 1000)
-    for partition in (0, 1):
-        await produce(settings, [handover(n, now) for n in range(10)], partition=partition)
-
-    async def nothing_stored(keys: list[tuple[str, int]]) -> dict[Any, Any]:
-        return {}
-
-    consumer = BatchConsumer(settings, [topic], nothing_stored, group=False)
-    await consumer.start()
+    consumer = await read_to_the_end(settings, 10, partitions=2)
     try:
-        read: dict[tuple[str, int], int] = {}
-        for _ in range(40):
-            for key, found in (await consumer.fetch(timeout_ms=200)).items():
-                assert isinstance(found, PartitionRead)
-                read[key] = found.end
-            if read.get((topic, 0)) == read.get((topic, 1)) == 10:
-                break
-        assert read[(topic, 0)] == read[(topic, 1)] == 10
-
         restart(own_broker, tmp_path)  # both logs come back empty: shorter than our positions
         await ensure_topics(settings)
         kafka = consumer._require()
@@ -229,21 +239,8 @@ async def test_records_fetched_for_a_partition_the_group_took_back_are_not_repor
     await ensure_topics(settings)
     topic = handover_topic(settings)
     now = int(time.time() * 1000)
-    for partition in (0, 1):
-        await produce(settings, [handover(n, now) for n in range(10)], partition=partition)
-
-    async def nothing_stored(keys: list[tuple[str, int]]) -> dict[Any, Any]:
-        return {}
-
-    consumer = BatchConsumer(settings, [topic], nothing_stored, group=False)
-    await consumer.start()
+    consumer = await read_to_the_end(settings, 10, partitions=2)
     try:
-        ends: dict[tuple[str, int], int] = {}
-        for _ in range(40):
-            for key, found in (await consumer.fetch(timeout_ms=200)).items():
-                ends[key] = found.end
-            if ends.get((topic, 0)) == ends.get((topic, 1)) == 10:
-                break
         consumer._revoked([TopicPartition(topic, 1)])  # as the listener hears it, mid-rebalance
         for partition in (0, 1):
             await produce(settings, [handover(n, now) for n in range(10, 15)], partition=partition)
@@ -271,18 +268,8 @@ async def test_a_seek_back_to_the_stored_offset_keeps_the_check_of_the_last_reco
     await ensure_topics(settings)
     topic = handover_topic(settings)
     now = int(time.time() * 1000)
-    await produce(settings, [handover(n, now) for n in range(30)])
-
-    async def nothing_stored(keys: list[tuple[str, int]]) -> dict[Any, Any]:
-        return {}
-
-    consumer = BatchConsumer(settings, [topic], nothing_stored, group=False)
-    await consumer.start()
+    consumer = await read_to_the_end(settings, 30)
     try:
-        for _ in range(40):
-            read = (await consumer.fetch(timeout_ms=200)).get((topic, 0))
-            if isinstance(read, PartitionRead) and read.end == 30:
-                break
         restart(own_broker, tmp_path)
         await ensure_topics(settings)
         await produce(settings, [handover(n, now) for n in range(100, 145)])  # past offset 30

@@ -440,12 +440,13 @@ class BatchConsumer:
         """
         key = (tp.topic, tp.partition)
         check = self._verify.pop(key, None)
-        keep = check is not None and check[0] <= offset <= check[2]
-        if check is not None and keep:
+        if check is not None and check[0] <= offset <= check[2]:
             offset = check[0]
+        else:
+            check = None
         self._require().seek(tp, offset)
         self._position[key] = offset
-        if check is not None and keep:
+        if check is not None:
             self._verify[key] = check
         last = self._last.get(key)
         if last is not None and last[0] >= offset:
