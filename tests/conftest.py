@@ -23,10 +23,13 @@ from hub.adapters.local_kafka import LocalKafka
 from hub.adapters.reference_files import load_reference_data
 from hub.domain.orgs import ReferenceData
 from hub.settings import Settings
+from tests import socket_origins
 from tests.apache_kafka import STARTED, kafka_or_skip, running, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config"
+
+socket_origins.install()
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +115,12 @@ async def redis_client(valkey: ManagedProcess) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.from_url(valkey.address, decode_responses=True)
     yield client
     await client.aclose()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  # type: ignore[no-untyped-def]
+    socket_origins.running[0] = item.nodeid
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
