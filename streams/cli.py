@@ -94,7 +94,7 @@ def worker() -> None:
 @click.option(
     "--bulk",
     is_flag=True,
-    help="Read the log in bulk (2.3-3.6 times as fast; see below) instead of replaying every "
+    help="Read the log in bulk (2.2-3.6 times as fast; see below) instead of replaying every "
     "record through the live path.",
 )
 def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
@@ -114,12 +114,14 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
 
     On a shared 2-core machine the replay read 5,300-6,700 records/s of a
     simulated national log: a year (400 days, about 200 M records) takes
-    8-10 h. With --bulk a week read at 15,200 records/s with one job and
-    19,000 with --jobs 2 (a quiet machine): a year takes about 3.7 h, or 2.9 h
-    with two jobs. The bulk read's memory stops growing at the versions'
-    horizon (about eight days of records): 1.6 GB for one job on 14 days of
-    0.25 M records a day, about 3 GB estimated at a national 0.5 M a day;
-    under 1 GB per process with two jobs on that log (bench/RESULTS.md).
+    8-10 h. With --bulk a month (7.5 M records) read at 14,600 records/s
+    with one job and 18,800 with --jobs 2 (a quiet machine): a year takes
+    about 3.8 h, or 3.0 h with two jobs. The bulk read holds only the
+    versions within their horizon (about eight days of records), so memory
+    grows far slower than the span: one job peaked at 1.6 GB on 14 days of
+    0.25 M records a day and 1.8 GB on 30 days (two jobs: 1.1 GB a process);
+    allow about 3.5 GB for one job at a national 0.5 M a day (estimated, not
+    measured; bench/RESULTS.md).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
