@@ -94,7 +94,7 @@ def worker() -> None:
 @click.option(
     "--bulk",
     is_flag=True,
-    help="Read the log in bulk (2.2-3.6 times as fast; see below) instead of replaying every "
+    help="Read the log in bulk (on a month 1.6-2.1 times as fast; see below) instead of replaying every "
     "record through the live path.",
 )
 def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
@@ -112,9 +112,9 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
     key in the tests; it is not the default because one comparison, in an
     earlier version, once missed entities for a reason not found.
 
-    On a shared 2-core machine the replay read 5,300-6,700 records/s of a
-    simulated national log: a year (400 days, about 200 M records) takes
-    8-10 h. With --bulk a month (7.5 M records) read at 14,600 records/s
+    On a quiet 2-core machine the replay read a simulated national month at
+    9,000 records/s: a year (400 days, about 200 M records) takes about 6 h
+    (8-10 h on a shared machine). With --bulk the same month (7.5 M records) read at 14,600 records/s
     with one job and 18,800 with --jobs 2 (a quiet machine): a year takes
     about 3.8 h, or 3.0 h with two jobs. The bulk read holds only the
     versions within their horizon (about eight days of records), so memory
