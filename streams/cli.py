@@ -94,8 +94,8 @@ def worker() -> None:
 @click.option(
     "--bulk",
     is_flag=True,
-    help="Read the log in bulk (on a month 1.6-2.1 times as fast; see below) instead of replaying every "
-    "record through the live path.",
+    help="Read the log in bulk (on a month 1.6-2.1 times as fast; see below) instead of "
+    "replaying every record through the live path.",
 )
 def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
     """Recompute all serving state in Redis from the Kafka log, with progress.
@@ -112,16 +112,16 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
     key in the tests; it is not the default because one comparison, in an
     earlier version, once missed entities for a reason not found.
 
-    On a quiet 2-core machine the replay read a simulated national month at
-    9,000 records/s: a year (400 days, about 200 M records) takes about 6 h
-    (8-10 h on a shared machine). With --bulk the same month (7.5 M records) read at 14,600 records/s
-    with one job and 18,800 with --jobs 2 (a quiet machine): a year takes
-    about 3.8 h, or 3.0 h with two jobs. The bulk read holds only the
-    versions within their horizon (about eight days of records), so memory
-    grows far slower than the span: one job peaked at 1.6 GB on 14 days of
-    0.25 M records a day and 1.8 GB on 30 days (two jobs: 1.1 GB a process);
-    allow about 3.5 GB for one job at a national 0.5 M a day (estimated, not
-    measured; bench/RESULTS.md).
+    On a quiet 2-core machine the replay read a simulated national month
+    (7.5 M records) at 9,000 records/s: a year (400 days, about 200 M
+    records) takes about 6 h (8-10 h on a shared machine). With --bulk the
+    same month read at 14,600 records/s with one job and 18,800 with --jobs 2:
+    a year takes about 3.8 h, or 3.0 h with two jobs. The bulk read holds
+    only the versions within their horizon (about eight days of records), so
+    memory grows far slower than the span: one job peaked at 1.6 GB on 14
+    days of 0.25 M records a day and 1.8 GB on 30 days (two jobs: at most
+    1.1 GB a process); allow about 3.5 GB for one job at a national 0.5 M a
+    day (estimated, not measured; bench/RESULTS.md).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
