@@ -15,13 +15,29 @@ from typing import Any
 
 running = ["(no test)"]  # the node id of the test now running, set by conftest
 
+# A CI log may keep only its tail: the project's own frames and the test's name go last.
+OURS = ("/hub/", "/streams/", "/tests/", "/bench/")
+
 _init = asyncio.StreamWriter.__init__
 _del = asyncio.StreamWriter.__del__
 
 
 def _noting_init(self: asyncio.StreamWriter, *args: Any, **kwargs: Any) -> None:
     _init(self, *args, **kwargs)
-    self._opened_in = (running[0], "".join(traceback.format_stack(limit=12)[:-1]))  # type: ignore[attr-defined]
+    self._opened_in = (running[0], traceback.extract_stack(limit=40)[:-1])  # type: ignore[attr-defined]
+
+
+def origin(test: str, stack: traceback.StackSummary) -> str:
+    """Say where a writer was opened: the innermost library frames, then ours, then the test."""
+    ours = [f for f in stack if any(part in f.filename for part in OURS)]
+    theirs = [f for f in stack if f not in ours][-4:]
+    return (
+        "the unclosed StreamWriter was opened at (innermost library frames first):\n"
+        + "".join(traceback.format_list(theirs[::-1]))
+        + "called from the project's code (innermost first):\n"
+        + "".join(traceback.format_list(ours[::-1]))
+        + f"while running {test}"
+    )
 
 
 def _telling_del(self: asyncio.StreamWriter) -> None:
@@ -31,9 +47,8 @@ def _telling_del(self: asyncio.StreamWriter) -> None:
         _del(self)  # asyncio's own warning (an error under the suite's filters)
     finally:
         if unclosed:
-            test, stack = getattr(self, "_opened_in", ("(unknown)", ""))
-            warnings.warn(f"the unclosed StreamWriter was opened in {test}, at:\n{stack}",
-                          ResourceWarning, stacklevel=1)  # fmt: skip
+            test, stack = getattr(self, "_opened_in", ("(unknown)", traceback.StackSummary()))
+            warnings.warn(origin(test, stack), ResourceWarning, stacklevel=1)
 
 
 # Reported as asyncio's is, so the filters naming `StreamWriter.__del__` still apply.

@@ -16,6 +16,7 @@ The sentinels are reached over TLS when the URL says `rediss://`.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +27,12 @@ from redis.asyncio.connection import (
     SSLConnection,
     parse_url,
 )
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.sentinel import (
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 
@@ -54,7 +60,7 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     if not settings.redis_url:
         raise ConfigError("set HUB_REDIS_URL or HUB_REDIS_SENTINELS")
     tls = urlsplit(settings.redis_url).scheme == "rediss"
-    pool = BlockingConnectionPool.from_url(
+    pool = _ClosableBlockingPool.from_url(
         settings.redis_url,
         connection_class=_DemotionAwareSSLConnection if tls else _DemotionAwareConnection,
         max_connections=MAX_CONNECTIONS,
@@ -101,6 +107,7 @@ def _through_sentinel(settings: Settings) -> aioredis.Redis:
     data = data_node_options(settings.redis_url)
     reach_sentinels = dict(SENTINEL_OPTIONS)
     reach_sentinels.update({k: v for k, v in data.items() if k.startswith("ssl")})
+    tls = data.pop("ssl", False)  # named by the class below, as redis-py's pool would name it
     if settings.redis_sentinel_password:
         reach_sentinels["password"] = settings.redis_sentinel_password
         reach_sentinels["username"] = settings.redis_sentinel_username or None
@@ -110,7 +117,10 @@ def _through_sentinel(settings: Settings) -> aioredis.Redis:
         **{**DATA_NODE_OPTIONS, **data},  # the URL's own options win, as with a plain URL
     )
     client: aioredis.Redis = sentinel.master_for(
-        settings.redis_sentinel_service, redis_class=_SentinelRedis
+        settings.redis_sentinel_service,
+        redis_class=_SentinelRedis,
+        connection_pool_class=_ClosableSentinelPool,
+        connection_class=_ClosableSentinelSSLConnection if tls else _ClosableSentinelConnection,
     )
     return client
 
@@ -123,6 +133,67 @@ class _SentinelRedis(aioredis.Redis):
         pool = self.connection_pool
         if isinstance(pool, SentinelConnectionPool):
             await pool.sentinel_manager.aclose()
+
+
+CLOSED = "this Redis client has been closed"
+
+
+class _ClosedForGood:
+    """A pool that stays closed once its client is: none of its connections opens a socket again.
+
+    redis-py lets a closed pool and its connections be used again. A command or a
+    subscription still running when its client closes would open a fresh socket,
+    held by a pool nobody will close again: an open socket for as long as the
+    process lives. Here that command fails instead, as any started later does.
+    """
+
+    closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+        await super().aclose()  # type: ignore[misc]
+
+    def make_connection(self) -> Any:
+        connection = super().make_connection()  # type: ignore[misc]
+        pool = weakref.ref(self)  # no cycle: a pool nobody holds counts as closed
+        connection.pool_closed = lambda: (p := pool()) is None or p.closed
+        return connection
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        if self.closed:
+            raise RedisConnectionError(CLOSED)
+        return await super().get_connection(*args, **kwargs)  # type: ignore[misc]
+
+
+class _OpensNothingOnceClosed:
+    """A connection that opens no socket once its pool is closed (`_ClosedForGood`)."""
+
+    def pool_closed(self) -> bool:
+        return False  # until its pool gives it the real question
+
+    async def _connect(self) -> None:
+        if self.pool_closed():
+            raise RedisConnectionError(CLOSED)
+        await super()._connect()  # type: ignore[misc]
+        if self.pool_closed():  # the client closed while this socket was opening
+            self._close()  # type: ignore[attr-defined]
+            raise RedisConnectionError(CLOSED)
+
+
+class _ClosableBlockingPool(_ClosedForGood, BlockingConnectionPool):
+    pass
+
+
+class _ClosableSentinelPool(_ClosedForGood, SentinelConnectionPool):
+    pass
+
+
+class _ClosableSentinelConnection(_OpensNothingOnceClosed, SentinelManagedConnection):
+    pass
+
+
+class _ClosableSentinelSSLConnection(_OpensNothingOnceClosed, SentinelManagedSSLConnection):
+    pass
 
 
 class _DemotionAware:
@@ -140,9 +211,9 @@ class _DemotionAware:
             raise RedisConnectionError(f"the primary became a replica: {exc}") from exc
 
 
-class _DemotionAwareConnection(_DemotionAware, Connection):
+class _DemotionAwareConnection(_OpensNothingOnceClosed, _DemotionAware, Connection):
     pass
 
 
-class _DemotionAwareSSLConnection(_DemotionAware, SSLConnection):
+class _DemotionAwareSSLConnection(_OpensNothingOnceClosed, _DemotionAware, SSLConnection):
     pass
