@@ -4,10 +4,10 @@
 partitions. An entity is held by the job reading the partition the hub's own
 producer would give its key (Kafka's default partitioner), so versions the API
 wrote stay where they were read, and any other version (a producer that keys
-otherwise, a direct topic) travels to that job. Once a round, every job sends
+otherwise, a direct topic) travels to that job. Every round, each job sends
 every other one the versions it read for it and its bound, and takes the
-lowest bound of all: so each job takes its entities' versions in the log's
-order, exactly as one job would.
+lowest of its own bound and the latest the others sent: so each job takes its
+entities' versions in the log's order, exactly as one job would.
 
 Reports (progress, checkpoints, the end, an error) go to the parent, which
 commits checkpoints once every job has stored its part (`run.py`).
@@ -27,7 +27,7 @@ from aiokafka.partitioner import murmur2
 
 from hub.domain.feeds import FEEDS, topic_for
 from streams.bulk.job import Flags, Positions
-from streams.bulk.merge import Key
+from streams.bulk.merge import BOTTOM, TOP, Key
 
 log = logging.getLogger(__name__)
 
@@ -74,37 +74,99 @@ class Channels:
 
 
 class QueueExchange:
-    """Trade versions and bounds with the other jobs, a round at a time."""
+    """Trade versions and bounds with the other jobs, without waiting for their rounds.
+
+    Each job's bound only grows, and it sends the versions it read for a job
+    before (or with) any bound above them, each sender's messages arriving in
+    order. So once a job has another's bound, it has every version that job read
+    for it at or below it, and the lowest of the bounds it has is safe to take
+    to: the same versions, in the same order, as in lock step, with no job
+    idle while a slower one finishes its round.
+
+    A checkpoint (or a stop) needs every job at one bound, so that what each
+    stored and where each resumes agree: job 0 calls a barrier, every job sends
+    its bound, and all take the lowest of those, which is at least any bound
+    any of them took before.
+    """
 
     def __init__(self, index: int, channels: Channels) -> None:
         self._index = index
         self._channels = channels
-        self._early: dict[int, list[Any]] = {}  # rounds other jobs reached before us
+        self._others = [j for j in range(len(channels.inboxes)) if j != index]
+        self._lows: dict[int, Key] = {j: BOTTOM for j in self._others}  # the latest each sent
+        self._items: list[Any] = []  # versions received since the last swap
+        self._sent: Key | None = None
+        self._barrier = 0  # the next barrier's number
+        self._barrier_lows: dict[int, dict[int, Key]] = {}  # barrier → sender → its bound
+        self._called: dict[int, Flags] = {}  # barriers job 0 has called, and their flags
 
     async def swap(
-        self, round_: int, outgoing: dict[int, list[Any]], low: Key, flags: Flags | None
+        self,
+        round_: int,
+        outgoing: dict[int, list[Any]],
+        low: Key,
+        flags: Flags | None,
+        idle: bool,
     ) -> tuple[list[Any], Key, Flags]:
-        inboxes = self._channels.inboxes
-        for j, inbox in enumerate(inboxes):
-            if j != self._index:
-                inbox.put((round_, self._index, outgoing.get(j, []), low, flags))
-        got = self._early.pop(round_, [])
-        mine = inboxes[self._index]
-        while len(got) < len(inboxes) - 1:
-            message = await asyncio.to_thread(_get, mine)
-            if message is None:
-                continue
-            if message[0] == round_:
-                got.append(message)
-            else:
-                self._early.setdefault(message[0], []).append(message)
-        items: list[Any] = []
-        for _, sender, sent, their_low, their_flags in got:
-            items.extend(sent)
-            low = min(low, their_low)
+        self._send(outgoing, low)
+        if flags is not None and (flags.checkpoint or flags.stop) and low != TOP:
+            # Job 0 calls a barrier only while it still reads: a job at the top
+            # may have ended, and would never answer.
+            return await self._meet(low, flags)
+        await self._receive(wait=idle)
+        if self._barrier in self._called:
+            return await self._meet(low, self._called.pop(self._barrier))
+        items, self._items = self._items, []
+        return items, min(low, *self._lows.values()), Flags()
+
+    def _send(self, outgoing: dict[int, list[Any]], low: Key) -> None:
+        """Send each job its versions, and our bound if it moved (nothing, if neither)."""
+        moved = low != self._sent
+        for j in self._others:
+            items = outgoing.get(j, [])
+            if items or moved:
+                self._channels.inboxes[j].put(("round", self._index, items, low))
+        self._sent = low
+
+    async def _meet(self, low: Key, flags: Flags) -> tuple[list[Any], Key, Flags]:
+        """Bring every job to one bound: the lowest of the bounds they send for this barrier."""
+        number = self._barrier
+        self._barrier += 1
+        for j in self._others:
+            message = ("barrier", self._index, number, low, flags if self._index == 0 else None)
+            self._channels.inboxes[j].put(message)
+        while len(self._barrier_lows.get(number, {})) < len(self._others):
+            await self._receive(wait=True)
+        lows = self._barrier_lows.pop(number)
+        items, self._items = self._items, []
+        return items, min(low, *lows.values()), flags
+
+    async def _receive(self, wait: bool) -> None:
+        """Take in whatever has arrived; with `wait`, wait until something has."""
+        inbox = self._channels.inboxes[self._index]
+        got = False
+        while True:
+            try:
+                message = inbox.get_nowait()
+            except queue.Empty:
+                if got or not wait:
+                    return
+                message = await asyncio.to_thread(_get, inbox)
+                if message is None:
+                    continue
+            got = True
+            self._note(message)
+
+    def _note(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "round":
+            _, sender, items, low = message
+            self._items.extend(items)
+        else:
+            _, sender, number, low, flags = message
+            self._barrier_lows.setdefault(number, {})[sender] = low
             if sender == 0:
-                flags = their_flags
-        return items, low, flags or Flags()
+                self._called[number] = flags
+        self._lows[sender] = max(self._lows[sender], low)
 
 
 def _get(inbox: Queue[Any]) -> Any:

@@ -2,9 +2,10 @@
 
 Each round: fetch once; decode and classify the messages exactly as the live
 path does (`BatchApplier.classify`); key every version by the log's clock
-(`merge`); send the versions whose entity another job holds to that job; agree
-with the other jobs on the bound; then offer every version at or below it, in
-key order, to the aggregator, and finalise the entities no later version can
+(`merge`); send the versions whose entity another job holds to that job, with
+this job's bound; take the lowest of it and the latest the others sent (none
+waits for the others' round, only for a checkpoint); then offer every version
+at or below it, in key order, to the aggregator, and finalise the entities no later version can
 replace. Entities are spread over jobs by the partition the hub's own producer
 would give their key, so a log keyed by entity (what the API writes) needs no
 routing at all, and a version on any other partition still reaches the job
@@ -55,12 +56,22 @@ class Positions:
 
 
 class Exchange(Protocol):
-    """How jobs in several processes trade versions and bounds once a round."""
+    """How jobs in several processes trade versions and bounds."""
 
     async def swap(
-        self, round_: int, outgoing: dict[int, list[Any]], low: Key, flags: Flags | None
+        self,
+        round_: int,
+        outgoing: dict[int, list[Any]],
+        low: Key,
+        flags: Flags | None,
+        idle: bool,
     ) -> tuple[list[Any], Key, Flags]:
-        """Send each job its versions and our bound; return theirs, the lowest bound, flags."""
+        """Send each job its versions and our bound; return what came, the bound, the flags.
+
+        The bound is the lowest of ours and the latest the others sent, and `idle`
+        (we could read nothing) waits for them to send something. Job 0's `flags`
+        (a checkpoint, a stop) bring every job to one common bound first.
+        """
         ...
 
 
@@ -132,7 +143,8 @@ class BulkJob:
             low = bound(self._ordered, {tp: self._reader.done(tp) for tp in self.lanes})
             flags = link.flags() if self.index == 0 else None
             if self._exchange is not None:
-                incoming, low, flags = await self._exchange.swap(round_, outgoing, low, flags)
+                idle = self._reader.idle  # only the other jobs can move the bound on
+                incoming, low, flags = await self._exchange.swap(round_, outgoing, low, flags, idle)
                 self._foreign.extend(incoming)
             flags = flags or Flags()
             self._take(low)
@@ -158,7 +170,7 @@ class BulkJob:
 
     async def _read(self) -> dict[int, list[Any]]:
         outgoing: dict[int, list[Any]] = {}
-        if self._reader.finished:
+        if self._reader.idle:  # a fetch would only wait: every lane is read or held
             return outgoing
         for tp, records in (await self._reader.fetch()).items():
             lane = self.lanes[tp]

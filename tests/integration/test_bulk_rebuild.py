@@ -181,6 +181,24 @@ async def test_a_bulk_rebuild_killed_half_way_continues_to_the_same_generation(
     )
 
 
+async def test_two_jobs_meeting_at_every_checkpoint_killed_half_way_continue_to_the_same_generation(
+    log: Log, replayed: tuple[Settings, dict[str, Any]], redis_client: aioredis.Redis
+) -> None:
+    # Between checkpoints each job takes to the latest bound the other sent; a
+    # checkpoint brings both to one bound, so what each stored and where each
+    # resumes agree. Here every round is a checkpoint, and the run is cut off.
+    settings = log.hub()
+    clock = FixedClock(log.now_ms)
+    await interrupted_half_way(settings, clock, jobs=2)
+
+    result = await rebuild(settings, quiet, jobs=2, clock_ms=clock, checkpoint_s=0.0)
+
+    assert result.resumed
+    same_but_entities_past_their_horizon(
+        replayed[1], await generation(redis_client, settings.key_prefix, 1), log.now_ms
+    )
+
+
 async def test_a_bulk_rebuild_past_its_timeout_stops_and_continues(
     log: Log, replayed: tuple[Settings, dict[str, Any]], redis_client: aioredis.Redis
 ) -> None:
@@ -217,7 +235,7 @@ class Interrupted(Exception):
     """Raised from inside the rebuild, as Ctrl-C is: no checkpoint is written on the way out."""
 
 
-async def interrupted_half_way(settings: Settings, clock: FixedClock) -> None:
+async def interrupted_half_way(settings: Settings, clock: FixedClock, jobs: int = 1) -> None:
     """Run a bulk rebuild checkpointing every round; interrupt it once half the log is read."""
 
     def watch(done: int, total: int) -> None:
@@ -225,7 +243,7 @@ async def interrupted_half_way(settings: Settings, clock: FixedClock) -> None:
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        await rebuild(settings, watch, clock_ms=clock, checkpoint_s=0.0)
+        await rebuild(settings, watch, jobs=jobs, clock_ms=clock, checkpoint_s=0.0)
 
 
 async def apply_what_is_new(settings: Settings, now_ms: int) -> None:

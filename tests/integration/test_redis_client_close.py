@@ -44,4 +44,3 @@ async def test_a_subscription_listening_on_after_its_client_closed_opens_no_sock
         assert await named(redis_client, name) == []
     finally:
         await pubsub.aclose()
-

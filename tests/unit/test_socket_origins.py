@@ -26,4 +26,6 @@ async def test_a_writer_left_unclosed_names_the_test_and_code_that_opened_it() -
     library, ours = origin[0].split("called from the project's code")
     assert "open_connection" in library and "test_socket_origins.py" not in library
     assert ours.count("test_socket_origins.py") == 2  # the frame, and the test named at the end
-    assert ours.rstrip().endswith("test_socket_origins.py::test_a_writer_left_unclosed_names_the_test_and_code_that_opened_it")
+    assert ours.rstrip().endswith(
+        "test_socket_origins.py::test_a_writer_left_unclosed_names_the_test_and_code_that_opened_it"
+    )

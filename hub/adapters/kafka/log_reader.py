@@ -87,6 +87,11 @@ class LogReader:
     def finished(self) -> bool:
         return all(self.done(tp) for tp in self._stretches)
 
+    @property
+    def idle(self) -> bool:
+        """Whether a fetch could read nothing: every partition is done or held."""
+        return all(self.done(tp) or tp in self._paused for tp in self._stretches)
+
     async def fetch(self, timeout_ms: int = 500) -> dict[TP, list[Fetched]]:
         """Return what one fetch read, below each partition's stop, by partition."""
         consumer = self._require()
