@@ -96,6 +96,7 @@ class QueueExchange:
         self._lows: dict[int, Key] = {j: BOTTOM for j in self._others}  # the latest each sent
         self._items: list[Any] = []  # versions received since the last swap
         self._sent: Key | None = None
+        self._taken: Key = BOTTOM  # the bound this job last took to
         self._barrier = 0  # the next barrier's number
         self._barrier_lows: dict[int, dict[int, Key]] = {}  # barrier → sender → its bound
         self._called: dict[int, Flags] = {}  # barriers job 0 has called, and their flags
@@ -113,11 +114,17 @@ class QueueExchange:
             # Job 0 calls a barrier only while it still reads: a job at the top
             # may have ended, and would never answer.
             return await self._meet(low, flags)
-        await self._receive(wait=idle)
+        # Wait only if nothing can move: our lanes are all read or held, and the
+        # bound has not moved since they were held (our own may have: a lane ended).
+        await self._receive(wait=idle and self._bound(low) <= self._taken)
         if self._barrier in self._called:
             return await self._meet(low, self._called.pop(self._barrier))
         items, self._items = self._items, []
-        return items, min(low, *self._lows.values()), Flags()
+        self._taken = self._bound(low)
+        return items, self._taken, Flags()
+
+    def _bound(self, low: Key) -> Key:
+        return min(low, *self._lows.values())
 
     def _send(self, outgoing: dict[int, list[Any]], low: Key) -> None:
         """Send each job its versions, and our bound if it moved (nothing, if neither)."""
@@ -139,7 +146,8 @@ class QueueExchange:
             await self._receive(wait=True)
         lows = self._barrier_lows.pop(number)
         items, self._items = self._items, []
-        return items, min(low, *lows.values()), flags
+        self._taken = min(low, *lows.values())
+        return items, self._taken, flags
 
     async def _receive(self, wait: bool) -> None:
         """Take in whatever has arrived; with `wait`, wait until something has."""

@@ -170,8 +170,8 @@ class BulkJob:
 
     async def _read(self) -> dict[int, list[Any]]:
         outgoing: dict[int, list[Any]] = {}
-        if self._reader.idle:  # a fetch would only wait: every lane is read or held
-            return outgoing
+        if self._reader.finished or (self._reader.idle and self._exchange is not None):
+            return outgoing  # a fetch would only wait: the other jobs will move the bound on
         for tp, records in (await self._reader.fetch()).items():
             lane = self.lanes[tp]
             lane.fingerprint = (records[-1].offset, records[-1].timestamp_ms)
