@@ -115,12 +115,12 @@ def rebuild(timeout: float | None, abort_: bool, jobs: int, bulk: bool) -> None:
     On a quiet 2-core machine the replay read a simulated national month
     (7.5 M records) at 9,000 records/s: a year (400 days, about 200 M
     records) takes about 6 h (8-10 h on a shared machine). With --bulk the
-    same month read at 14,600 records/s with one job and 18,800 with --jobs 2:
-    a year takes about 3.8 h, or 3.0 h with two jobs. The bulk read holds
+    same month read at 16,000 records/s with one job and 22,400 with --jobs 2:
+    a year takes about 3.5 h, or 2.5 h with two jobs. The bulk read holds
     only the versions within their horizon (about eight days of records), so
     memory grows far slower than the span: one job peaked at 1.6 GB on 14
-    days of 0.25 M records a day and 1.8 GB on 30 days (two jobs: at most
-    1.1 GB a process); allow about 3.5 GB for one job at a national 0.5 M a
+    days of 0.25 M records a day and 1.9 GB on 30 days (two jobs: at most
+    1.2 GB a process); allow about 3.5 GB for one job at a national 0.5 M a
     day (estimated, not measured; bench/RESULTS.md).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
