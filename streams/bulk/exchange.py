@@ -31,7 +31,7 @@ from streams.bulk.merge import BOTTOM, TOP, Key
 
 log = logging.getLogger(__name__)
 
-WAIT_S = 5.0  # how long a job waits for the others' round before checking they still run
+WAIT_S = 5.0  # how long a job waits at a time for the other jobs to send something
 CACHE = 500_000  # entity keys whose home is remembered (most versions of one come close)
 
 TP = tuple[str, int]

@@ -5,8 +5,8 @@ path does (`BatchApplier.classify`); key every version by the log's clock
 (`merge`); send the versions whose entity another job holds to that job, with
 this job's bound; take the lowest of it and the latest the others sent (none
 waits for the others' round, only for a checkpoint); then offer every version
-at or below it, in key order, to the aggregator, and finalise the entities no later version can
-replace. Entities are spread over jobs by the partition the hub's own producer
+at or below it, in key order, to the aggregator, and finalise the entities no
+later version can replace. Entities are spread over jobs by the partition the hub's own producer
 would give their key, so a log keyed by entity (what the API writes) needs no
 routing at all, and a version on any other partition still reaches the job
 holding its entity: the result is the same for any number of jobs.
@@ -68,9 +68,10 @@ class Exchange(Protocol):
     ) -> tuple[list[Any], Key, Flags]:
         """Send each job its versions and our bound; return what came, the bound, the flags.
 
-        The bound is the lowest of ours and the latest the others sent, and `idle`
-        (we could read nothing) waits for them to send something. Job 0's `flags`
-        (a checkpoint, a stop) bring every job to one common bound first.
+        The bound is the lowest of ours and the latest the others sent. With `idle`
+        (we could read nothing) it waits for them to send something, unless the
+        bound has moved since we last took. Job 0's `flags` (a checkpoint, a stop)
+        bring every job to one common bound first.
         """
         ...
 
