@@ -102,12 +102,7 @@ class QueueExchange:
         self._called: dict[int, Flags] = {}  # barriers job 0 has called, and their flags
 
     async def swap(
-        self,
-        round_: int,
-        outgoing: dict[int, list[Any]],
-        low: Key,
-        flags: Flags | None,
-        idle: bool,
+        self, outgoing: dict[int, list[Any]], low: Key, flags: Flags | None, idle: bool
     ) -> tuple[list[Any], Key, Flags]:
         self._send(outgoing, low)
         if flags is not None and (flags.checkpoint or flags.stop) and low != TOP:

@@ -6,10 +6,10 @@ path does (`BatchApplier.classify`); key every version by the log's clock
 this job's bound; take the lowest of it and the latest the others sent (none
 waits for the others' round, only for a checkpoint); then offer every version
 at or below it, in key order, to the aggregator, and finalise the entities no
-later version can replace. Entities are spread over jobs by the partition the hub's own producer
-would give their key, so a log keyed by entity (what the API writes) needs no
-routing at all, and a version on any other partition still reaches the job
-holding its entity: the result is the same for any number of jobs.
+later version can replace. Entities are spread over jobs by the partition the
+hub's own producer would give their key, so a log keyed by entity (what the API
+writes) needs no routing at all, and a version on any other partition still
+reaches the job holding its entity: the result is the same for any number of jobs.
 """
 
 from __future__ import annotations
@@ -59,12 +59,7 @@ class Exchange(Protocol):
     """How jobs in several processes trade versions and bounds."""
 
     async def swap(
-        self,
-        round_: int,
-        outgoing: dict[int, list[Any]],
-        low: Key,
-        flags: Flags | None,
-        idle: bool,
+        self, outgoing: dict[int, list[Any]], low: Key, flags: Flags | None, idle: bool
     ) -> tuple[list[Any], Key, Flags]:
         """Send each job its versions and our bound; return what came, the bound, the flags.
 
@@ -145,7 +140,7 @@ class BulkJob:
             flags = link.flags() if self.index == 0 else None
             if self._exchange is not None:
                 idle = self._reader.idle  # only the other jobs can move the bound on
-                incoming, low, flags = await self._exchange.swap(round_, outgoing, low, flags, idle)
+                incoming, low, flags = await self._exchange.swap(outgoing, low, flags, idle)
                 self._foreign.extend(incoming)
             flags = flags or Flags()
             self._take(low)

@@ -23,7 +23,7 @@ def two_jobs() -> tuple[QueueExchange, QueueExchange]:
 
 async def swap(job: QueueExchange, low: Any, out: Any = None, flags: Flags | None = None,
                idle: bool = False) -> tuple[list[Any], Any, Flags]:  # fmt: skip
-    return await asyncio.wait_for(job.swap(0, out or {}, low, flags, idle), 10)
+    return await asyncio.wait_for(job.swap(out or {}, low, flags, idle), 10)
 
 
 async def test_a_job_takes_to_the_bound_another_sent_without_waiting_for_its_next_round() -> None:
@@ -75,6 +75,6 @@ async def test_a_job_whose_own_bound_moved_takes_on_without_waiting_for_the_othe
     await swap(second, (50, 1, 2), idle=False)
     await swap(first, (10, 0, 5), flags=Flags(), idle=True)  # takes in the second's bound
 
-    _, low, _ = await asyncio.wait_for(first.swap(0, {}, (20, 0, 6), Flags(), True), 2)
+    _, low, _ = await asyncio.wait_for(first.swap({}, (20, 0, 6), Flags(), True), 2)
 
     assert low == (20, 0, 6)
